@@ -1,0 +1,61 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "healer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "healer", targets: ["healer"]),
+        .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
+        .library(name: "HealerPrometheus", targets: ["HealerPrometheus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+    ],
+    targets: [
+        // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+        // Outbound HTTP over libcurl: one multi handle on a dedicated thread.
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        // Prometheus HTTP API client.
+        .target(name: "HealerPrometheus", dependencies: ["CurlHTTP"]),
+        // The `healer` command line (library, so that it can be tested).
+        .target(
+            name: "HealerCLI",
+            dependencies: [
+                "CurlHTTP",
+                "HealerPrometheus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "healer", dependencies: ["HealerCLI"]),
+        // Test support: launchers for real services, scripted loopback servers, polling.
+        .target(name: "HealerTesting", dependencies: ["CurlHTTP"]),
+        // Benchmarks live outside Tests/ and are never run by `swift test`.
+        .executableTarget(
+            name: "bench-prometheus-client",
+            dependencies: ["HealerPrometheus", "CurlHTTP"],
+            path: "bench/PrometheusClient"
+        ),
+
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
+        .testTarget(
+            name: "HealerPrometheusTests",
+            dependencies: ["HealerPrometheus", "HealerTesting"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "HealerCLITests", dependencies: ["HealerCLI", "HealerTesting"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}
