@@ -2,7 +2,10 @@ import Foundation
 
 /// Runs a short helper command (openssl, promtool) to completion, without blocking a thread while it runs.
 public enum Command {
-    /// Runs `arguments[0]` (found with ``Executable/find(_:package:)``) in `directory` and returns its output.
+    /// Runs `arguments[0]` (found with ``Executable/find(_:package:)``) and returns its output.
+    ///
+    /// The command runs in the test's working directory; `directory` only holds its output while it runs,
+    /// so pass absolute paths.
     ///
     /// - Throws: ``HarnessError/commandFailed(command:status:output:)`` on a non-zero exit.
     @discardableResult

@@ -4,7 +4,8 @@
 ///   - what: what is awaited, for the error message.
 ///   - timeout: the deadline; a generous one, since it bounds a failure, not a success.
 ///   - interval: the pause between probes.
-///   - probe: returns `nil` (or throws) while the condition is not met yet.
+///   - probe: returns `nil` (or throws) while the condition is not met yet. A ``HarnessError`` it throws
+///     is final (a process died, a binary is missing) and ends the wait at once.
 /// - Throws: ``HarnessError/timedOut(what:after:lastError:)`` with the last error the probe threw.
 public func eventually<T>(
     _ what: String,
@@ -21,6 +22,8 @@ public func eventually<T>(
             if let value = try await probe() { return value }
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as HarnessError {
+            throw error
         } catch {
             lastError = String(describing: error)
         }

@@ -6,12 +6,24 @@ import Glibc
 
 /// Loopback ports for services that a test starts.
 public enum FreePort {
-    /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it; the socket is closed again).
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    ///
+    /// Drawn at random below Linux's ephemeral range (32768–60999), so that the outgoing connections of
+    /// concurrent tests cannot take it between this call and the server's `bind`.
     public static func next() throws -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20000..<32768)
+            if (try? bindable(port)) == port { return port }
+        }
+        return try bindable(0)
+    }
+
+    /// Binds 127.0.0.1:`port` (0: the kernel picks), closes the socket again and returns the port bound.
+    private static func bindable(_ port: Int) throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw HarnessError.system("socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
-        var address = LoopbackAddress.make(port: 0)
+        var address = LoopbackAddress.make(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

@@ -1,5 +1,6 @@
 public import CurlHTTP
 public import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -54,6 +55,7 @@ public final class ManagedProcess: Sendable {
     public let pid: pid_t
     /// Where its standard output and error go.
     public let logPath: String
+    private let reaped = Mutex<Int32?>(nil)
 
     private init(specification: Specification, pid: pid_t, logPath: String) {
         self.specification = specification
@@ -105,13 +107,15 @@ public final class ManagedProcess: Sendable {
         return ManagedProcess(specification: specification, pid: pid, logPath: logPath)
     }
 
-    /// Whether the process has exited; reaps it when it has.
+    /// The exit code once the process has exited (128 + signal when killed), else `nil`; reaps it.
     public func exitStatus() -> Int32? {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == pid { return exitCode(fromWaitStatus: status) }
-        if result < 0 { return -1 }  // already reaped
-        return nil
+        reaped.withLock { reaped in
+            if let reaped { return reaped }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { reaped = exitCode(fromWaitStatus: status) }
+            return reaped
+        }
     }
 
     /// Polls the readiness check until it passes; fails early, with the log, when the process exits.

@@ -17,17 +17,19 @@ public struct TestCertificates: Sendable {
     /// Generates everything in `directory` (ECDSA P-256 keys, valid for one day).
     public static func generate(in directory: String) async throws -> TestCertificates {
         let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        // openssl runs in the test's working directory: every path handed to it is absolute.
+        func file(_ name: String) -> String { directory + "/" + name }
         func run(_ arguments: [String]) async throws {
             try await Command.run(["openssl"] + arguments, package: "openssl", in: directory)
         }
-        try await run(["req", "-x509"] + ecKey + ["-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=healer test CA"])
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
-        try "extendedKeyUsage=clientAuth\n".write(toFile: directory + "/client.ext", atomically: true, encoding: .utf8)
+        try await run(["req", "-x509"] + ecKey + ["-keyout", file("ca.key"), "-out", file("ca.crt"), "-days", "1", "-subj", "/CN=healer test CA"])
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: file("server.ext"), atomically: true, encoding: .utf8)
+        try "extendedKeyUsage=clientAuth\n".write(toFile: file("client.ext"), atomically: true, encoding: .utf8)
         for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/CN=healer")] {
-            try await run(["req"] + ecKey + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
+            try await run(["req"] + ecKey + ["-keyout", file("\(name).key"), "-out", file("\(name).csr"), "-subj", subject])
             try await run([
-                "x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "\(name).crt", "-days", "1", "-extfile", "\(name).ext",
+                "x509", "-req", "-in", file("\(name).csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"),
+                "-CAcreateserial", "-CAserial", file("ca.srl"), "-out", file("\(name).crt"), "-days", "1", "-extfile", file("\(name).ext"),
             ])
         }
         return TestCertificates(
