@@ -19,6 +19,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
+        // The pure domain: no I/O, no curl, no NIO, no YAML.
+        .target(name: "HealerCore"),
         // Outbound HTTP over libcurl: one multi handle on a dedicated thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // Prometheus HTTP API client.
@@ -28,11 +30,15 @@ let package = Package(
             name: "HealerCLI",
             dependencies: [
                 "CurlHTTP",
+                "HealerCore",
                 "HealerPrometheus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "healer", dependencies: ["HealerCLI"]),
+        .executableTarget(
+            name: "healer",
+            dependencies: ["HealerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Test support: launchers for real services, scripted loopback servers, polling.
         .target(name: "HealerTesting", dependencies: ["CurlHTTP"]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
@@ -42,6 +48,7 @@ let package = Package(
             path: "bench/PrometheusClient"
         ),
 
+        .testTarget(name: "HealerCoreTests", dependencies: ["HealerCore"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",

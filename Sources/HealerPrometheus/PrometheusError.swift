@@ -68,7 +68,12 @@ public struct PrometheusError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String {
         var text = "Prometheus \(endpoint): "
         switch kind {
-        case .transport: text += message
+        case .transport:
+            if case .transport(let failure)? = transport {
+                text += "no answer from \(failure.url): \(failure.message) (curl error \(failure.code))"
+            } else {
+                text += message
+            }
         default:
             text += "\(kind.rawValue)"
             if let status { text += " (HTTP \(status))" }
