@@ -1,5 +1,4 @@
 import CCurl
-
 import Foundation
 
 /// What the transfer thread needs to run one request: the request, the client's settings and its token source.
@@ -88,7 +87,8 @@ final class CurlTransfer {
             try set(CURLOPT_POSTFIELDSIZE_LARGE, offset: curl_off_t(body.count))
             let code = body.withUnsafeBytes { bytes in
                 // COPYPOSTFIELDS copies the bytes, so the buffer need not outlive this call.
-                ccurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+                ccurl_easy_setopt_pointer(
+                    handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(errorBuffer)))
             }
             try check(code)
         } else if request.method == .post {

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import CurlHTTP
+import Foundation
 import HealerCore
 import HealerPrometheus
 

@@ -47,7 +47,8 @@ struct QueryCommand: AsyncParsableCommand {
             } else {
                 print(report.renderTable())
                 let elapsed = started.duration(to: clock.now)
-                Output.error("\(report.rows.count) \(report.resultType == "vector" ? "series" : report.resultType) in \(Output.milliseconds(elapsed))")
+                Output.error(
+                    "\(report.rows.count) \(report.resultType == "vector" ? "series" : report.resultType) in \(Output.milliseconds(elapsed))")
             }
         } catch let error as PrometheusError {
             Output.error("healer: \(error)")

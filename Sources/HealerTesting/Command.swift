@@ -28,14 +28,18 @@ public enum Command {
     }
 
     /// Runs the binary at `executable` with `arguments` and returns its exit code and output, whatever the code.
-    public static func execute(_ executable: String, _ arguments: [String], in directory: String, timeout: Duration = .seconds(60)) async throws -> Outcome {
+    public static func execute(_ executable: String, _ arguments: [String], in directory: String, timeout: Duration = .seconds(60)) async throws
+        -> Outcome
+    {
         let name = (executable.split(separator: "/").last.map(String.init) ?? "command") + "-\(UUID().uuidString.prefix(6))"
         let specification = ManagedProcess.Specification(
             name: name, executable: executable, arguments: arguments, directory: directory, readiness: .immediately)
         let process = try ManagedProcess.start(specification)
         let status: Int32
         do {
-            status = try await eventually("`\(([executable] + arguments).joined(separator: " "))` to finish", timeout: timeout, interval: .milliseconds(10)) {
+            status = try await eventually(
+                "`\(([executable] + arguments).joined(separator: " "))` to finish", timeout: timeout, interval: .milliseconds(10)
+            ) {
                 process.exitStatus()
             }
         } catch {

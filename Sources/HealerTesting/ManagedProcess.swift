@@ -3,7 +3,7 @@ public import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process started by a test: its own process group, its output in a log file, stopped for sure.
@@ -140,7 +140,8 @@ public final class ManagedProcess: Sendable {
     public func stop(grace: Duration = .seconds(5)) async {
         guard exitStatus() == nil else { return }
         kill(-pid, SIGTERM)
-        let exited = (try? await waitUntil("\(specification.name) to exit", timeout: grace, interval: .milliseconds(20)) { exitStatus() != nil }) != nil
+        let exited =
+            (try? await waitUntil("\(specification.name) to exit", timeout: grace, interval: .milliseconds(20)) { exitStatus() != nil }) != nil
         if !exited {
             kill(-pid, SIGKILL)
             _ = try? await waitUntil("\(specification.name) to die", timeout: .seconds(10), interval: .milliseconds(20)) { exitStatus() != nil }

@@ -13,20 +13,23 @@ struct QueryReportTests {
     }
 
     @Test func vectorTableHasALabelColumnEachAndAges() {
-        let response = QueryResponse(result: .vector([
-            sample(["__name__": "up", "job": "node", "instance": "b:9100"], 0),
-            sample(["__name__": "up", "job": "node", "instance": "a:9100"], 1),
-        ]))
-        let times = QueryResponse(result: .vector([
-            sample(["job": "node", "instance": "a:9100"], 999.6),
-            sample(["job": "node", "instance": "b:9100"], 925),
-        ]))
+        let response = QueryResponse(
+            result: .vector([
+                sample(["__name__": "up", "job": "node", "instance": "b:9100"], 0),
+                sample(["__name__": "up", "job": "node", "instance": "a:9100"], 1),
+            ]))
+        let times = QueryResponse(
+            result: .vector([
+                sample(["job": "node", "instance": "a:9100"], 999.6),
+                sample(["job": "node", "instance": "b:9100"], 925),
+            ]))
         let table = QueryReport(response: response, sampleTimes: times).renderTable()
-        #expect(table == """
-            NAME  INSTANCE  JOB   VALUE    AGE
-            up    a:9100    node      1   0.4s
-            up    b:9100    node      0  1m15s
-            """)
+        #expect(
+            table == """
+                NAME  INSTANCE  JOB   VALUE    AGE
+                up    a:9100    node      1   0.4s
+                up    b:9100    node      0  1m15s
+                """)
     }
 
     @Test func ageIsUnknownWhenTimestampIsTheEvaluationTime() {

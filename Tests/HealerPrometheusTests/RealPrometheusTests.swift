@@ -136,7 +136,8 @@ struct RealPrometheusTests {
 
                 // Without our CA the server's certificate is not trusted.
                 let untrusted = PrometheusClient(
-                    configuration: .init(url: prometheus.url, http: .init(tls: .init(certificateFile: trusted.certificateFile, keyFile: trusted.keyFile))))
+                    configuration: .init(
+                        url: prometheus.url, http: .init(tls: .init(certificateFile: trusted.certificateFile, keyFile: trusted.keyFile))))
                 let verification = await #expect(throws: PrometheusError.self) { _ = try await untrusted.query("vector(1)") }
                 guard case .transport(let failure) = verification?.transport else { Issue.record("not a transport error"); return }
                 #expect(failure.code == 60)  // CURLE_PEER_FAILED_VERIFICATION

@@ -62,7 +62,9 @@ struct ResponseDecodingTests {
             let response = try await client.query("x")
             #expect(response.warnings == ["partial response: store 10.0.0.7:10901 unavailable"])
             #expect(response.infos.count == 1)
-            #expect(response.result == .vector([Sample(labels: ["server": "s1"], point: Point(timestamp: Date(timeIntervalSince1970: 1795726808.818), value: 0.25))]))
+            #expect(
+                response.result
+                    == .vector([Sample(labels: ["server": "s1"], point: Point(timestamp: Date(timeIntervalSince1970: 1795726808.818), value: 0.25))]))
         }
     }
 

@@ -92,12 +92,16 @@ struct TransportFailureTests {
             let client = PrometheusClient(configuration: configuration)
             _ = try await client.query("sum(up)", at: Date(timeIntervalSince1970: 1700000000.25))
             _ = try await client.queryRange(
-                "up", start: Date(timeIntervalSince1970: 100), end: Date(timeIntervalSince1970: 200), step: .seconds(10), timeout: .milliseconds(1500))
+                "up", start: Date(timeIntervalSince1970: 100), end: Date(timeIntervalSince1970: 200), step: .seconds(10), timeout: .milliseconds(1500)
+            )
             let requests = server.requests
             #expect(requests.map(\.target) == ["/prometheus/api/v1/query", "/prometheus/api/v1/query_range"])
             #expect(requests.map(\.method) == ["POST", "POST"])
             #expect(requests[0].formFields == ["query": "sum(up)", "time": "1700000000.250", "timeout": "5000ms", "partial_response": "false"])
-            #expect(requests[1].formFields == ["query": "up", "start": "100.000", "end": "200.000", "step": "10000ms", "timeout": "1500ms", "partial_response": "false"])
+            #expect(
+                requests[1].formFields == [
+                    "query": "up", "start": "100.000", "end": "200.000", "step": "10000ms", "timeout": "1500ms", "partial_response": "false",
+                ])
             #expect(requests.allSatisfy { $0.header("X-Scope-OrgID") == "team-a" && $0.header("Authorization") == "Bearer t0ken" })
         }
     }
