@@ -59,4 +59,7 @@ let failures = await withTaskGroup(of: Int.self) { group in
 let elapsed = start.duration(to: clock.now)
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 let total = perWorker * arguments.concurrency
-print(String(format: "requests=%d concurrency=%d failures=%d seconds=%.3f qps=%.1f", total, arguments.concurrency, failures, seconds, Double(total) / seconds))
+print(
+    String(
+        format: "requests=%d concurrency=%d failures=%d seconds=%.3f qps=%.1f", total, arguments.concurrency, failures, seconds,
+        Double(total) / seconds))
