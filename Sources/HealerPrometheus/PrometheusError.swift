@@ -82,8 +82,8 @@ public struct PrometheusError: Error, Sendable, Equatable, CustomStringConvertib
         return text
     }
 
-    /// The kind for an error envelope or a non-JSON answer with `status`.
-    static func kind(errorType: String?, status: Int) -> Kind {
+    /// The kind for an error envelope (`errorType` as sent) or a non-JSON answer (`errorType` nil) with `status`.
+    public static func kind(errorType: String?, status: Int) -> Kind {
         switch errorType {
         case "bad_data": return .badData
         case "execution": return .execution
