@@ -1,0 +1,200 @@
+/// Everything `healer.yaml` and its rule files say, validated. Built by the loader in `HealerRules`.
+public struct HealerConfiguration: Sendable, Equatable {
+    /// Where the configuration came from.
+    public var source: SourceLocation
+    /// The Prometheus to read health from.
+    public var prometheus: PrometheusSettings
+    /// Load balancers by name.
+    public var balancers: [String: BalancerSettings]
+    /// Actuators (restart commands, webhooks) by name.
+    public var actuators: [String: ActuatorSettings]
+    /// Pools by name.
+    public var pools: [String: PoolSettings]
+    /// The rule file patterns, as written.
+    public var ruleFiles: [String]
+    /// The rule groups loaded from them.
+    public var groups: [RuleGroup]
+    /// Loop timing.
+    public var reconcile: ReconcileSettings
+    /// Safety gates.
+    public var safety: SafetySettings
+    /// Where durable state lives.
+    public var state: StateSettings
+    /// The HTTP server.
+    public var server: ServerSettings
+
+    /// Creates a configuration.
+    public init(
+        source: SourceLocation = SourceLocation(file: "<memory>"), prometheus: PrometheusSettings = PrometheusSettings(),
+        balancers: [String: BalancerSettings] = [:], actuators: [String: ActuatorSettings] = [:], pools: [String: PoolSettings] = [:],
+        ruleFiles: [String] = [], groups: [RuleGroup] = [], reconcile: ReconcileSettings = ReconcileSettings(),
+        safety: SafetySettings = SafetySettings(), state: StateSettings = StateSettings(), server: ServerSettings = ServerSettings()
+    ) {
+        self.source = source
+        self.prometheus = prometheus
+        self.balancers = balancers
+        self.actuators = actuators
+        self.pools = pools
+        self.ruleFiles = ruleFiles
+        self.groups = groups
+        self.reconcile = reconcile
+        self.safety = safety
+        self.state = state
+        self.server = server
+    }
+
+    /// Every recovery rule of every group, in file order.
+    public var recoveryRules: [RecoveryRule] { groups.flatMap(\.rules) }
+}
+
+/// How to reach Prometheus (mirrors the connection options of the Prometheus client).
+public struct PrometheusSettings: Sendable, Equatable {
+    /// The base URL.
+    public var url: String = "http://127.0.0.1:9090"
+    /// A path before `/api/v1` (Mimir: `/prometheus`).
+    public var pathPrefix: String = ""
+    /// The client-side limit for one query.
+    public var timeout: Duration = .seconds(5)
+    /// The server-side evaluation limit (`timeout` parameter); none when `nil`.
+    public var queryTimeout: Duration?
+    /// A file holding a bearer token, re-read when it changes.
+    public var bearerTokenFile: String?
+    /// Basic-auth user name.
+    public var basicAuthUsername: String?
+    /// Basic-auth password (from `password` or read from `password_file` by the loader).
+    public var basicAuthPassword: String?
+    /// Extra headers, e.g. `X-Scope-OrgID`.
+    public var headers: [String: String] = [:]
+    /// A PEM CA bundle.
+    public var caFile: String?
+    /// A PEM client certificate.
+    public var certFile: String?
+    /// The client certificate's key.
+    public var keyFile: String?
+    /// Skip TLS verification.
+    public var insecureSkipVerify = false
+    /// Sent as `partial_response` when set.
+    public var partialResponse: Bool?
+
+    /// Creates settings with defaults.
+    public init() {}
+}
+
+/// One load balancer.
+public enum BalancerSettings: Sendable, Equatable {
+    /// HAProxy through its runtime API: `tcp://host:port` or `unix:///path`.
+    case haproxy(runtimeAPI: String)
+}
+
+/// One actuator.
+public enum ActuatorSettings: Sendable, Equatable {
+    /// Runs a program; arguments may hold `{{ .pool }}`, `{{ .server }}`, `{{ .backend }}`, `{{ .rule }}`.
+    case exec(command: [String], timeout: Duration)
+    /// POSTs a JSON description of the action.
+    case webhook(url: String, timeout: Duration, headers: [String: String])
+}
+
+/// A group of interchangeable servers behind one balancer backend.
+public struct PoolSettings: Sendable, Equatable {
+    /// The pool's name.
+    public var name: String
+    /// The balancer in front of it, when Healer may change weights and states.
+    public var balancer: String?
+    /// The balancer's backend (HAProxy `backend`).
+    public var backend: String
+    /// Servers known up front (weight 100 each); otherwise learned from the balancer or from the series.
+    public var servers: [String]
+    /// Servers kept out of rotation until a scale rule brings them in.
+    public var spares: [String]
+    /// The share of configured weight of non-spare servers that must stay healthy and in rotation.
+    public var minHealthyCapacity: Double
+    /// How many servers may be under remediation at once.
+    public var maxInFlight: Int
+    /// How a series' labels name the server.
+    public var serverTemplate: TargetTemplate
+    /// When set, a series belongs to this pool only when this renders to ``backend``.
+    public var backendTemplate: TargetTemplate?
+    /// Where it was defined.
+    public var source: SourceLocation
+
+    /// Creates a pool.
+    public init(
+        name: String, balancer: String? = nil, backend: String, servers: [String] = [], spares: [String] = [],
+        minHealthyCapacity: Double = 0.5, maxInFlight: Int = 1, serverTemplate: TargetTemplate = TargetTemplate(label: "server"),
+        backendTemplate: TargetTemplate? = nil, source: SourceLocation = SourceLocation(file: "<memory>")
+    ) {
+        self.name = name
+        self.balancer = balancer
+        self.backend = backend
+        self.servers = servers
+        self.spares = spares
+        self.minHealthyCapacity = minHealthyCapacity
+        self.maxInFlight = maxInFlight
+        self.serverTemplate = serverTemplate
+        self.backendTemplate = backendTemplate
+        self.source = source
+    }
+
+    /// The server a series names, or `nil` when the series is not about this pool.
+    public func server(for labels: [String: String]) -> String? {
+        if let backendTemplate, backendTemplate.render(labels) != backend { return nil }
+        return serverTemplate.render(labels)
+    }
+}
+
+/// Loop timing and query settings.
+public struct ReconcileSettings: Sendable, Equatable {
+    /// Time between passes.
+    public var interval: Duration = .seconds(2)
+    /// Rule queries in flight at once.
+    public var queryConcurrency = 4
+    /// An answer evaluated longer ago than this is stale (unknown); rules may override.
+    public var maxSampleAge: Duration = .minutes(1)
+
+    /// Creates settings with defaults.
+    public init() {}
+}
+
+/// The global safety settings (gates).
+public struct SafetySettings: Sendable, Equatable {
+    /// Record what would be done, do nothing.
+    public var dryRun = false
+    /// The global action rate (token bucket: this many per minute, burst the same).
+    public var maxActionsPerMinute = 6
+    /// More than this share of a pool (or of all targets) unhealthy or unknown freezes destructive actions.
+    public var stormMaxUnhealthy = 0.5
+    /// How long the freeze lasts after the storm ends.
+    public var stormCooldown: Duration = .minutes(2)
+    /// Minimum time between two destructive actions on the same server.
+    public var targetCooldown: Duration = .seconds(5)
+    /// Verdict changes within ``flapWindow`` that make a target "flapping".
+    public var flapTransitions = 4
+    /// The window for flap detection.
+    public var flapWindow: Duration = .minutes(2)
+
+    /// Creates settings with defaults.
+    public init() {}
+}
+
+/// Where durable state lives.
+public struct StateSettings: Sendable, Equatable {
+    /// The state file or database path.
+    public var path = ".healer/state.db"
+
+    /// Creates settings with defaults.
+    public init() {}
+}
+
+/// The controller's own HTTP server.
+public struct ServerSettings: Sendable, Equatable {
+    /// `host:port` to listen on.
+    public var listen = "127.0.0.1:9102"
+
+    /// Creates settings with defaults.
+    public init() {}
+}
+
+extension Duration {
+    /// `minutes` minutes.
+    public static func minutes(_ minutes: Int) -> Duration { .seconds(minutes * 60) }
+}

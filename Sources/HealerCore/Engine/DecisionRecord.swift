@@ -1,0 +1,88 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A structured account of one decision: an incident transition, an action taken, or an action held back.
+public struct DecisionRecord: Sendable, Equatable, Codable {
+    /// What kind of decision.
+    public enum Kind: String, Sendable, Codable {
+        /// An incident changed phase (pending, firing, escalated, recovering, recovered, quarantined, ...).
+        case transition
+        /// An action was planned (executed, or recorded in dry-run).
+        case action
+        /// A gate held an action back.
+        case suppressed
+        /// A pool-wide event (storm started or ended).
+        case pool
+    }
+
+    /// When.
+    public var time: Date
+    /// What kind.
+    public var kind: Kind
+    /// The pool.
+    public var pool: String
+    /// The rule, when about an incident.
+    public var rule: String?
+    /// The server, when about one.
+    public var server: String?
+    /// The verdict this pass.
+    public var verdict: Verdict?
+    /// The value this pass.
+    public var value: Double?
+    /// The evaluation (or scrape) time of the value.
+    public var sampleTime: Date?
+    /// The incident's phase after the decision.
+    public var phase: Incident.Phase?
+    /// The ladder step involved.
+    public var step: Int?
+    /// The action, by name (`set_weight 25%`, `drain`, `restart restart-backend`, ...).
+    public var action: String?
+    /// The gates the action passed, in order.
+    public var gatesPassed: [Gate]
+    /// The gate that held it back.
+    public var suppressedBy: Gate?
+    /// Whether it was a dry run.
+    public var dryRun: Bool
+    /// A sentence for people.
+    public var reason: String
+
+    /// Creates a record.
+    public init(
+        time: Date, kind: Kind, pool: String, rule: String? = nil, server: String? = nil, verdict: Verdict? = nil, value: Double? = nil,
+        sampleTime: Date? = nil, phase: Incident.Phase? = nil, step: Int? = nil, action: String? = nil, gatesPassed: [Gate] = [],
+        suppressedBy: Gate? = nil, dryRun: Bool = false, reason: String
+    ) {
+        self.time = time
+        self.kind = kind
+        self.pool = pool
+        self.rule = rule
+        self.server = server
+        self.verdict = verdict
+        self.value = value
+        self.sampleTime = sampleTime
+        self.phase = phase
+        self.step = step
+        self.action = action
+        self.gatesPassed = gatesPassed
+        self.suppressedBy = suppressedBy
+        self.dryRun = dryRun
+        self.reason = reason
+    }
+}
+
+/// The verdict of one rule on one target in one pass, for status views and metrics.
+public struct VerdictReport: Sendable, Equatable {
+    /// Which rule and target.
+    public var key: IncidentKey
+    /// The verdict.
+    public var verdict: Verdict
+    /// The value, when there was one.
+    public var value: Double?
+    /// Why it is unknown.
+    public var unknownReason: UnknownReason?
+    /// The incident's phase, when one is open.
+    public var phase: Incident.Phase?
+}

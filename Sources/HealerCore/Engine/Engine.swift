@@ -1,0 +1,53 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// The pure decision core: `(state, observations, now) → (state, plan, records)`.
+///
+/// No clock, no I/O, no globals: the same inputs always give the same outputs. The shell queries Prometheus,
+/// calls ``reconcile(state:observations:now:)``, stores the new state and carries out the plan.
+public struct Engine: Sendable {
+    /// The configuration (pools, rules, safety).
+    public let configuration: HealerConfiguration
+    /// Recovery rules by name, ladders normalised to end in quarantine.
+    let rules: [String: RecoveryRule]
+
+    /// Creates an engine for a validated configuration.
+    public init(configuration: HealerConfiguration) {
+        self.configuration = configuration
+        var rules: [String: RecoveryRule] = [:]
+        for var rule in configuration.recoveryRules {
+            if case .quarantine? = rule.ladder.last?.action {} else {
+                rule.ladder.append(LadderStep(.quarantine(notify: nil, releaseAfter: nil), verify: .zero))
+            }
+            rules[rule.name] = rule
+        }
+        self.rules = rules
+    }
+
+    /// The result of one pass.
+    public struct Outcome: Sendable {
+        /// The state to keep for the next pass.
+        public var state: EngineState
+        /// What to do now.
+        public var plan: Plan
+        /// Why, decision by decision.
+        public var records: [DecisionRecord]
+        /// Every rule's verdict on every target.
+        public var verdicts: [VerdictReport]
+        /// Healthy capacity per pool (share of configured weight of non-spare servers), as simulated.
+        public var healthyCapacity: [String: Double]
+    }
+
+    /// Runs one pass.
+    public func reconcile(state: EngineState, observations: Observations, now: Date) -> Outcome {
+        var pass = Pass(engine: self, state: state, observations: observations, now: now)
+        pass.run()
+        return pass.outcome
+    }
+
+    /// The rule named `name`, as the engine uses it (ladder ending in quarantine).
+    public func rule(named name: String) -> RecoveryRule? { rules[name] }
+}

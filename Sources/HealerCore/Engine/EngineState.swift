@@ -1,0 +1,94 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// Everything the engine remembers between passes that cannot be re-derived from the world.
+///
+/// `Codable` and versioned: the durable store writes it, and a newer Healer must read an older file.
+public struct EngineState: Sendable, Equatable, Codable {
+    /// The format version this build writes.
+    public static let currentVersion = 1
+
+    /// The format version of this value.
+    public var version: Int
+    /// Open incidents.
+    public var incidents: [IncidentKey: Incident]
+    /// The global action rate limiter (enforced actions).
+    public var rateLimiter: TokenBucket
+    /// A separate bucket for dry-run actions, so that simulating never starves real actions.
+    public var dryRunRateLimiter: TokenBucket
+    /// Storm state per pool, and `*` for all pools together.
+    public var storms: [String: StormState]
+    /// When each server last had a destructive action (per-target cooldown).
+    public var lastActionAt: [TargetID: Date]
+    /// Remedy attempts per rule and target, for budgets.
+    public var attempts: [IncidentKey: [Date]]
+    /// Verdict history per rule and target, for flap detection.
+    public var flaps: [IncidentKey: FlapHistory]
+    /// Pause switches.
+    public var pause: PauseState
+
+    /// An empty state.
+    public init(maxActionsPerMinute: Int = 6) {
+        version = Self.currentVersion
+        incidents = [:]
+        rateLimiter = TokenBucket(capacity: maxActionsPerMinute)
+        dryRunRateLimiter = TokenBucket(capacity: maxActionsPerMinute)
+        storms = [:]
+        lastActionAt = [:]
+        attempts = [:]
+        flaps = [:]
+        pause = PauseState()
+    }
+}
+
+/// Whether a pool (or everything) is frozen because too much of it is unhealthy or unknown.
+public struct StormState: Sendable, Equatable, Codable {
+    /// Since when the storm has been going on; `nil` when there is none.
+    public var activeSince: Date?
+    /// After a storm: no destructive action before this time.
+    public var cooldownUntil: Date?
+
+    /// No storm.
+    public init(activeSince: Date? = nil, cooldownUntil: Date? = nil) {
+        self.activeSince = activeSince
+        self.cooldownUntil = cooldownUntil
+    }
+
+    /// Whether destructive actions are frozen at `now`.
+    public func isFreezing(at now: Date) -> Bool {
+        activeSince != nil || (cooldownUntil.map { now < $0 } ?? false)
+    }
+}
+
+/// The recent unhealthy/healthy changes of one rule and target.
+public struct FlapHistory: Sendable, Equatable, Codable {
+    /// The last definite reading: true for unhealthy, false for healthy.
+    public var lastUnhealthy: Bool?
+    /// When it changed, newest last, pruned to the flap window.
+    public var transitions: [Date]
+
+    /// No history.
+    public init() {
+        transitions = []
+    }
+}
+
+/// Pause switches (set by the admin API).
+public struct PauseState: Sendable, Equatable, Codable {
+    /// Everything is paused.
+    public var global: Bool
+    /// These pools are paused.
+    public var pools: Set<String>
+
+    /// Nothing paused.
+    public init(global: Bool = false, pools: Set<String> = []) {
+        self.global = global
+        self.pools = pools
+    }
+
+    /// Whether `pool` is paused.
+    public func isPaused(_ pool: String) -> Bool { global || pools.contains(pool) }
+}
