@@ -10,7 +10,8 @@ let package = Package(
         .library(name: "HealerPrometheus", targets: ["HealerPrometheus"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -40,7 +41,7 @@ let package = Package(
             dependencies: ["HealerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Test support: launchers for real services, scripted loopback servers, polling.
-        .target(name: "HealerTesting", dependencies: ["CurlHTTP"]),
+        .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore"]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
         .executableTarget(
             name: "bench-prometheus-client",
@@ -48,7 +49,10 @@ let package = Package(
             path: "bench/PrometheusClient"
         ),
 
-        .testTarget(name: "HealerCoreTests", dependencies: ["HealerCore"]),
+        .testTarget(
+            name: "HealerCoreTests",
+            dependencies: ["HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// The pure decision core: `(state, observations, now) → (state, plan, records)`.
@@ -19,7 +19,8 @@ public struct Engine: Sendable {
         self.configuration = configuration
         var rules: [String: RecoveryRule] = [:]
         for var rule in configuration.recoveryRules {
-            if case .quarantine? = rule.ladder.last?.action {} else {
+            if case .quarantine? = rule.ladder.last?.action {
+            } else {
                 rule.ladder.append(LadderStep(.quarantine(notify: nil, releaseAfter: nil), verify: .zero))
             }
             rules[rule.name] = rule

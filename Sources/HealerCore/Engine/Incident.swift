@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// The life of one unhealthy (rule, target): pending → firing → remedy steps → recovering → closed, or quarantined.

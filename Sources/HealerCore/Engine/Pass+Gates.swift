@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The safety gates, checked in DESIGN.md's order; the first that fails holds the action back.
@@ -50,13 +50,16 @@ extension Pass {
         let storm = [target.pool, "*"].compactMap { state.storms[$0] }.first { $0.isFreezing(at: now) }
         let lastAction = state.lastActionAt[target]
         _ =
-            gate(.inFlight, alreadyInFlight || inFlight.count < limit, "\(inFlight.count) servers of \(target.pool) already under remediation (max_in_flight \(limit))")
+            gate(
+                .inFlight, alreadyInFlight || inFlight.count < limit,
+                "\(inFlight.count) servers of \(target.pool) already under remediation (max_in_flight \(limit))")
             && gate(.rateLimit, bucket.tokens >= 1, "global rate limit of \(safety.maxActionsPerMinute) actions per minute reached")
             && gate(.budget, true, "")
             && gate(.storm, storm == nil, stormReason(storm))
             && gate(
                 .cooldown, lastAction.map { now.timeIntervalSince($0) >= safety.targetCooldown.seconds } ?? true,
-                "last action on \(target) was \(Int(now.timeIntervalSince(lastAction ?? now)))s ago (cooldown \(PrometheusDuration.format(safety.targetCooldown)))")
+                "last action on \(target) was \(Int(now.timeIntervalSince(lastAction ?? now)))s ago (cooldown \(PrometheusDuration.format(safety.targetCooldown)))"
+            )
         return check
     }
 

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The incident machine: one rule's judgement of one target, advanced once per pass.
@@ -112,7 +112,9 @@ extension Pass {
             incident.wantedStep = applied + 1
             state.incidents[key] = incident
             let why = isFlapping(key) ? "flapping" : "still unhealthy"
-            note(.transition, incident, reason: "escalating: \(why) \(PrometheusDuration.format(rule.ladder[applied].verify)) after \(rule.ladder[applied].action.name)")
+            note(
+                .transition, incident,
+                reason: "escalating: \(why) \(PrometheusDuration.format(rule.ladder[applied].verify)) after \(rule.ladder[applied].action.name)")
         }
         state.incidents[key] = incident
         if incident.wantedStep != nil { attemptStep(key, rule: rule) }
@@ -171,7 +173,7 @@ extension Pass {
     private mutating func attemptStep(_ key: IncidentKey, rule: RecoveryRule) {
         guard var incident = state.incidents[key], var step = incident.wantedStep else { return }
         let quarantineStep = rule.ladder.count - 1
-        let attempts = state.attempts[key]?.count ?? 0
+        let attempts = (state.attempts[key] ?? []).filter { now.timeIntervalSince($0) < rule.budget.window.seconds }.count
         if step < quarantineStep, attempts >= rule.budget.maxAttempts {
             step = quarantineStep
             incident.wantedStep = step

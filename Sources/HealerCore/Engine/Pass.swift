@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The working memory of one ``Engine`` pass.
@@ -185,14 +185,18 @@ struct Pass {
             records.append(
                 DecisionRecord(
                     time: now, kind: .pool, pool: scope,
-                    reason: "storm: \(troubled) of \(total) servers of \(label) are unhealthy or unknown (over \(percent(safety.stormMaxUnhealthy))); destructive actions frozen"))
+                    reason:
+                        "storm: \(troubled) of \(total) servers of \(label) are unhealthy or unknown (over \(percent(safety.stormMaxUnhealthy))); destructive actions frozen"
+                ))
         } else if !active, let since = storm.activeSince {
             storm.activeSince = nil
             storm.cooldownUntil = now.addingTimeInterval(safety.stormCooldown.seconds)
             records.append(
                 DecisionRecord(
                     time: now, kind: .pool, pool: scope,
-                    reason: "storm over after \(Int(now.timeIntervalSince(since)))s; destructive actions resume after a cooldown of \(PrometheusDuration.format(safety.stormCooldown))"))
+                    reason:
+                        "storm over after \(Int(now.timeIntervalSince(since)))s; destructive actions resume after a cooldown of \(PrometheusDuration.format(safety.stormCooldown))"
+                ))
         }
         if storm == StormState() { state.storms[scope] = nil } else { state.storms[scope] = storm }
     }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// A token bucket: `capacity` tokens, refilled at `capacity` per minute. Durable (Codable) with the engine state.

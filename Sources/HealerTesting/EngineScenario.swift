@@ -1,0 +1,99 @@
+public import Foundation
+public import HealerCore
+
+/// Drives the pure engine through a scenario pass by pass, with explicit times and values, the way the
+/// shell would: one test line per pass.
+public struct EngineScenario {
+    /// The engine under test.
+    public let engine: Engine
+    /// The state after the last pass.
+    public var state: EngineState
+    /// The outcome of the last pass.
+    public private(set) var last: Engine.Outcome?
+    /// Every record of every pass so far.
+    public private(set) var records: [DecisionRecord] = []
+    /// Every action of every pass so far, with its time.
+    public private(set) var actions: [(time: Date, action: PlannedAction)] = []
+    /// Time zero of the scenario.
+    public let start: Date
+
+    /// Creates a scenario for `configuration`.
+    public init(_ configuration: HealerConfiguration, start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        engine = Engine(configuration: configuration)
+        state = EngineState(maxActionsPerMinute: configuration.safety.maxActionsPerMinute)
+        self.start = start
+    }
+
+    /// Runs one pass at `start + seconds`, with each rule's series given as server → value (`nil`: no series).
+    @discardableResult
+    public mutating func pass(
+        at seconds: Double, _ values: [String: [String: Double?]], isLeader: Bool = true, warnings: [String] = [],
+        failing: Set<String> = [], inventory: [String: [ServerInfo]] = [:]
+    ) -> Engine.Outcome {
+        let now = start.addingTimeInterval(seconds)
+        var rules: [String: RuleObservation] = [:]
+        for (rule, series) in values {
+            if failing.contains(rule) {
+                rules[rule] = .failed("injected failure")
+                continue
+            }
+            let samples = series.sorted { $0.key < $1.key }.compactMap { server, value in
+                value.map { SeriesSample(labels: ["server": server], value: $0) }
+            }
+            rules[rule] = .series(samples, warnings: warnings, at: now)
+        }
+        for rule in failing where rules[rule] == nil { rules[rule] = .failed("injected failure") }
+        let outcome = engine.reconcile(
+            state: state, observations: Observations(isLeader: isLeader, rules: rules, inventory: inventory), now: now)
+        state = outcome.state
+        last = outcome
+        records += outcome.records
+        actions += outcome.plan.actions.map { (now, $0) }
+        return outcome
+    }
+
+    /// The open incident of `rule` on `server` of `pool`.
+    public func incident(_ rule: String, _ server: String, pool: String = "web") -> Incident? {
+        state.incidents[IncidentKey(rule: rule, target: TargetID(pool: pool, server: server))]
+    }
+}
+
+extension HealerConfiguration {
+    /// A pool `web` of `servers` (weight 100 each) with one rule `errors` over `error_ratio` (unhealthy > 0.05,
+    /// healthy < 0.01), and the given ladder and timings; safety settings are permissive unless given.
+    public static func fixture(
+        servers: [String] = ["s1", "s2", "s3"], spares: [String] = [], ladder: [LadderStep]? = nil, pendingFor: Duration = .seconds(4),
+        clearFor: Duration = .seconds(20), rampStep: Duration = .seconds(10), noData: NoDataPolicy = .unknown,
+        budget: Budget = Budget(maxAttempts: 10, window: .seconds(3600)), floor: Double = 0.5, maxInFlight: Int = 1,
+        dryRun: Bool = false, safety: SafetySettings? = nil
+    ) -> HealerConfiguration {
+        let ladder =
+            ladder ?? [
+                LadderStep(.setWeight(percent: 25), verify: .seconds(10)),
+                LadderStep(.drain(waitSessions: .seconds(30)), verify: .seconds(15)),
+                LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60)),
+                LadderStep(.quarantine(notify: "oncall", releaseAfter: nil)),
+            ]
+        let rule = RecoveryRule(
+            name: "errors", pool: "web", expression: "error_ratio", unhealthy: Threshold(.greater, 0.05), healthy: Threshold(.less, 0.01),
+            pendingFor: pendingFor, clearFor: clearFor, noData: noData, dryRun: dryRun, rampStep: rampStep, ladder: ladder, budget: budget)
+        var settings = SafetySettings()
+        settings.maxActionsPerMinute = 100
+        settings.targetCooldown = .zero
+        settings.stormMaxUnhealthy = 1
+        settings.stormCooldown = .seconds(60)
+        return HealerConfiguration(
+            balancers: ["edge": .haproxy(runtimeAPI: "tcp://127.0.0.1:9999")],
+            actuators: [
+                "restart-backend": .exec(command: ["true"], timeout: .seconds(5)),
+                "oncall": .webhook(url: "http://127.0.0.1:1/", timeout: .seconds(1), headers: [:]),
+            ],
+            pools: [
+                "web": PoolSettings(
+                    name: "web", balancer: "edge", backend: "be_app", servers: servers, spares: spares, minHealthyCapacity: floor,
+                    maxInFlight: maxInFlight)
+            ],
+            groups: [RuleGroup(name: "web", pool: "web", rules: [rule])],
+            safety: safety ?? settings)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import HealerCore
+import HealerTesting
+import Testing
+
+/// Every gate, in DESIGN.md's order, each holding an action back and saying why once.
+@Suite("Safety gates")
+struct GateTests {
+    let sick = 0.3
+    let fine = 0.0
+
+    @Test func onlyTheLeaderActs() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero))
+        let follower = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], isLeader: false)
+        #expect(follower.plan.actions.isEmpty)
+        #expect(follower.records.last?.suppressedBy == .leader)
+        #expect(follower.records.last?.gatesPassed == [])
+        let leader = scenario.pass(at: 1, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(leader.plan.actions.count == 1)
+    }
+
+    @Test func pauseHoldsEveryAction() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero))
+        scenario.state.pause = PauseState(pools: ["web"])
+        let paused = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(paused.plan.actions.isEmpty)
+        #expect(paused.records.last?.suppressedBy == .pause)
+        #expect(paused.records.last?.gatesPassed == [.leader])
+    }
+
+    @Test func theCapacityFloorStopsTakingServersOut() {
+        // 3 servers, floor 60 %: one sick leaves 67 % healthy, two sick leave 33 %.
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.6, maxInFlight: 3))
+        let one = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(one.plan.actions.count == 1)
+        let two = scenario.pass(at: 1, ["errors": ["s1": sick, "s2": sick, "s3": fine]])
+        #expect(two.plan.actions.isEmpty)
+        let record = two.records.first { $0.server == "s2" && $0.kind == .suppressed }
+        #expect(record?.suppressedBy == .capacityFloor)
+        #expect(record?.gatesPassed == [.leader, .pause, .dataQuality])
+        #expect(record?.reason.contains("33%") == true)
+        #expect(two.healthyCapacity["web"].map { abs($0 - 1.0 / 3) < 1e-9 } == true)
+    }
+
+    @Test func inFlightLimitsConcurrentRemediations() {
+        var scenario = EngineScenario(.fixture(servers: ["s1", "s2", "s3", "s4", "s5"], pendingFor: .zero, floor: 0.2, maxInFlight: 1))
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": sick, "s3": fine, "s4": fine, "s5": fine]])
+        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.records.first { $0.server == "s2" && $0.kind == .suppressed }?.suppressedBy == .inFlight)
+        // Escalating the one already in flight is not a new remediation.
+        let escalation = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": sick, "s3": fine, "s4": fine, "s5": fine]])
+        #expect(escalation.plan.actions.map(\.key.target.server) == ["s1"])
+    }
+
+    @Test func theGlobalRateLimitIsATokenBucket() {
+        var safety = SafetySettings()
+        safety.maxActionsPerMinute = 2
+        safety.targetCooldown = .zero
+        safety.stormMaxUnhealthy = 1
+        let servers = (1...6).map { "s\($0)" }
+        var scenario = EngineScenario(.fixture(servers: servers, pendingFor: .zero, floor: 0, maxInFlight: 6, safety: safety))
+        let values: [String: [String: Double?]] = ["errors": Dictionary(uniqueKeysWithValues: servers.map { ($0, Optional(sick)) })]
+        let burst = scenario.pass(at: 0, values)
+        #expect(burst.plan.actions.count == 2)
+        #expect(burst.records.filter { $0.suppressedBy == .rateLimit }.count == 4)
+        #expect(scenario.pass(at: 10, values).plan.actions.isEmpty)  // 0.33 tokens
+        #expect(scenario.pass(at: 30, values).plan.actions.count == 1)  // one token refilled
+        #expect(scenario.pass(at: 60, values).plan.actions.count == 1)
+    }
+
+    @Test func anExhaustedBudgetQuarantines() {
+        var scenario = EngineScenario(
+            .fixture(pendingFor: .zero, clearFor: .seconds(1), rampStep: .seconds(1), budget: Budget(maxAttempts: 2, window: .seconds(600))))
+        // Two short incidents use the budget: each applies step 1 and recovers.
+        for start in [0.0, 100] {
+            scenario.pass(at: start, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+            for tick in 1...5 { scenario.pass(at: start + Double(tick), ["errors": ["s1": fine, "s2": fine, "s3": fine]]) }
+            #expect(scenario.incident("errors", "s1") == nil)
+        }
+        let third = scenario.pass(at: 200, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        #expect(third.records.contains { $0.reason.hasPrefix("budget exhausted") })
+        // After the window the budget is back.
+        scenario.state.incidents = [:]
+        scenario.pass(at: 1000, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(scenario.incident("errors", "s1")?.appliedStep == 0)
+    }
+
+    @Test func aStormFreezesDestructiveActionsThenCoolsDown() {
+        var safety = SafetySettings()
+        safety.maxActionsPerMinute = 100
+        safety.targetCooldown = .zero
+        safety.stormMaxUnhealthy = 0.5
+        safety.stormCooldown = .seconds(30)
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0, maxInFlight: 3, safety: safety))
+        let storm = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": sick, "s3": fine]])
+        #expect(storm.plan.actions.isEmpty)
+        #expect(storm.records.first?.kind == .pool)
+        #expect(storm.records.contains { $0.suppressedBy == .storm })
+        // Unknown data counts as trouble too: Healer may be the one that is blind.
+        let blind = scenario.pass(at: 5, ["errors": ["s1": sick, "s2": nil, "s3": nil]])
+        #expect(blind.plan.actions.isEmpty)
+        let over = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(over.plan.actions.isEmpty)
+        #expect(over.records.contains { $0.kind == .pool && $0.reason.hasPrefix("storm over") })
+        #expect(scenario.pass(at: 39, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.isEmpty)
+        #expect(scenario.pass(at: 40, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
+    }
+
+    @Test func perTargetCooldown() {
+        var safety = SafetySettings()
+        safety.maxActionsPerMinute = 100
+        safety.targetCooldown = .seconds(30)
+        safety.stormMaxUnhealthy = 1
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, safety: safety))
+        scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        let held = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(held.plan.actions.isEmpty)
+        #expect(held.records.last?.suppressedBy == .cooldown)
+        #expect(held.records.last?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .budget, .storm])
+        #expect(scenario.pass(at: 30, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
+    }
+
+    @Test func aSuppressionIsRecordedOnceWhileItLasts() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero))
+        for second in 0..<10 {
+            scenario.pass(at: Double(second), ["errors": ["s1": sick, "s2": fine, "s3": fine]], isLeader: false)
+        }
+        #expect(scenario.records.filter { $0.kind == .suppressed }.count == 1)
+    }
+
+    @Test func restoringCapacityIsNotHeldByTheFloorOrAStorm() {
+        var safety = SafetySettings()
+        safety.maxActionsPerMinute = 1
+        safety.targetCooldown = .seconds(300)
+        safety.stormMaxUnhealthy = 1
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, clearFor: .seconds(1), rampStep: .seconds(1), floor: 0.6, safety: safety))
+        scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        scenario.pass(at: 1, ["errors": ["s1": fine, "s2": fine, "s3": fine]])
+        let restore = scenario.pass(at: 2, ["errors": ["s1": fine, "s2": fine, "s3": fine]])
+        #expect(restore.plan.actions.map(\.kind) == [.setWeight(percent: 50)])
+    }
+
+    @Test func aFlappingTargetIsTreatedAsUnhealthyAndEndsInQuarantine() {
+        var scenario = EngineScenario(.fixture(pendingFor: .seconds(2), clearFor: .seconds(10)))
+        var second = 0.0
+        while second < 300 {
+            let value = Int(second / 5) % 2 == 0 ? sick : fine
+            scenario.pass(at: second, ["errors": ["s1": value, "s2": fine, "s3": fine]])
+            second += 1
+        }
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        #expect(scenario.actions.count <= 6)
+    }
+}
