@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -22,6 +23,8 @@ let package = Package(
         ),
         // The pure domain: no I/O, no curl, no NIO, no YAML.
         .target(name: "HealerCore"),
+        // Configuration and rule files (YAML), every error with file, line and field.
+        .target(name: "HealerRules", dependencies: ["HealerCore", .product(name: "Yams", package: "Yams")]),
         // Outbound HTTP over libcurl: one multi handle on a dedicated thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // Prometheus HTTP API client.
@@ -53,6 +56,7 @@ let package = Package(
             name: "HealerCoreTests",
             dependencies: ["HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
+        .testTarget(name: "HealerRulesTests", dependencies: ["HealerRules", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",

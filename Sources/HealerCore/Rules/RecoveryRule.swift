@@ -139,11 +139,14 @@ public struct LadderStep: Sendable, Equatable {
     public var action: Action
     /// The verification window; ignored for quarantine.
     public var verify: Duration
+    /// Where it was defined.
+    public var source: SourceLocation
 
     /// Creates a step.
-    public init(_ action: Action, verify: Duration = .seconds(30)) {
+    public init(_ action: Action, verify: Duration = .seconds(30), source: SourceLocation = SourceLocation(file: "<memory>")) {
         self.action = action
         self.verify = verify
+        self.source = source
     }
 }
 

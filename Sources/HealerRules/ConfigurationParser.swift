@@ -1,0 +1,207 @@
+import HealerCore
+import Yams
+
+/// Reads `healer.yaml` into a ``HealerConfiguration`` (without rule groups), reporting every problem.
+struct ConfigurationParser {
+    let diagnostics: Diagnostics
+    /// Reads a file named in the configuration (a password file); `nil` with a reason when it cannot.
+    let readFile: (String) -> Result<String, ConfigurationError.Reason>
+
+    func parse(_ root: YAMLField) -> HealerConfiguration {
+        var configuration = HealerConfiguration(source: root.location)
+        let keys = ["prometheus", "balancers", "actuators", "pools", "rules", "reconcile", "safety", "state", "server"]
+        guard let fields = root.mapping(allowed: keys) else { return configuration }
+        if let field = fields["prometheus"] {
+            configuration.prometheus = prometheus(field)
+        } else {
+            root.error("missing \"prometheus\" (at least its url)")
+        }
+        configuration.balancers = fields["balancers"].map(balancers) ?? [:]
+        configuration.actuators = fields["actuators"].map(actuators) ?? [:]
+        configuration.pools = fields["pools"].map(pools) ?? [:]
+        if configuration.pools.isEmpty, fields["pools"] == nil { root.error("missing \"pools\": nothing to heal") }
+        configuration.ruleFiles = fields["rules"]?.stringList() ?? []
+        if let field = fields["reconcile"] { configuration.reconcile = reconcile(field) }
+        if let field = fields["safety"] { configuration.safety = safety(field) }
+        if let state = fields["state"]?.mapping(allowed: ["path"]), let path = state["path"]?.string() {
+            configuration.state.path = path
+        }
+        if let server = fields["server"]?.mapping(allowed: ["listen"]), let listen = server["listen"]?.string() {
+            configuration.server.listen = listen
+        }
+        return configuration
+    }
+
+    private func prometheus(_ field: YAMLField) -> PrometheusSettings {
+        var settings = PrometheusSettings()
+        let keys = [
+            "url", "path_prefix", "timeout", "query_timeout", "bearer_token_file", "basic_auth", "headers", "tls", "partial_response",
+        ]
+        guard let fields = field.mapping(allowed: keys) else { return settings }
+        if let url = fields["url"] {
+            if let text = url.string() {
+                if text.hasPrefix("http://") || text.hasPrefix("https://") {
+                    settings.url = text
+                } else {
+                    url.error("expected an http:// or https:// URL, got \(url.shown)")
+                }
+            }
+        } else {
+            field.error("missing \"url\"")
+        }
+        settings.pathPrefix = fields["path_prefix"]?.string(nonEmpty: false) ?? ""
+        if let timeout = fields["timeout"]?.duration(allowZero: false) { settings.timeout = timeout }
+        settings.queryTimeout = fields["query_timeout"]?.duration(allowZero: false)
+        settings.bearerTokenFile = fields["bearer_token_file"]?.string()
+        if let auth = fields["basic_auth"], let entries = auth.mapping(allowed: ["username", "password", "password_file"]) {
+            settings.basicAuthUsername = entries["username"]?.string()
+            if settings.basicAuthUsername == nil, entries["username"] == nil { auth.error("missing \"username\"") }
+            switch (entries["password"], entries["password_file"]) {
+            case (let password?, nil): settings.basicAuthPassword = password.string(nonEmpty: false)
+            case (nil, let file?):
+                if let path = file.string() {
+                    switch readFile(path) {
+                    case .success(let text): settings.basicAuthPassword = text.trimmingWhitespace()
+                    case .failure(let reason): file.error("cannot read \(path): \(reason.text)")
+                    }
+                }
+            case (_?, _?): auth.error("give either \"password\" or \"password_file\", not both")
+            case (nil, nil): auth.error("missing \"password\" or \"password_file\"")
+            }
+        }
+        settings.headers = fields["headers"]?.stringMap() ?? [:]
+        if let tls = fields["tls"], let entries = tls.mapping(allowed: ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]) {
+            settings.caFile = entries["ca_file"]?.string()
+            settings.certFile = entries["cert_file"]?.string()
+            settings.keyFile = entries["key_file"]?.string()
+            settings.insecureSkipVerify = entries["insecure_skip_verify"]?.bool() ?? false
+            if (entries["cert_file"] == nil) != (entries["key_file"] == nil) { tls.error("\"cert_file\" and \"key_file\" go together") }
+        }
+        settings.partialResponse = fields["partial_response"]?.bool()
+        return settings
+    }
+
+    private func balancers(_ field: YAMLField) -> [String: BalancerSettings] {
+        var result: [String: BalancerSettings] = [:]
+        for entry in field.namedEntries() ?? [] {
+            guard let kinds = entry.field.mapping(allowed: ["haproxy"]) else { continue }
+            guard let haproxy = kinds["haproxy"] else {
+                entry.field.error("missing the balancer kind (haproxy)")
+                continue
+            }
+            guard let settings = haproxy.mapping(allowed: ["runtime_api"]) else { continue }
+            guard let api = settings["runtime_api"] else {
+                haproxy.error("missing \"runtime_api\" (tcp://host:port or unix:///path/to/admin.sock)")
+                continue
+            }
+            guard let address = api.string() else { continue }
+            guard address.hasPrefix("tcp://") || address.hasPrefix("unix://") else {
+                api.error("expected tcp://host:port or unix:///path, got \(api.shown)")
+                continue
+            }
+            result[entry.name] = .haproxy(runtimeAPI: address)
+        }
+        return result
+    }
+
+    private func actuators(_ field: YAMLField) -> [String: ActuatorSettings] {
+        var result: [String: ActuatorSettings] = [:]
+        for entry in field.namedEntries() ?? [] {
+            guard let kinds = entry.field.mapping(allowed: ["exec", "webhook"]) else { continue }
+            guard kinds.count == 1 else {
+                entry.field.error("give exactly one actuator kind: exec or webhook")
+                continue
+            }
+            if let exec = kinds["exec"], let settings = exec.mapping(allowed: ["command", "timeout"]) {
+                guard let commandField = settings["command"] else {
+                    exec.error("missing \"command\" (a list: program and arguments)")
+                    continue
+                }
+                guard let command = commandField.stringList() else { continue }
+                guard !command.isEmpty else {
+                    commandField.error("must name a program")
+                    continue
+                }
+                result[entry.name] = .exec(command: command, timeout: settings["timeout"]?.duration(allowZero: false) ?? .seconds(30))
+            } else if let webhook = kinds["webhook"], let settings = webhook.mapping(allowed: ["url", "timeout", "headers"]) {
+                guard let urlField = settings["url"], let url = urlField.string() else {
+                    if settings["url"] == nil { webhook.error("missing \"url\"") }
+                    continue
+                }
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    urlField.error("expected an http:// or https:// URL, got \(urlField.shown)")
+                    continue
+                }
+                result[entry.name] = .webhook(
+                    url: url, timeout: settings["timeout"]?.duration(allowZero: false) ?? .seconds(10),
+                    headers: settings["headers"]?.stringMap() ?? [:])
+            }
+        }
+        return result
+    }
+
+    private func pools(_ field: YAMLField) -> [String: PoolSettings] {
+        var result: [String: PoolSettings] = [:]
+        let keys = ["balancer", "backend", "servers", "spares", "min_healthy_capacity", "max_in_flight", "target"]
+        for entry in field.namedEntries() ?? [] {
+            guard let fields = entry.field.mapping(allowed: keys) else { continue }
+            guard let backendField = fields["backend"] else {
+                entry.field.error("missing \"backend\" (the balancer backend this pool's servers are in)")
+                continue
+            }
+            guard let backend = backendField.string() else { continue }
+            var pool = PoolSettings(name: entry.name, backend: backend, source: entry.keyLocation)
+            pool.balancer = fields["balancer"]?.string()
+            pool.servers = fields["servers"]?.stringList() ?? []
+            pool.spares = fields["spares"]?.stringList() ?? []
+            for (name, list) in [("servers", pool.servers), ("spares", pool.spares)] {
+                let duplicates = Dictionary(grouping: list, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
+                if !duplicates.isEmpty { fields[name]?.error("listed twice: \(duplicates.joined(separator: ", "))") }
+            }
+            let both = Set(pool.servers).intersection(pool.spares).sorted()
+            if !both.isEmpty { fields["spares"]?.error("\(both.joined(separator: ", ")) also listed in servers") }
+            pool.minHealthyCapacity = fields["min_healthy_capacity"]?.share() ?? 0.5
+            pool.maxInFlight = fields["max_in_flight"]?.int(in: 1...10_000) ?? 1
+            if let target = fields["target"], let templates = target.mapping(allowed: ["server", "backend"]) {
+                if let server = templates["server"]?.template() { pool.serverTemplate = server }
+                pool.backendTemplate = templates["backend"]?.template()
+            }
+            result[entry.name] = pool
+        }
+        return result
+    }
+
+    private func reconcile(_ field: YAMLField) -> ReconcileSettings {
+        var settings = ReconcileSettings()
+        guard let fields = field.mapping(allowed: ["interval", "query_concurrency", "max_sample_age"]) else { return settings }
+        if let interval = fields["interval"]?.duration(allowZero: false) { settings.interval = interval }
+        if let concurrency = fields["query_concurrency"]?.int(in: 1...256) { settings.queryConcurrency = concurrency }
+        if let age = fields["max_sample_age"]?.duration(allowZero: false) { settings.maxSampleAge = age }
+        return settings
+    }
+
+    private func safety(_ field: YAMLField) -> SafetySettings {
+        var settings = SafetySettings()
+        let keys = ["dry_run", "max_actions_per_minute", "storm", "cooldown", "flap"]
+        guard let fields = field.mapping(allowed: keys) else { return settings }
+        if let dryRun = fields["dry_run"]?.bool() { settings.dryRun = dryRun }
+        if let rate = fields["max_actions_per_minute"]?.int(in: 1...10_000) { settings.maxActionsPerMinute = rate }
+        if let cooldown = fields["cooldown"]?.duration() { settings.targetCooldown = cooldown }
+        if let storm = fields["storm"]?.mapping(allowed: ["max_unhealthy", "cooldown"]) {
+            if let share = storm["max_unhealthy"]?.share() { settings.stormMaxUnhealthy = share }
+            if let cooldown = storm["cooldown"]?.duration() { settings.stormCooldown = cooldown }
+        }
+        if let flap = fields["flap"]?.mapping(allowed: ["transitions", "window"]) {
+            if let transitions = flap["transitions"]?.int(in: 0...1000) { settings.flapTransitions = transitions }
+            if let window = flap["window"]?.duration(allowZero: false) { settings.flapWindow = window }
+        }
+        return settings
+    }
+}
+
+extension ConfigurationError {
+    /// Why a file could not be read.
+    struct Reason: Error {
+        var text: String
+    }
+}

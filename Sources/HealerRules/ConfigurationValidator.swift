@@ -1,0 +1,73 @@
+import HealerCore
+
+/// Checks that hold across files: names that refer to each other exist, rule names are unique, and every
+/// remedy can be carried out by what the pool has.
+struct ConfigurationValidator {
+    let diagnostics: Diagnostics
+
+    /// - Parameter everyPatternMatched: false when a rule file pattern matched nothing (already reported).
+    func validate(_ configuration: HealerConfiguration, everyPatternMatched: Bool = true) {
+        for pool in configuration.pools.values.sorted(by: { $0.name < $1.name }) {
+            if let balancer = pool.balancer, configuration.balancers[balancer] == nil {
+                report(pool.source, "pools.\(pool.name).balancer", "no balancer named \"\(balancer)\"\(known(configuration.balancers.keys))")
+            }
+        }
+        if configuration.groups.isEmpty, !configuration.ruleFiles.isEmpty, everyPatternMatched {
+            report(configuration.source, "rules", "the rule files define no group")
+        } else if configuration.ruleFiles.isEmpty {
+            report(configuration.source, "rules", "no rule files: list them under \"rules\", e.g. [\"rules/*.yaml\"]")
+        }
+
+        var ruleNames: [String: SourceLocation] = [:]
+        var groupNames: [String: SourceLocation] = [:]
+        for group in configuration.groups {
+            if let first = groupNames[group.name] {
+                report(group.source, "groups", "group \"\(group.name)\" is already defined at \(first)")
+            }
+            groupNames[group.name] = groupNames[group.name] ?? group.source
+            guard let pool = configuration.pools[group.pool] else {
+                report(group.source, "groups.\(group.name).pool", "no pool named \"\(group.pool)\"\(known(configuration.pools.keys))")
+                continue
+            }
+            let named =
+                group.rules.map { ($0.name, $0.source) } + group.weights.map { ($0.name, $0.source) } + group.scale.map { ($0.name, $0.source) }
+            for (name, source) in named {
+                if let first = ruleNames[name] {
+                    report(
+                        source, "rules.\(name)", "rule \"\(name)\" is already defined at \(first); rule names must be unique (alerts refer to them)")
+                }
+                ruleNames[name] = ruleNames[name] ?? source
+            }
+            for rule in group.rules { validate(rule, pool: pool, configuration: configuration) }
+        }
+    }
+
+    private func validate(_ rule: RecoveryRule, pool: PoolSettings, configuration: HealerConfiguration) {
+        for step in rule.ladder {
+            let field = "rules.\(rule.name).ladder"
+            let location = step.source.line > 0 ? step.source : rule.source
+            switch step.action {
+            case .setWeight, .drain:
+                if pool.balancer == nil {
+                    report(location, field, "\(step.action.name) needs a balancer, and pool \"\(pool.name)\" has none")
+                }
+            case .restart(let actuator):
+                if configuration.actuators[actuator] == nil {
+                    report(location, field, "no actuator named \"\(actuator)\"\(known(configuration.actuators.keys))")
+                }
+            case .quarantine(let notify, _):
+                if let notify, configuration.actuators[notify] == nil {
+                    report(location, field, "quarantine notifies \"\(notify)\", but there is no such actuator\(known(configuration.actuators.keys))")
+                }
+            }
+        }
+    }
+
+    private func report(_ location: SourceLocation, _ field: String, _ message: String) {
+        diagnostics.report(location, field, message)
+    }
+
+    private func known(_ names: some Collection<String>) -> String {
+        names.isEmpty ? " (none are defined)" : " (defined: \(names.sorted().joined(separator: ", ")))"
+    }
+}
