@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -29,6 +31,15 @@ let package = Package(
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // Prometheus HTTP API client.
         .target(name: "HealerPrometheus", dependencies: ["CurlHTTP"]),
+        // The imperative shell: the reconcile loop and the adapters it drives.
+        .target(
+            name: "HealerController",
+            dependencies: [
+                "HealerCore", "HealerPrometheus", "CurlHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The `healer` command line (library, so that it can be tested).
         .target(
             name: "HealerCLI",
@@ -36,6 +47,8 @@ let package = Package(
                 "CurlHTTP",
                 "HealerCore",
                 "HealerPrometheus",
+                "HealerRules",
+                "HealerController",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +77,13 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "HealerCLITests", dependencies: ["HealerCLI", "HealerTesting"]),
+        .testTarget(
+            name: "HealerControllerTests",
+            dependencies: [
+                "HealerController", "HealerTesting", "HealerRules",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )
 

@@ -1,0 +1,35 @@
+public import Foundation
+public import HealerCore
+public import HealerPrometheus
+
+/// Evaluates rule expressions with the Prometheus HTTP API.
+///
+/// Each query is pinned to the pass's time (`time=`), so that every rule of a pass sees the same instant.
+/// An instant vector becomes one sample per series; a scalar one sample without labels; any error, or a
+/// string or matrix result, a failed observation (all verdicts unknown).
+public struct PrometheusMetricsSource: MetricsSource {
+    private let client: PrometheusClient
+
+    /// Creates a source over `client`.
+    public init(client: PrometheusClient) {
+        self.client = client
+    }
+
+    public func observe(_ expression: String, at time: Date) async -> RuleObservation {
+        do {
+            let response = try await client.query(expression, at: time)
+            switch response.result {
+            case .vector(let samples):
+                return .series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, warnings: response.warnings, at: time)
+            case .scalar(let point):
+                return .series([SeriesSample(labels: [:], value: point.value)], warnings: response.warnings, at: point.timestamp)
+            case .matrix, .string:
+                return .failed("the expression returns a \(response.result.resultType); rules need an instant vector")
+            }
+        } catch let error as PrometheusError {
+            return .failed(error.description)
+        } catch {
+            return .failed(String(describing: error))
+        }
+    }
+}

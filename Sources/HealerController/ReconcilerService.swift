@@ -1,0 +1,189 @@
+public import Foundation
+public import HealerCore
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The reconcile loop: every `interval`, query every rule, let the engine decide, carry out the plan.
+///
+/// Timing is slotted like Prometheus' rule groups: a pass that overruns its slot skips the missed slots (and
+/// counts them) instead of catching up in a burst. On graceful shutdown the loop stops scheduling; a pass in
+/// flight finishes first.
+public final class ReconcilerService<C: Clock>: Service, Sendable where C.Duration == Duration {
+    /// The seams the loop talks to.
+    public struct Dependencies: Sendable {
+        /// Where rule expressions are evaluated.
+        public var metrics: any MetricsSource
+        /// Who carries out actions.
+        public var actuator: any Actuator
+        /// Where state survives restarts; `nil` keeps it in memory only.
+        public var store: (any StateStore)?
+        /// Who may act.
+        public var elector: any LeaderElector
+        /// Where decision records are kept for the API.
+        public var journal: DecisionJournal
+
+        /// Creates the dependencies.
+        public init(
+            metrics: any MetricsSource, actuator: any Actuator = DryRunActuator(), store: (any StateStore)? = nil,
+            elector: any LeaderElector = SingleInstanceLeaderElector(), journal: DecisionJournal = DecisionJournal()
+        ) {
+            self.metrics = metrics
+            self.actuator = actuator
+            self.store = store
+            self.elector = elector
+            self.journal = journal
+        }
+    }
+
+    /// What the last pass saw and decided, for status views.
+    public struct PassReport: Sendable {
+        /// When it ran.
+        public var time: Date
+        /// How long it took.
+        public var duration: Duration
+        /// The engine's outcome.
+        public var outcome: Engine.Outcome
+        /// Each action with what came of it.
+        public var results: [(action: PlannedAction, outcome: ActionOutcome)]
+    }
+
+    /// The engine.
+    public let engine: Engine
+    private let dependencies: Dependencies
+    private let clock: C
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+    private let state: Mutex<EngineState?> = Mutex(nil)
+    private let report = Mutex<PassReport?>(nil)
+    private let missed = Atomic<Int>(0)
+
+    /// Creates the loop.
+    ///
+    /// - Parameters:
+    ///   - clock: schedules passes (a manual clock in tests).
+    ///   - now: the wall-clock time given to the engine.
+    public init(
+        configuration: HealerConfiguration, dependencies: Dependencies, clock: C, now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
+        self.engine = Engine(configuration: configuration)
+        self.dependencies = dependencies
+        self.clock = clock
+        self.now = now
+        self.logger = logger
+    }
+
+    /// The last pass, if any.
+    public var lastPass: PassReport? { report.withLock { $0 } }
+    /// Slots skipped because a pass overran its interval.
+    public var missedSlots: Int { missed.load(ordering: .relaxed) }
+    /// The engine state now.
+    public var currentState: EngineState? { state.withLock { $0 } }
+
+    public func run() async throws {
+        let interval = engine.configuration.reconcile.interval
+        var deadline = clock.now
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { [clock, deadline] in try await clock.sleep(until: deadline, tolerance: nil) }
+            } catch {
+                return  // graceful shutdown or cancellation: stop before starting a pass
+            }
+            if Task.isCancelled { return }
+            await runPass()
+            let now = clock.now
+            let late = deadline.duration(to: now)
+            let skipped = late > interval ? Int(late / interval) : 0
+            if skipped > 0 {
+                missed.add(skipped, ordering: .relaxed)
+                logger.warning("reconcile pass overran its interval", metadata: ["missed_slots": "\(skipped)", "interval": "\(interval)"])
+            }
+            deadline = deadline.advanced(by: interval * (skipped + 1))
+        }
+    }
+
+    /// Runs one pass now: query, decide, act, save.
+    @discardableResult
+    public func runPass() async -> PassReport {
+        let started = clock.now
+        let time = now()
+        let observations = await observeAll(at: time)
+        let isLeader = await dependencies.elector.isLeader()
+        let prior = await loadedState()
+        let outcome = engine.reconcile(state: prior, observations: Observations(isLeader: isLeader, rules: observations), now: time)
+        state.withLock { $0 = outcome.state }
+        dependencies.journal.append(outcome.records)
+        for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
+
+        var results: [(PlannedAction, ActionOutcome)] = []
+        for action in outcome.plan.actions {
+            let result = action.dryRun ? ActionOutcome(.dryRun, detail: "would \(action)") : await dependencies.actuator.execute(action)
+            results.append((action, result))
+            let level: Logger.Level = result.result == .failure ? .error : .info
+            logger.log(
+                level: level, "\(result.result == .dryRun ? "dry-run" : "action") \(action)",
+                metadata: [
+                    "pool": "\(action.key.target.pool)", "server": "\(action.key.target.server)", "rule": "\(action.key.rule)",
+                    "action": "\(action.kind.name)", "result": "\(result.result.rawValue)", "detail": "\(result.detail)",
+                ])
+        }
+        if let store = dependencies.store {
+            do { try await store.save(outcome.state) } catch { logger.error("cannot save state", metadata: ["error": "\(error)"]) }
+        }
+        let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
+        report.withLock { $0 = pass }
+        return pass
+    }
+
+    private func loadedState() async -> EngineState {
+        if let current = state.withLock({ $0 }) { return current }
+        var loaded: EngineState?
+        if let store = dependencies.store {
+            do { loaded = try await store.load() } catch { logger.error("cannot load state; starting fresh", metadata: ["error": "\(error)"]) }
+        }
+        return loaded ?? EngineState(maxActionsPerMinute: engine.configuration.safety.maxActionsPerMinute)
+    }
+
+    /// Runs every distinct rule expression once, at most `query_concurrency` at a time.
+    private func observeAll(at time: Date) async -> [String: RuleObservation] {
+        let rules = engine.configuration.recoveryRules
+        let expressions = Array(Set(rules.map(\.expression))).sorted()
+        let limit = max(1, engine.configuration.reconcile.queryConcurrency)
+        let metrics = dependencies.metrics
+        var byExpression: [String: RuleObservation] = [:]
+        await withTaskGroup(of: (String, RuleObservation).self) { group in
+            var pending = expressions.makeIterator()
+            for _ in 0..<limit {
+                guard let expression = pending.next() else { break }
+                group.addTask { (expression, await metrics.observe(expression, at: time)) }
+            }
+            while let (expression, observation) = await group.next() {
+                byExpression[expression] = observation
+                if let next = pending.next() { group.addTask { (next, await metrics.observe(next, at: time)) } }
+            }
+        }
+        var byRule: [String: RuleObservation] = [:]
+        for rule in rules { byRule[rule.name] = byExpression[rule.expression] }
+        return byRule
+    }
+}
+
+extension DecisionRecord {
+    /// The record's fields as log metadata.
+    public var logMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = ["kind": "\(kind.rawValue)", "pool": "\(pool)"]
+        if let rule { metadata["rule"] = "\(rule)" }
+        if let server { metadata["server"] = "\(server)" }
+        if let verdict { metadata["verdict"] = "\(verdict.rawValue)" }
+        if let value { metadata["value"] = "\(value)" }
+        if let sampleTime { metadata["sample_time"] = "\(sampleTime.timeIntervalSince1970)" }
+        if let phase { metadata["phase"] = "\(phase.rawValue)" }
+        if let step { metadata["step"] = "\(step + 1)" }
+        if let action { metadata["action"] = "\(action)" }
+        if !gatesPassed.isEmpty { metadata["gates_passed"] = "\(gatesPassed.map(\.rawValue).joined(separator: ","))" }
+        if let suppressedBy { metadata["suppressed_by"] = "\(suppressedBy.rawValue)" }
+        if dryRun { metadata["dry_run"] = "true" }
+        return metadata
+    }
+}

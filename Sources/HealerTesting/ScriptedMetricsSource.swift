@@ -1,0 +1,84 @@
+public import Foundation
+public import HealerCore
+import Synchronization
+
+/// A metrics source whose answers a test sets per expression, and which can hold queries until released.
+public final class ScriptedMetricsSource: MetricsSource, Sendable {
+    private struct State {
+        var answers: [String: RuleObservation] = [:]
+        var held = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        var queries: [(expression: String, time: Date)] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates a source that answers "no answer" to everything until told otherwise.
+    public init() {}
+
+    /// Sets the answer for `expression`: one series per server with label `server`.
+    public func set(_ expression: String, values: [String: Double]) {
+        let samples = values.sorted { $0.key < $1.key }.map { SeriesSample(labels: ["server": $0.key], value: $0.value) }
+        state.withLock { $0.answers[expression] = .series(samples) }
+    }
+
+    /// Sets the answer for `expression` to a failure.
+    public func fail(_ expression: String, reason: String = "scripted failure") {
+        state.withLock { $0.answers[expression] = .failed(reason) }
+    }
+
+    /// From now on, queries wait until ``release()``.
+    public func hold() {
+        state.withLock { $0.held = true }
+    }
+
+    /// Lets waiting and future queries through.
+    public func release() {
+        let waiting = state.withLock { state in
+            state.held = false
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        waiting.forEach { $0.resume() }
+    }
+
+    /// How many queries are waiting for ``release()``.
+    public var waitingCount: Int { state.withLock { $0.waiting.count } }
+
+    /// Every query so far.
+    public var queries: [(expression: String, time: Date)] { state.withLock { $0.queries } }
+
+    public func observe(_ expression: String, at time: Date) async -> RuleObservation {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let proceed = state.withLock { state -> Bool in
+                state.queries.append((expression, time))
+                if state.held { state.waiting.append(continuation) }
+                return !state.held
+            }
+            if proceed { continuation.resume() }
+        }
+        let answer = state.withLock { $0.answers[expression] }
+        guard var answer else { return .failed("no scripted answer for \(expression)") }
+        if answer.evaluatedAt == nil, case .series = answer.outcome { answer.evaluatedAt = time }
+        return answer
+    }
+}
+
+/// An actuator that records every action and answers with a programmable outcome.
+public final class RecordingActuator: Actuator, Sendable {
+    private let state = Mutex<[PlannedAction]>([])
+    private let outcome: @Sendable (PlannedAction) -> ActionOutcome
+
+    /// Creates an actuator answering `outcome` (success by default).
+    public init(outcome: @escaping @Sendable (PlannedAction) -> ActionOutcome = { _ in ActionOutcome(.success) }) {
+        self.outcome = outcome
+    }
+
+    /// Every action executed so far.
+    public var actions: [PlannedAction] { state.withLock { $0 } }
+
+    public func execute(_ action: PlannedAction) async -> ActionOutcome {
+        state.withLock { $0.append(action) }
+        return outcome(action)
+    }
+}

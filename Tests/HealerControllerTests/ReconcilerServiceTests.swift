@@ -1,0 +1,105 @@
+import Foundation
+import HealerController
+import HealerCore
+import HealerTesting
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+@Suite("Reconcile loop")
+struct ReconcilerServiceTests {
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    func makeService(
+        _ configuration: HealerConfiguration = .fixture(pendingFor: .zero), metrics: ScriptedMetricsSource,
+        actuator: RecordingActuator = RecordingActuator(),
+        clock: ManualClock = ManualClock(), journal: DecisionJournal = DecisionJournal()
+    ) -> ReconcilerService<ManualClock> {
+        var configuration = configuration
+        configuration.reconcile.interval = .seconds(1)
+        return ReconcilerService(
+            configuration: configuration, dependencies: .init(metrics: metrics, actuator: actuator, journal: journal), clock: clock,
+            now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: Self.logger)
+    }
+
+    @Test func aPassQueriesEachExpressionOnceDecidesAndActs() async {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let actuator = RecordingActuator()
+        let journal = DecisionJournal()
+        let service = makeService(metrics: metrics, actuator: actuator, journal: journal)
+        let pass = await service.runPass()
+        #expect(metrics.queries.map(\.expression) == ["error_ratio"])
+        #expect(actuator.actions.map(\.kind) == [.setWeight(percent: 25)])
+        #expect(pass.results.map(\.outcome.result) == [.success])
+        #expect(journal.records(server: "s1").map(\.kind) == [.transition, .transition, .action])
+        #expect(service.currentState?.incidents.count == 1)
+    }
+
+    @Test func dryRunActionsNeverReachTheActuator() async {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let actuator = RecordingActuator()
+        let service = makeService(.fixture(pendingFor: .zero, dryRun: true), metrics: metrics, actuator: actuator)
+        let pass = await service.runPass()
+        #expect(actuator.actions.isEmpty)
+        #expect(pass.results.map(\.outcome.result) == [.dryRun])
+    }
+
+    @Test func theLoopSkipsMissedSlotsInsteadOfBursting() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0, "s2": 0, "s3": 0])
+        let clock = ManualClock()
+        let service = makeService(metrics: metrics, clock: clock)
+        let run = Task { try await service.run() }
+        // The first pass runs at once; the loop then sleeps until the next slot.
+        try await waitUntil("the first pass") { metrics.queries.count == 1 && clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(1))
+        try await waitUntil("the second pass") { metrics.queries.count == 2 && clock.sleeperCount == 1 }
+        // The third pass overruns by three and a half intervals.
+        metrics.hold()
+        clock.advance(by: .seconds(1))
+        try await waitUntil("the third pass to block") { metrics.waitingCount == 1 }
+        clock.advance(by: .milliseconds(3500))
+        metrics.release()
+        try await waitUntil("the loop to sleep again") { clock.sleeperCount == 1 }
+        #expect(service.missedSlots == 3)
+        #expect(metrics.queries.count == 3)
+        // The next slot is on the grid, 0.5 s away: no burst of catch-up passes.
+        clock.advance(by: .milliseconds(499))
+        #expect(metrics.queries.count == 3)
+        clock.advance(by: .milliseconds(1))
+        try await waitUntil("the fourth pass") { metrics.queries.count == 4 }
+        run.cancel()
+        _ = try? await run.value
+    }
+
+    @Test func gracefulShutdownFinishesThePassInFlight() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let actuator = RecordingActuator()
+        let clock = ManualClock()
+        let service = makeService(metrics: metrics, actuator: actuator, clock: clock)
+        metrics.hold()
+        try await testGracefulShutdown { trigger in
+            let run = Task { try await service.run() }
+            try await waitUntil("the pass to be in flight") { metrics.waitingCount == 1 }
+            trigger.triggerGracefulShutdown()
+            metrics.release()
+            try await run.value
+        }
+        #expect(service.lastPass != nil)
+        #expect(actuator.actions.count == 1)
+        #expect(metrics.queries.count == 1)
+    }
+
+    @Test func aFailingPrometheusMakesEverythingUnknown() async {
+        let metrics = ScriptedMetricsSource()
+        metrics.fail("error_ratio")
+        let service = makeService(metrics: metrics)
+        let pass = await service.runPass()
+        #expect(pass.outcome.verdicts.allSatisfy { $0.verdict == .unknown })
+        #expect(pass.outcome.plan.actions.isEmpty)
+    }
+}
