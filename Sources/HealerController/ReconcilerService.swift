@@ -57,6 +57,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let state: Mutex<EngineState?> = Mutex(nil)
     private let report = Mutex<PassReport?>(nil)
     private let missed = Atomic<Int>(0)
+    /// The last failure logged per expression, to log each failure once, and its end.
+    private let queryFailures = Mutex<[String: String]>([:])
 
     /// Creates the loop.
     ///
@@ -109,6 +111,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let started = clock.now
         let time = now()
         let observations = await observeAll(at: time)
+        logQueryFailures(observations)
         let isLeader = await dependencies.elector.isLeader()
         let prior = await loadedState()
         let outcome = engine.reconcile(state: prior, observations: Observations(isLeader: isLeader, rules: observations), now: time)
@@ -134,6 +137,28 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
         report.withLock { $0 = pass }
         return pass
+    }
+
+    private func logQueryFailures(_ observations: [String: RuleObservation]) {
+        var changes: [(rule: String, failure: String?)] = []
+        queryFailures.withLock { failures in
+            for (rule, observation) in observations.sorted(by: { $0.key < $1.key }) {
+                var failure: String?
+                if case .failed(let reason) = observation.outcome { failure = reason }
+                if failure == nil, !observation.warnings.isEmpty { failure = "warnings: " + observation.warnings.joined(separator: "; ") }
+                if failures[rule] != failure {
+                    failures[rule] = failure
+                    changes.append((rule, failure))
+                }
+            }
+        }
+        for change in changes {
+            if let failure = change.failure {
+                logger.warning("rule query failed: its verdicts are unknown", metadata: ["rule": "\(change.rule)", "error": "\(failure)"])
+            } else {
+                logger.info("rule query answers again", metadata: ["rule": "\(change.rule)"])
+            }
+        }
     }
 
     private func loadedState() async -> EngineState {

@@ -73,7 +73,8 @@ public enum ConfigurationLoader {
     }
 
     static func resolve(_ path: String, in directory: String) -> String {
-        path.hasPrefix("/") ? path : directory + "/" + path
+        let joined = path.hasPrefix("/") || directory == "." ? path : directory + "/" + path
+        return (joined as NSString).standardizingPath
     }
 
     /// The files matching `pattern` (shell glob), sorted; a pattern without wildcards is itself.

@@ -107,6 +107,21 @@ struct GateTests {
         #expect(scenario.pass(at: 40, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
     }
 
+    @Test func aStormOfMissingDataNeedsNoCooldown() {
+        var safety = SafetySettings()
+        safety.maxActionsPerMinute = 100
+        safety.targetCooldown = .zero
+        safety.stormMaxUnhealthy = 0.5
+        safety.stormCooldown = .seconds(120)
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0, safety: safety))
+        // At start-up Prometheus has nothing yet: everything is unknown.
+        let blind = scenario.pass(at: 0, ["errors": ["s1": nil, "s2": nil, "s3": nil]])
+        #expect(blind.records.first?.kind == .pool)
+        let sight = scenario.pass(at: 5, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(sight.records.contains { $0.reason.hasSuffix("no cooldown") }, "\(blind.records.map(\.reason)) \(sight.records.map(\.reason))")
+        #expect(sight.plan.actions.count == 1)
+    }
+
     @Test func perTargetCooldown() {
         var safety = SafetySettings()
         safety.maxActionsPerMinute = 100

@@ -50,11 +50,16 @@ public struct StormState: Sendable, Equatable, Codable {
     public var activeSince: Date?
     /// After a storm: no destructive action before this time.
     public var cooldownUntil: Date?
+    /// Whether, during the current storm, unhealthy verdicts alone crossed the threshold. A storm of
+    /// missing data only (Healer was blind, e.g. at start-up) needs no cooldown once data is back: nothing
+    /// was acted on while blind, and incident timers were frozen.
+    public var sawUnhealthy: Bool
 
     /// No storm.
-    public init(activeSince: Date? = nil, cooldownUntil: Date? = nil) {
+    public init(activeSince: Date? = nil, cooldownUntil: Date? = nil, sawUnhealthy: Bool = false) {
         self.activeSince = activeSince
         self.cooldownUntil = cooldownUntil
+        self.sawUnhealthy = sawUnhealthy
     }
 
     /// Whether destructive actions are frozen at `now`.

@@ -123,16 +123,24 @@ extension Pass {
     private mutating func advanceRecovering(_ key: IncidentKey, rule: RecoveryRule) {
         guard var incident = state.incidents[key] else { return }
         if isUnhealthyEvidence(key) {
-            incident.phase = .firing
+            // A relapse re-applies the step in force; the incident stays `recovering` until that step passes
+            // the gates (the in-flight limit among them), so that it cannot slip back into flight unchecked.
             incident.healthySince = nil
-            incident.wantedStep = incident.appliedStep ?? 0
-            incident.recoveryStages = []
+            if incident.wantedStep == nil {
+                incident.wantedStep = incident.appliedStep ?? 0
+                state.incidents[key] = incident
+                note(.transition, incident, reason: "relapse while giving capacity back: re-applying step \(incident.wantedStep! + 1)")
+            }
             state.incidents[key] = incident
-            note(.transition, incident, reason: "relapse while giving capacity back: re-applying step \(incident.wantedStep! + 1)")
             attemptStep(key, rule: rule)
             return
         }
         guard isHealthyEvidence(key) else { return }
+        if incident.wantedStep != nil {
+            incident.wantedStep = nil  // healthy again before the relapse could be acted on
+            incident.lastSuppression = nil
+            state.incidents[key] = incident
+        }
         if let at = incident.recoveryStateAt, now.timeIntervalSince(at) < rule.rampStep.seconds { return }
         attemptRestore(key, rule: rule)
     }
@@ -206,7 +214,7 @@ extension Pass {
         incident.recoveryState = nil
         incident.recoveryStages = []
         incident.lastSuppression = nil
-        if step == quarantineStep { incident.phase = .quarantined }
+        incident.phase = step == quarantineStep ? .quarantined : .firing
         state.incidents[key] = incident
         for kind in Self.actions(for: ladderStep.action) {
             actions.append(PlannedAction(key: key, kind: kind, step: step, dryRun: incident.dryRun))

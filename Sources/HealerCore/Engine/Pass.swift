@@ -163,22 +163,27 @@ struct Pass {
     private mutating func updateStorms() {
         var total = 0
         var troubled = 0
+        var unhealthy = 0
         for (name, _) in engine.configuration.pools.sorted(by: { $0.key < $1.key }) {
             let servers = (inventory[name] ?? []).filter { !$0.isSpare }
-            let sick = servers.filter { server in
-                (keysByTarget[TargetID(pool: name, server: server.server)] ?? []).contains { verdict($0) != .healthy }
+            let verdicts = servers.map { server in
+                (keysByTarget[TargetID(pool: name, server: server.server)] ?? []).map { verdict($0) }
             }
+            let sick = verdicts.filter { $0.contains { $0 != .healthy } }.count
+            let failing = verdicts.filter { $0.contains(.unhealthy) }.count
             total += servers.count
-            troubled += sick.count
-            updateStorm(scope: name, troubled: sick.count, total: servers.count)
+            troubled += sick
+            unhealthy += failing
+            updateStorm(scope: name, troubled: sick, unhealthy: failing, total: servers.count)
         }
-        updateStorm(scope: "*", troubled: troubled, total: total)
+        updateStorm(scope: "*", troubled: troubled, unhealthy: unhealthy, total: total)
     }
 
-    private mutating func updateStorm(scope: String, troubled: Int, total: Int) {
+    private mutating func updateStorm(scope: String, troubled: Int, unhealthy: Int, total: Int) {
         var storm = state.storms[scope] ?? StormState()
         let share = total == 0 ? 0 : Double(troubled) / Double(total)
         let active = total > 0 && share > safety.stormMaxUnhealthy
+        if active, total > 0, Double(unhealthy) / Double(total) > safety.stormMaxUnhealthy { storm.sawUnhealthy = true }
         let label = scope == "*" ? "all pools" : "pool \(scope)"
         if active, storm.activeSince == nil {
             storm.activeSince = now
@@ -190,13 +195,18 @@ struct Pass {
                 ))
         } else if !active, let since = storm.activeSince {
             storm.activeSince = nil
-            storm.cooldownUntil = now.addingTimeInterval(safety.stormCooldown.seconds)
-            records.append(
-                DecisionRecord(
-                    time: now, kind: .pool, pool: scope,
-                    reason:
-                        "storm over after \(Int(now.timeIntervalSince(since)))s; destructive actions resume after a cooldown of \(PrometheusDuration.format(safety.stormCooldown))"
-                ))
+            let lasted = "storm over after \(Int(now.timeIntervalSince(since)))s"
+            if storm.sawUnhealthy {
+                storm.cooldownUntil = now.addingTimeInterval(safety.stormCooldown.seconds)
+                let cooldown = PrometheusDuration.format(safety.stormCooldown)
+                records.append(
+                    DecisionRecord(
+                        time: now, kind: .pool, pool: scope, reason: "\(lasted); destructive actions resume after a cooldown of \(cooldown)"))
+            } else {
+                records.append(
+                    DecisionRecord(time: now, kind: .pool, pool: scope, reason: "\(lasted); data was missing, not unhealthy: no cooldown"))
+            }
+            storm.sawUnhealthy = false
         }
         if storm == StormState() { state.storms[scope] = nil } else { state.storms[scope] = storm }
     }
