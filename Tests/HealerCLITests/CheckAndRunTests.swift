@@ -1,0 +1,117 @@
+import Foundation
+import HealerTesting
+import Testing
+
+/// `healer check` and `healer run`, run as a user would.
+@Suite("healer check and healer run, end to end")
+struct CheckAndRunTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func checkPassesOnTheShippedExample() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await TemporaryDirectory.with(prefix: "check") { directory in
+            let outcome = try await Command.execute(healer, ["check", "--config", Self.root + "/examples/healer.yaml"], in: directory.path)
+            #expect(outcome.status == 0)
+            #expect(outcome.output.contains("ok: 1 pool, 2 recovery rules, 1 weight, 1 scale, in 1 rule file (dry run)"))
+        }
+    }
+
+    @Test func checkListsEveryErrorWithItsLine() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await TemporaryDirectory.with(prefix: "check") { directory in
+            try FileManager.default.createDirectory(atPath: directory.path + "/rules", withIntermediateDirectories: true)
+            try directory.write(
+                "healer.yaml",
+                """
+                prometheus: { url: "http://127.0.0.1:9090" }
+                pools:
+                  web: { backend: be_app, max_in_flight: 0 }
+                rules: ["rules/*.yaml"]
+                """)
+            try directory.write(
+                "rules/web.yaml",
+                """
+                groups:
+                  - name: web
+                    pool: web
+                    rules:
+                      - name: Errors
+                        expr: errors
+                        unhealthy: "> 0.05"
+                        healthy: "< 0.01"
+                        for: 4 seconds
+                        ladder: [{ restart: nobody }]
+                """)
+            let outcome = try await Command.execute(healer, ["check", "--config", directory.path + "/healer.yaml"], in: directory.path)
+            #expect(outcome.status == 1)
+            let lines = outcome.output.split(separator: "\n").map { $0.replacingOccurrences(of: directory.path + "/", with: "") }
+            #expect(
+                lines == [
+                    "healer.yaml:3:42: pools.web.max_in_flight: must be between 1 and 10000, got 0",
+                    #"rules/web.yaml:9:14: groups[0].rules[0].for: expected a duration such as 500ms, 30s, 5m or 1h, got "4 seconds""#,
+                    #"rules/web.yaml:10:18: rules.Errors.ladder: no actuator named "nobody" (none are defined)"#,
+                    "healer: healer.yaml: 3 problems; nothing loaded",
+                ])
+        }
+    }
+
+    @Test func checkRunsEveryExpressionAgainstPrometheus() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await PrometheusServer.withRunning { prometheus in
+            let ok = try await Command.execute(
+                healer, ["check", "--config", Self.root + "/examples/healer.yaml", "--prometheus", prometheus.url], in: prometheus.directory)
+            #expect(ok.status == 0)
+            #expect(ok.output.contains("HighErrorRatio: ok, 0 series, 0 naming a server of pool web"))
+            #expect(ok.output.contains("Saturation: ok, 0 series"))
+
+            try FileManager.default.createDirectory(atPath: prometheus.directory + "/rules", withIntermediateDirectories: true)
+            let config = try String(contentsOfFile: Self.root + "/examples/healer.yaml", encoding: .utf8)
+                .replacingOccurrences(of: "../rules/*.yaml", with: "rules/*.yaml")
+            try config.write(toFile: prometheus.directory + "/healer.yaml", atomically: true, encoding: .utf8)
+            let rules = try String(contentsOfFile: Self.root + "/rules/web.yaml", encoding: .utf8)
+                .replacingOccurrences(
+                    of: "max by (proxy, server) (haproxy_server_response_time_average_seconds",
+                    with: "max by (proxy, server) ((haproxy_server_response_time_average_seconds")
+            try rules.write(toFile: prometheus.directory + "/rules/web.yaml", atomically: true, encoding: .utf8)
+            let broken = try await Command.execute(
+                healer, ["check", "--config", prometheus.directory + "/healer.yaml", "--prometheus", prometheus.url], in: prometheus.directory)
+            #expect(broken.status == 1)
+            #expect(broken.output.contains("/rules/web.yaml:24:9: rules.HighLatency.expr: bad_data: invalid parameter \"query\""))
+            #expect(broken.output.contains("healer: 1 expression failed against"))
+        }
+    }
+
+    @Test func runOnceJudgesEveryServerAgainstARealPrometheus() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await PrometheusServer.withRunning { prometheus in
+            try FileManager.default.createDirectory(atPath: prometheus.directory + "/rules", withIntermediateDirectories: true)
+            try """
+            prometheus: { url: "\(prometheus.url)" }
+            balancers: { edge: { haproxy: { runtime_api: "tcp://127.0.0.1:1" } } }
+            pools:
+              monitoring: { balancer: edge, backend: be_prom, target: { server: "{{ $labels.job }}" } }
+            rules: ["rules/*.yaml"]
+            """.write(toFile: prometheus.directory + "/healer.yaml", atomically: true, encoding: .utf8)
+            try """
+            groups:
+              - name: up
+                pool: monitoring
+                rules:
+                  - name: TargetDown
+                    expr: up
+                    unhealthy: "== 0"
+                    healthy: "== 1"
+                    ladder: [{ set_weight: 50% }]
+            """.write(toFile: prometheus.directory + "/rules/up.yaml", atomically: true, encoding: .utf8)
+            let outcome = try await eventually("the first scrape") { () -> Command.Outcome? in
+                let outcome = try await Command.execute(
+                    healer, ["run", "--config", prometheus.directory + "/healer.yaml", "--once", "--log-format", "json"], in: prometheus.directory)
+                return outcome.output.contains("healthy") && !outcome.output.contains("unknown") ? outcome : nil
+            }
+            #expect(outcome.status == 0)
+            let lines = outcome.output.split(separator: "\n").map(String.init)
+            #expect(lines.contains { $0.hasPrefix("{") && $0.contains(#""msg":"healer started""#) })
+            #expect(lines.contains { $0.hasPrefix("monitoring  prometheus  TargetDown  healthy") })
+        }
+    }
+}
