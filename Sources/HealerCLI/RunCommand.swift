@@ -38,7 +38,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
         let service = ReconcilerService(
-            configuration: configuration, dependencies: .init(metrics: PrometheusMetricsSource(client: client)), clock: ContinuousClock(),
+            configuration: configuration,
+            dependencies: .init(metrics: PrometheusMetricsSource(client: client), observer: ControllerMetrics(configuration: configuration)),
+            clock: ContinuousClock(),
             logger: logger)
         logger.info(
             "healer started",

@@ -22,17 +22,21 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         public var elector: any LeaderElector
         /// Where decision records are kept for the API.
         public var journal: DecisionJournal
+        /// Healer's own metrics; `nil` records none.
+        public var observer: ControllerMetrics?
 
         /// Creates the dependencies.
         public init(
             metrics: any MetricsSource, actuator: any Actuator = DryRunActuator(), store: (any StateStore)? = nil,
-            elector: any LeaderElector = SingleInstanceLeaderElector(), journal: DecisionJournal = DecisionJournal()
+            elector: any LeaderElector = SingleInstanceLeaderElector(), journal: DecisionJournal = DecisionJournal(),
+            observer: ControllerMetrics? = nil
         ) {
             self.metrics = metrics
             self.actuator = actuator
             self.store = store
             self.elector = elector
             self.journal = journal
+            self.observer = observer
         }
     }
 
@@ -99,6 +103,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             let skipped = late > interval ? Int(late / interval) : 0
             if skipped > 0 {
                 missed.add(skipped, ordering: .relaxed)
+                dependencies.observer?.missedSlots(skipped)
                 logger.warning("reconcile pass overran its interval", metadata: ["missed_slots": "\(skipped)", "interval": "\(interval)"])
             }
             deadline = deadline.advanced(by: interval * (skipped + 1))
@@ -135,6 +140,15 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             do { try await store.save(outcome.state) } catch { logger.error("cannot save state", metadata: ["error": "\(error)"]) }
         }
         let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
+        let failed = Set(
+            engine.configuration.recoveryRules.filter { rule in
+                if case .failed? = observations[rule.name]?.outcome { return true }
+                return false
+            }.map(\.expression)
+        ).count
+        dependencies.observer?.passFinished(
+            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed,
+            totalQueries: Set(engine.configuration.recoveryRules.map(\.expression)).count, time: time)
         report.withLock { $0 = pass }
         return pass
     }

@@ -1,0 +1,51 @@
+import Foundation
+import HealerController
+import HealerCore
+import HealerTesting
+import Logging
+import Prometheus
+import Testing
+
+@Suite("Healer's own metrics")
+struct ControllerMetricsTests {
+    func lines(_ metrics: ControllerMetrics) -> Set<String> {
+        Set(metrics.registry.emitToString().split(separator: "\n").map(String.init))
+    }
+
+    @Test func closedLabelSetsArePreCreatedAtZero() {
+        let metrics = ControllerMetrics(configuration: .fixture())
+        let emitted = lines(metrics)
+        for result in ["success", "partial", "error"] { #expect(emitted.contains(#"healer_reconcile_total{result="\#(result)"} 0"#)) }
+        for gate in Gate.allCases { #expect(emitted.contains(#"healer_actions_suppressed_total{pool="web",reason="\#(gate.rawValue)"} 0"#)) }
+        for verdict in Verdict.allCases {
+            #expect(emitted.contains(#"healer_verdicts{pool="web",rule="errors",verdict="\#(verdict.rawValue)"} 0.0"#))
+        }
+        #expect(emitted.contains(#"healer_incidents{pool="web",state="firing"} 0.0"#))
+        #expect(emitted.contains(#"healer_actions_total{pool="web",action="set_weight",result="success"} 0"#))
+        #expect(emitted.contains("# TYPE healer_reconcile_duration_seconds histogram"))
+    }
+
+    @Test func aPassCountsVerdictsActionsAndSuppressions() async {
+        let configuration = HealerConfiguration.fixture(pendingFor: .zero, floor: 0.3, maxInFlight: 1)
+        let metrics = ControllerMetrics(configuration: configuration)
+        let source = ScriptedMetricsSource()
+        source.set("error_ratio", values: ["s1": 0.3, "s2": 0.3, "s3": 0])
+        let service = ReconcilerService(
+            configuration: configuration, dependencies: .init(metrics: source, actuator: RecordingActuator(), observer: metrics),
+            clock: ManualClock(), now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        await service.runPass()
+        let emitted = lines(metrics)
+        #expect(emitted.contains(#"healer_reconcile_total{result="success"} 1"#))
+        #expect(emitted.contains(#"healer_verdicts{pool="web",rule="errors",verdict="unhealthy"} 2.0"#))
+        #expect(emitted.contains(#"healer_verdicts{pool="web",rule="errors",verdict="healthy"} 1.0"#))
+        #expect(emitted.contains(#"healer_incidents{pool="web",state="firing"} 2.0"#))
+        #expect(emitted.contains(#"healer_actions_total{pool="web",action="set_weight",result="success"} 1"#))
+        #expect(emitted.contains(#"healer_actions_suppressed_total{pool="web",reason="in_flight"} 1"#))
+        #expect(emitted.contains(#"healer_last_successful_reconcile_timestamp_seconds 1800000000.0"#))
+        #expect(emitted.contains { $0.hasPrefix("healer_pool_healthy_capacity_ratio{pool=\"web\"} 0.33") })
+
+        source.fail("error_ratio")
+        await service.runPass()
+        #expect(lines(metrics).contains(#"healer_reconcile_total{result="error"} 1"#))
+    }
+}
