@@ -242,15 +242,6 @@ struct YAMLField {
     }
 }
 
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        var view = Substring(self)
-        while view.first?.isWhitespace == true { view.removeFirst() }
-        while view.last?.isWhitespace == true { view.removeLast() }
-        return String(view)
-    }
-}
-
 /// Parses `text` into a node tree, turning YAML syntax errors into a located ``ConfigurationError``.
 func composeYAML(_ text: String, file: String, diagnostics: Diagnostics) -> Node? {
     do {

@@ -79,8 +79,8 @@ public struct TemplateError: Error, Sendable, Equatable {
 }
 
 extension StringProtocol {
-    /// The text without leading and trailing white space.
-    func trimmingWhitespace() -> String {
+    /// The text without leading and trailing white space (the core has no Foundation string helpers).
+    public func trimmingWhitespace() -> String {
         var view = Substring(self)
         while view.first?.isWhitespace == true { view.removeFirst() }
         while view.last?.isWhitespace == true { view.removeLast() }

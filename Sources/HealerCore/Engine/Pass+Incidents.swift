@@ -94,12 +94,19 @@ extension Pass {
         attemptStep(key, rule: rule)
     }
 
+    /// Starts or continues the incident's healthy streak and returns how long it has lasted.
+    private mutating func healthyStreak(_ key: IncidentKey) -> TimeInterval {
+        guard var incident = state.incidents[key] else { return 0 }
+        let since = incident.healthySince ?? now
+        incident.healthySince = since
+        state.incidents[key] = incident
+        return now.timeIntervalSince(since)
+    }
+
     private mutating func advanceFiring(_ key: IncidentKey, rule: RecoveryRule) {
         guard var incident = state.incidents[key] else { return }
         if isHealthyEvidence(key) {
-            incident.healthySince = incident.healthySince ?? now
-            state.incidents[key] = incident
-            if now.timeIntervalSince(incident.healthySince!) >= rule.clearFor.seconds {
+            if healthyStreak(key) >= rule.clearFor.seconds {
                 startRecovery(key, rule: rule, reason: "healthy for \(PrometheusDuration.format(rule.clearFor))")
             }
             return
@@ -148,11 +155,8 @@ extension Pass {
     private mutating func advanceQuarantined(_ key: IncidentKey, rule: RecoveryRule) {
         guard var incident = state.incidents[key] else { return }
         if isHealthyEvidence(key) {
-            incident.healthySince = incident.healthySince ?? now
-            state.incidents[key] = incident
-            if case .quarantine(_, let releaseAfter?)? = rule.ladder.last?.action,
-                now.timeIntervalSince(incident.healthySince!) >= releaseAfter.seconds
-            {
+            let streak = healthyStreak(key)
+            if case .quarantine(_, let releaseAfter?)? = rule.ladder.last?.action, streak >= releaseAfter.seconds {
                 startRecovery(key, rule: rule, reason: "released from quarantine after \(PrometheusDuration.format(releaseAfter)) healthy")
             }
         } else if isUnhealthyEvidence(key) {
