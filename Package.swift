@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "HealerCore"),
         // Configuration and rule files (YAML), every error with file, line and field.
         .target(name: "HealerRules", dependencies: ["HealerCore", .product(name: "Yams", package: "Yams")]),
+        // HAProxy's runtime API and the balancer driver.
+        .target(name: "HealerHAProxy", dependencies: ["HealerCore"]),
         // Outbound HTTP over libcurl: one multi handle on a dedicated thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // Prometheus HTTP API client.
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "HealerController",
             dependencies: [
-                "HealerCore", "HealerPrometheus", "CurlHTTP",
+                "HealerCore", "HealerPrometheus", "HealerHAProxy", "CurlHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -75,6 +77,7 @@ let package = Package(
             dependencies: ["HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "HealerRulesTests", dependencies: ["HealerRules", "HealerTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HealerHAProxyTests", dependencies: ["HealerHAProxy", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",
