@@ -136,6 +136,51 @@ struct GateTests {
         #expect(scenario.pass(at: 30, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
     }
 
+    @Test func nothingChangesWhileTheBalancerCannotBeSeen() {
+        let engine = Engine(configuration: .fixture(pendingFor: .zero))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let series = RuleObservation.series(
+            ["s1": 0.3, "s2": 0.0, "s3": 0.0].map { SeriesSample(labels: ["server": $0.key], value: $0.value) }, at: now)
+        let outcome = engine.reconcile(
+            state: EngineState(), observations: Observations(rules: ["errors": series], unreachableBalancers: ["web": "connection refused"]), now: now)
+        #expect(outcome.plan.actions.isEmpty)
+        let record = outcome.records.last
+        #expect(record?.suppressedBy == .dataQuality)
+        #expect(record?.gatesPassed == [.leader, .pause])
+        #expect(record?.reason == "the balancer cannot be seen: connection refused")
+    }
+
+    @Test func aRestartWaitsForTheDrainedSessionsToEnd() {
+        let ladder = [
+            LadderStep(.drain(waitSessions: .seconds(30)), verify: .seconds(5)),
+            LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60)),
+        ]
+        let engine = Engine(configuration: .fixture(ladder: ladder, pendingFor: .zero))
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        func pass(_ state: EngineState, at seconds: Double, sessions: Int) -> Engine.Outcome {
+            let now = start.addingTimeInterval(seconds)
+            let series = RuleObservation.series(
+                ["s1": 0.3, "s2": 0.0, "s3": 0.0].map { SeriesSample(labels: ["server": $0.key], value: $0.value) }, at: now)
+            return engine.reconcile(
+                state: state, observations: Observations(rules: ["errors": series], sessions: [TargetID(pool: "web", server: "s1"): sessions]), now: now)
+        }
+        var outcome = pass(EngineState(), at: 0, sessions: 7)
+        #expect(outcome.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: .seconds(30))])
+        outcome = pass(outcome.state, at: 5, sessions: 3)
+        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.records.last?.reason == "restart waits for 3 sessions to end (at most 30s after the drain)")
+        outcome = pass(outcome.state, at: 10, sessions: 2)
+        #expect(outcome.records.isEmpty)
+        outcome = pass(outcome.state, at: 12, sessions: 0)
+        #expect(outcome.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        // Sessions that never end do not block the restart forever.
+        var stuck = pass(EngineState(), at: 100, sessions: 5)
+        stuck = pass(stuck.state, at: 105, sessions: 5)
+        #expect(stuck.plan.actions.isEmpty)
+        stuck = pass(stuck.state, at: 130, sessions: 5)
+        #expect(stuck.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+    }
+
     @Test func aSuppressionIsRecordedOnceWhileItLasts() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         for second in 0..<10 {

@@ -48,6 +48,8 @@ public struct Incident: Sendable, Equatable, Codable {
     public var lastValue: Double?
     /// Whether its rule is in dry-run mode (effects are simulated, not applied).
     public var dryRun: Bool
+    /// Whether a restart is waiting for the drained server's sessions to end (recorded once).
+    public var waitingForSessions = false
 
     /// Opens an incident in ``Phase/pending``.
     public init(key: IncidentKey, openedAt: Date, dryRun: Bool) {

@@ -12,12 +12,21 @@ public struct Observations: Sendable {
     public var rules: [String: RuleObservation]
     /// Each pool's servers as the balancer reports them; pools missing here use their configured and observed servers.
     public var inventory: [String: [ServerInfo]]
+    /// Current sessions per server (a drain waits for them before a restart).
+    public var sessions: [TargetID: Int]
+    /// Pools whose balancer cannot be seen now, with the reason: Healer changes nothing it cannot see.
+    public var unreachableBalancers: [String: String]
 
     /// Creates observations.
-    public init(isLeader: Bool = true, rules: [String: RuleObservation] = [:], inventory: [String: [ServerInfo]] = [:]) {
+    public init(
+        isLeader: Bool = true, rules: [String: RuleObservation] = [:], inventory: [String: [ServerInfo]] = [:],
+        sessions: [TargetID: Int] = [:], unreachableBalancers: [String: String] = [:]
+    ) {
         self.isLeader = isLeader
         self.rules = rules
         self.inventory = inventory
+        self.sessions = sessions
+        self.unreachableBalancers = unreachableBalancers
     }
 }
 

@@ -29,7 +29,11 @@ extension Pass {
         }
         guard gate(.leader, observations.isLeader, "not the leader: another replica acts"),
             gate(.pause, !state.pause.isPaused(target.pool), "paused" + (state.pause.global ? "" : " (pool \(target.pool))")),
-            gate(.dataQuality, isDefinite(incident.key), "the verdict does not rest on fresh, complete data")
+            gate(
+                .dataQuality, isDefinite(incident.key) && balancerVisible(target.pool),
+                balancerVisible(target.pool)
+                    ? "the verdict does not rest on fresh, complete data"
+                    : "the balancer cannot be seen: \(observations.unreachableBalancers[target.pool] ?? "")")
         else { return check }
 
         let floor = pool?.minHealthyCapacity ?? 1
@@ -73,14 +77,21 @@ extension Pass {
             check.passed = [.leader]
             check.suppressedBy = .pause
             check.reason = "paused"
-        } else if !isDefinite(incident.key) {
+        } else if !isDefinite(incident.key) || !balancerVisible(incident.key.target.pool) {
             check.passed = [.leader, .pause]
             check.suppressedBy = .dataQuality
-            check.reason = "the verdict does not rest on fresh, complete data"
+            check.reason =
+                balancerVisible(incident.key.target.pool)
+                ? "the verdict does not rest on fresh, complete data"
+                : "the balancer cannot be seen: \(observations.unreachableBalancers[incident.key.target.pool] ?? "")"
         } else {
             check.passed = [.leader, .pause, .dataQuality]
         }
         return check
+    }
+
+    private func balancerVisible(_ pool: String) -> Bool {
+        observations.unreachableBalancers[pool] == nil
     }
 
     private func isDefinite(_ key: IncidentKey) -> Bool {

@@ -195,6 +195,20 @@ extension Pass {
                 reason: "budget exhausted: \(attempts) remedies in \(PrometheusDuration.format(rule.budget.window)); quarantining")
         }
         let ladderStep = rule.ladder[step]
+        if case .restart = ladderStep.action, let applied = incident.appliedStep, case .drain(let wait) = rule.ladder[applied].action,
+            let drainedAt = incident.stepAppliedAt, let sessions = observations.sessions[key.target], sessions > 0,
+            now.timeIntervalSince(drainedAt) < wait.seconds
+        {
+            if !incident.waitingForSessions {
+                incident.waitingForSessions = true
+                state.incidents[key] = incident
+                note(
+                    .transition, incident,
+                    reason: "restart waits for \(sessions) session\(sessions == 1 ? "" : "s") to end (at most \(PrometheusDuration.format(wait)) after the drain)")
+            }
+            return
+        }
+        incident.waitingForSessions = false
         let newState = RemedyEffects.state(after: step, of: rule.ladder)
         let actionName = Self.describe(ladderStep.action)
         let check = checkDestructive(incident, newState: newState)
