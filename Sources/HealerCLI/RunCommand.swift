@@ -15,7 +15,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Logs every verdict change and decision as a structured line (--log-format json for one JSON object per line). SIGTERM or SIGINT stops it gracefully: the pass in flight finishes first.
 
-            This build records actions in dry-run mode only: the HAProxy driver and the exec and webhook actuators come next.
+            Remedies change HAProxy through its runtime API and run the configured exec and webhook actuators; with safety.dry_run (or a rule's dry_run) they are only recorded.
             """
     )
 
@@ -28,18 +28,17 @@ struct RunCommand: AsyncParsableCommand {
     var once = false
 
     func run() async throws {
-        var configuration = try config.load()
+        let configuration = try config.load()
         let format = logFormat.handlerFormat
         LoggingSystem.bootstrap { _ in HealerLogHandler(format: format) }
         let logger = Logger(label: "healer")
-        if !configuration.safety.dryRun {
-            logger.warning("no actuator is wired in this build yet: running in dry-run mode, recording what would be done")
-            configuration.safety.dryRun = true
-        }
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
         let service = ReconcilerService(
             configuration: configuration,
-            dependencies: .init(metrics: PrometheusMetricsSource(client: client), observer: ControllerMetrics(configuration: configuration)),
+            dependencies: .init(
+                metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration),
+                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration),
+                observer: ControllerMetrics(configuration: configuration)),
             clock: ContinuousClock(),
             logger: logger)
         logger.info(

@@ -16,6 +16,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         public var metrics: any MetricsSource
         /// Who carries out actions.
         public var actuator: any Actuator
+        /// The load balancers; `nil` when Healer only records (no balancer configured).
+        public var balancer: (any Balancer)?
         /// Where state survives restarts; `nil` keeps it in memory only.
         public var store: (any StateStore)?
         /// Who may act.
@@ -27,12 +29,13 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
 
         /// Creates the dependencies.
         public init(
-            metrics: any MetricsSource, actuator: any Actuator = DryRunActuator(), store: (any StateStore)? = nil,
+            metrics: any MetricsSource, actuator: any Actuator = DryRunActuator(), balancer: (any Balancer)? = nil, store: (any StateStore)? = nil,
             elector: any LeaderElector = SingleInstanceLeaderElector(), journal: DecisionJournal = DecisionJournal(),
             observer: ControllerMetrics? = nil
         ) {
             self.metrics = metrics
             self.actuator = actuator
+            self.balancer = balancer
             self.store = store
             self.elector = elector
             self.journal = journal
@@ -63,6 +66,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let missed = Atomic<Int>(0)
     /// The last failure logged per expression, to log each failure once, and its end.
     private let queryFailures = Mutex<[String: String]>([:])
+    /// The last unreachable-balancer reason logged per pool.
+    private let balancerFailures = Mutex<[String: String]>([:])
 
     /// Creates the loop.
     ///
@@ -117,16 +122,46 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let time = now()
         let observations = await observeAll(at: time)
         logQueryFailures(observations)
+        let view = await dependencies.balancer?.observe() ?? BalancerObservation()
+        logBalancer(view)
         let isLeader = await dependencies.elector.isLeader()
         let prior = await loadedState()
-        let outcome = engine.reconcile(state: prior, observations: Observations(isLeader: isLeader, rules: observations), now: time)
+        let outcome = engine.reconcile(
+            state: prior,
+            observations: Observations(
+                isLeader: isLeader, rules: observations, inventory: view.inventory, sessions: view.sessions,
+                unreachableBalancers: view.unreachable),
+            now: time)
         state.withLock { $0 = outcome.state }
         dependencies.journal.append(outcome.records)
         for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
 
+        // The desired balancer state is applied as a diff every pass: it re-asserts what a reload undid.
+        var applied: [TargetID: ActionOutcome] = [:]
+        if let balancer = dependencies.balancer, isLeader, !outcome.plan.desired.isEmpty {
+            applied = await balancer.apply(outcome.plan.desired)
+            for (target, result) in applied.sorted(by: { $0.key < $1.key }) where !result.detail.hasPrefix("already") {
+                let planned = outcome.plan.actions.contains { $0.key.target == target && !$0.dryRun }
+                if result.result == .failure || !planned {
+                    logger.log(
+                        level: result.result == .failure ? .error : .notice,
+                        "balancer \(result.result == .failure ? "write failed" : "re-asserted") \(target)",
+                        metadata: ["pool": "\(target.pool)", "server": "\(target.server)", "detail": "\(result.detail)"])
+                }
+            }
+        }
+
         var results: [(PlannedAction, ActionOutcome)] = []
         for action in outcome.plan.actions {
-            let result = action.dryRun ? ActionOutcome(.dryRun, detail: "would \(action)") : await dependencies.actuator.execute(action)
+            let result: ActionOutcome
+            switch action.kind {
+            case _ where action.dryRun:
+                result = ActionOutcome(.dryRun, detail: "would \(action)")
+            case .setWeight, .setState:
+                result = applied[action.key.target] ?? ActionOutcome(.failure, detail: "no balancer drives pool \(action.key.target.pool)")
+            case .run, .notify:
+                result = await dependencies.actuator.execute(action)
+            }
             results.append((action, result))
             let level: Logger.Level = result.result == .failure ? .error : .info
             logger.log(
@@ -171,6 +206,26 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 logger.warning("rule query failed: its verdicts are unknown", metadata: ["rule": "\(change.rule)", "error": "\(failure)"])
             } else {
                 logger.info("rule query answers again", metadata: ["rule": "\(change.rule)"])
+            }
+        }
+    }
+
+    private func logBalancer(_ view: BalancerObservation) {
+        if view.reloaded { logger.warning("the balancer was reloaded: every managed server is re-asserted this pass") }
+        let changes = balancerFailures.withLock { failures -> [(String, String?)] in
+            var changes: [(String, String?)] = []
+            for pool in Set(failures.keys).union(view.unreachable.keys).sorted() where failures[pool] != view.unreachable[pool] {
+                changes.append((pool, view.unreachable[pool]))
+                failures[pool] = view.unreachable[pool]
+            }
+            return changes
+        }
+        for (pool, reason) in changes {
+            if let reason {
+                logger.error(
+                    "balancer unreachable: nothing in the pool changes until it is back", metadata: ["pool": "\(pool)", "error": "\(reason)"])
+            } else {
+                logger.notice("balancer reachable again", metadata: ["pool": "\(pool)"])
             }
         }
     }

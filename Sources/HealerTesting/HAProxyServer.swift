@@ -100,14 +100,20 @@ public struct HAProxyServer: Sendable {
                 name: "haproxy", executable: executable, arguments: ["-W", "-db", "-f", file], directory: directory.path,
                 readiness: .tcp(port: ports.runtime))
             return try await ManagedProcess.withRunning(specification) { process in
-                try await body(HAProxyServer(ports: ports, directory: directory.path, process: process))
+                // The runtime port answers as soon as the worker binds it; the master handles signals (reloads)
+                // only once it logs "Loading success.".
+                try await waitUntil("the HAProxy master to finish loading") { process.logTail(lines: 200).contains("Loading success.") }
+                return try await body(HAProxyServer(ports: ports, directory: directory.path, process: process))
             }
         }
     }
 
     /// Reloads the configuration the way `systemctl reload haproxy` does (SIGUSR2 to the master): a new worker
-    /// starts with the configured weights and states, and the runtime changes are gone.
-    public func reload() {
+    /// starts with the configured weights and states, and the runtime changes are gone. Returns once the master
+    /// says the new worker loaded.
+    public func reload() async throws {
+        let loads = process.logTail(lines: 10_000).components(separatedBy: "Loading success.").count
         kill(process.pid, SIGUSR2)
+        try await waitUntil("HAProxy to reload") { process.logTail(lines: 10_000).components(separatedBy: "Loading success.").count > loads }
     }
 }

@@ -142,7 +142,8 @@ struct GateTests {
         let series = RuleObservation.series(
             ["s1": 0.3, "s2": 0.0, "s3": 0.0].map { SeriesSample(labels: ["server": $0.key], value: $0.value) }, at: now)
         let outcome = engine.reconcile(
-            state: EngineState(), observations: Observations(rules: ["errors": series], unreachableBalancers: ["web": "connection refused"]), now: now)
+            state: EngineState(), observations: Observations(rules: ["errors": series], unreachableBalancers: ["web": "connection refused"]), now: now
+        )
         #expect(outcome.plan.actions.isEmpty)
         let record = outcome.records.last
         #expect(record?.suppressedBy == .dataQuality)
@@ -162,7 +163,8 @@ struct GateTests {
             let series = RuleObservation.series(
                 ["s1": 0.3, "s2": 0.0, "s3": 0.0].map { SeriesSample(labels: ["server": $0.key], value: $0.value) }, at: now)
             return engine.reconcile(
-                state: state, observations: Observations(rules: ["errors": series], sessions: [TargetID(pool: "web", server: "s1"): sessions]), now: now)
+                state: state, observations: Observations(rules: ["errors": series], sessions: [TargetID(pool: "web", server: "s1"): sessions]),
+                now: now)
         }
         var outcome = pass(EngineState(), at: 0, sessions: 7)
         #expect(outcome.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: .seconds(30))])

@@ -204,7 +204,9 @@ extension Pass {
                 state.incidents[key] = incident
                 note(
                     .transition, incident,
-                    reason: "restart waits for \(sessions) session\(sessions == 1 ? "" : "s") to end (at most \(PrometheusDuration.format(wait)) after the drain)")
+                    reason:
+                        "restart waits for \(sessions) session\(sessions == 1 ? "" : "s") to end (at most \(PrometheusDuration.format(wait)) after the drain)"
+                )
             }
             return
         }

@@ -1,0 +1,43 @@
+public import Foundation
+public import HealerCore
+
+/// Sends each `run`/`notify` action to the actuator its ladder step names (exec or webhook).
+public struct ActuatorRouter: Actuator {
+    private enum Kind: Sendable {
+        case exec(ExecActuator)
+        case webhook(WebhookActuator)
+    }
+
+    private let actuators: [String: Kind]
+    private let configuration: HealerConfiguration
+    private let now: @Sendable () -> Date
+
+    /// Builds the actuators of `configuration`.
+    public init(configuration: HealerConfiguration, now: @escaping @Sendable () -> Date = { Date() }) {
+        var actuators: [String: Kind] = [:]
+        for (name, settings) in configuration.actuators {
+            switch settings {
+            case .exec(let command, let timeout): actuators[name] = .exec(ExecActuator(command: command, timeout: timeout))
+            case .webhook(let url, let timeout, let headers):
+                actuators[name] = .webhook(WebhookActuator(url: url, timeout: timeout, headers: headers))
+            }
+        }
+        self.actuators = actuators
+        self.configuration = configuration
+        self.now = now
+    }
+
+    public func execute(_ action: PlannedAction) async -> ActionOutcome {
+        let name: String
+        switch action.kind {
+        case .run(let actuator), .notify(let actuator): name = actuator
+        case .setWeight, .setState: return ActionOutcome(.failure, detail: "balancer actions go to the balancer driver")
+        }
+        guard let actuator = actuators[name] else { return ActionOutcome(.failure, detail: "no actuator named \(name)") }
+        let context = ActionContext(action: action, configuration: configuration)
+        switch actuator {
+        case .exec(let exec): return await exec.run(context)
+        case .webhook(let webhook): return await webhook.send(context, at: now())
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Dispatch
+import Foundation
+public import HealerCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs a program for an action: argv templated from the action's context, no shell (write
+/// `["/bin/sh", "-c", "…"]` to ask for one), a timeout after which the program's process group is killed, and
+/// the exit code with the end of its output (at most 4 KiB) in the outcome.
+public struct ExecActuator: Sendable {
+    /// The program and its arguments, with `{{ .server }}`-style placeholders.
+    public let command: [String]
+    /// How long it may run.
+    public let timeout: Duration
+
+    private static let queue = DispatchQueue(label: "healer.exec", attributes: .concurrent)
+    static let outputLimit = 4096
+
+    /// Creates the actuator.
+    public init(command: [String], timeout: Duration) {
+        self.command = command
+        self.timeout = timeout
+    }
+
+    /// Runs the command for `context`.
+    public func run(_ context: ActionContext) async -> ActionOutcome {
+        let argv = command.map(context.render)
+        let timeout = self.timeout
+        return await withCheckedContinuation { continuation in
+            Self.queue.async { continuation.resume(returning: Self.blockingRun(argv, timeout: timeout)) }
+        }
+    }
+
+    private static func blockingRun(_ argv: [String], timeout: Duration) -> ActionOutcome {
+        guard let program = argv.first else { return ActionOutcome(.failure, detail: "empty command") }
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else { return ActionOutcome(.failure, detail: "pipe: \(String(cString: strerror(errno)))") }
+        let (reader, writer) = (pipeEnds[0], pipeEnds[1])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writer, 1)
+        posix_spawn_file_actions_adddup2(&actions, writer, 2)
+        posix_spawn_file_actions_addclose(&actions, reader)
+        posix_spawn_file_actions_addclose(&actions, writer)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned =
+            program.contains("/")
+            ? posix_spawn(&pid, program, &actions, &attributes, &cArguments, environ)
+            : posix_spawnp(&pid, program, &actions, &attributes, &cArguments, environ)
+        close(writer)
+        guard spawned == 0 else {
+            close(reader)
+            return ActionOutcome(.failure, detail: "cannot start \(program): \(String(cString: strerror(spawned)))")
+        }
+        _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) | O_NONBLOCK)
+
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var output: [UInt8] = []
+        var status: Int32 = 0
+        var exited = false
+        var timedOut = false
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !exited {
+            var entry = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
+            _ = poll(&entry, 1, 20)
+            while true {
+                let count = read(reader, &buffer, buffer.count)
+                guard count > 0 else { break }
+                output += buffer[0..<count]
+                if output.count > outputLimit * 2 { output.removeFirst(output.count - outputLimit) }
+            }
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+            } else if ContinuousClock.now >= deadline, !timedOut {
+                timedOut = true
+                kill(-pid, SIGTERM)
+                let grace = ContinuousClock.now.advanced(by: .seconds(2))
+                while waitpid(pid, &status, WNOHANG) != pid {
+                    if ContinuousClock.now >= grace {
+                        kill(-pid, SIGKILL)
+                        waitpid(pid, &status, 0)
+                        break
+                    }
+                    usleep(10_000)
+                }
+                exited = true
+            }
+        }
+        while true {
+            let count = read(reader, &buffer, buffer.count)
+            guard count > 0 else { break }
+            output += buffer[0..<count]
+        }
+        close(reader)
+        let text = String(decoding: output.suffix(outputLimit), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if timedOut { return ActionOutcome(.failure, detail: "timed out after \(timeout), killed" + (text.isEmpty ? "" : ": \(text)")) }
+        let signal = status & 0x7F
+        let code = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+        let detail = "exit \(code)" + (text.isEmpty ? "" : ": \(text)")
+        return ActionOutcome(code == 0 ? .success : .failure, detail: detail)
+    }
+}
