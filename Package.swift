@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "healer", targets: ["healer"]),
+        .executable(name: "demo-backend", targets: ["demo-backend"]),
         .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
         .library(name: "HealerPrometheus", targets: ["HealerPrometheus"]),
     ],
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -62,6 +64,16 @@ let package = Package(
         .executableTarget(
             name: "healer",
             dependencies: ["HealerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // A backend with a fault switch, for demos, tests and benchmarks.
+        .executableTarget(
+            name: "demo-backend",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Test support: launchers for real services, scripted loopback servers, polling.
         .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore"]),
