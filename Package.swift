@@ -90,6 +90,10 @@ let package = Package(
         ),
         .testTarget(name: "HealerRulesTests", dependencies: ["HealerRules", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HealerHAProxyTests", dependencies: ["HealerHAProxy", "HealerTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "HealerSystemTests",
+            dependencies: ["HealerController", "HealerHAProxy", "HealerPrometheus", "HealerTesting", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",

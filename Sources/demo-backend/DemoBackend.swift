@@ -34,8 +34,10 @@ struct DemoBackend: AsyncParsableCommand {
         let failed = registry.makeCounter(descriptor: requests, labels: [("code", "500")])
         let duration = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(namespace: "demo", metricName: "request_duration", unitName: "seconds", helpText: "Time to answer /."),
-            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-                .milliseconds(500), .seconds(1), .seconds(2), .seconds(5)])
+            buckets: [
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+            ])
         let name = self.name
 
         let router = Router()
@@ -60,11 +62,15 @@ struct DemoBackend: AsyncParsableCommand {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("/fault") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Array(try JSONEncoder().encode(fault.current)))))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: Array(try JSONEncoder().encode(fault.current)))))
         }
         router.post("/fault") { request, context -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 64 * 1024)
-            guard let new = try? JSONDecoder().decode(Fault.self, from: Data(body.readableBytesView)) else { throw HTTPError(.badRequest, message: "expected JSON like {\"error_ratio\":0.3}") }
+            guard let new = try? JSONDecoder().decode(Fault.self, from: Data(body.readableBytesView)) else {
+                throw HTTPError(.badRequest, message: "expected JSON like {\"error_ratio\":0.3}")
+            }
             fault.set(new)
             context.logger.info("fault set", metadata: ["fault": "\(new)"])
             return .noContent

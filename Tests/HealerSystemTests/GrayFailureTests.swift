@@ -1,0 +1,85 @@
+import Foundation
+import HealerController
+import HealerCore
+import HealerHAProxy
+import HealerTesting
+import Testing
+
+/// The system, end to end: real HAProxy, real Prometheus, real demo backends, real load.
+@Suite("Gray failure, end to end", .serialized)
+struct GrayFailureTests {
+    static let rule = RecoveryRule(
+        name: "ErrorRatio", pool: "web", expression: SystemFixture.errorRatio, unhealthy: Threshold(.greater, 0.05),
+        healthy: Threshold(.less, 0.01), pendingFor: .seconds(2), clearFor: .seconds(12), rampStep: .seconds(1),
+        ladder: [
+            LadderStep(.setWeight(percent: 25), verify: .seconds(2)),
+            LadderStep(.drain(waitSessions: .seconds(5)), verify: .seconds(60)),
+        ])
+
+    @Test func aServerFailing30PercentWithHealthyChecksIsReweightedDrainedAndGivenBack() async throws {
+        try await SystemFixture.run(rules: [Self.rule]) { system in
+            let load = LoadGenerator(url: system.haproxy.frontendURL, concurrency: 4, maximum: .seconds(150))
+            defer { Task { await load.stop() } }
+            try await waitUntil("every server judged healthy under load", timeout: .seconds(60)) {
+                let verdicts = system.service.lastPass?.outcome.verdicts ?? []
+                return verdicts.count == 3 && verdicts.allSatisfy { $0.verdict == .healthy }
+            }
+
+            // A gray failure: s1 fails 30 % of requests while its /health stays 200.
+            try await system.backends["s1"].setFault(["error_ratio": 0.3])
+            let injected = ContinuousClock.now
+            try await waitUntil("the weight to be lowered", timeout: .seconds(30)) {
+                system.reasons("s1").contains { $0.hasPrefix("step 1: set_weight 25%") }
+            }
+            try await waitUntil("the drain", timeout: .seconds(30)) { system.reasons("s1").contains { $0.hasPrefix("step 2: drain") } }
+            let drained = ContinuousClock.now
+            let s1 = try await system.state(of: "s1")
+            #expect(s1.adminState == .drain)
+            #expect(s1.userWeight == 25)
+            #expect(s1.isRunning)  // HAProxy's health checks never saw anything wrong
+
+            // Errors stop reaching clients once s1 is drained (the rate window is 3 s).
+            let settled = drained.advanced(by: .seconds(3))
+            try await waitUntil("three seconds of load after the drain", timeout: .seconds(30)) {
+                ContinuousClock.now > settled.advanced(by: .seconds(2))
+            }
+            let before = try #require(load.errorRate(since: injected))
+            let after = try #require(load.errorRate(since: settled))
+            #expect(after < 0.01, "client error rate after the drain: \(after), during the fault: \(before)")
+            #expect(before > after)
+
+            // Recovery: the fault is lifted; s1 returns to ready and its weight ramps back to 100 %.
+            try await system.backends["s1"].clearFault()
+            try await waitUntil("s1 back at full weight", timeout: .seconds(60)) {
+                let state = try await system.state(of: "s1")
+                return state.adminState == .ready && state.userWeight == 100 && system.reasons("s1").contains { $0.hasPrefix("recovered") }
+            }
+            let restores = system.journal.records(server: "s1").compactMap(\.action).filter { $0.hasPrefix("restore") }
+            #expect(restores == ["restore ready@25%", "restore ready@50%", "restore ready@100%"])
+            #expect(system.service.currentState?.incidents.isEmpty == true)
+        }
+    }
+
+    @Test func theCapacityFloorKeepsTwoFailingServersOfThreeInRotation() async throws {
+        try await SystemFixture.run(rules: [Self.rule], floor: 0.6) { system in
+            let load = LoadGenerator(url: system.haproxy.frontendURL, concurrency: 4, maximum: .seconds(90))
+            defer { Task { await load.stop() } }
+            try await waitUntil("every server judged healthy under load", timeout: .seconds(60)) {
+                let verdicts = system.service.lastPass?.outcome.verdicts ?? []
+                return verdicts.count == 3 && verdicts.allSatisfy { $0.verdict == .healthy }
+            }
+            try await system.backends["s1"].setFault(["error_ratio": 0.5])
+            try await system.backends["s2"].setFault(["error_ratio": 0.5])
+            try await waitUntil("a decision record naming the floor", timeout: .seconds(30)) {
+                system.journal.records(pool: "web").contains { $0.suppressedBy == .capacityFloor }
+            }
+            let record = try #require(system.journal.records(pool: "web").first { $0.suppressedBy == .capacityFloor })
+            #expect(record.reason.contains("below the floor of 60%"))
+            for server in ["s1", "s2"] {
+                let state = try await system.state(of: server)
+                #expect(state.adminState == .ready, "\(server) must stay in rotation")
+                #expect(state.userWeight == 100)
+            }
+        }
+    }
+}

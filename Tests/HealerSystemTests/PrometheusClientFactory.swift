@@ -1,0 +1,7 @@
+import HealerPrometheus
+
+enum PrometheusClientFactory {
+    static func make(url: String) -> PrometheusClient {
+        PrometheusClient(configuration: PrometheusConfiguration(url: url))
+    }
+}
