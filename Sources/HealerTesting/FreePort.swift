@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,13 +11,19 @@ public enum FreePort {
     ///
     /// Drawn at random below Linux's ephemeral range (32768–60999), so that the outgoing connections of
     /// concurrent tests cannot take it between this call and the server's `bind`.
+    ///
+    /// A port is handed out at most once per test process, so that two tests starting services at the same
+    /// moment cannot both be given a port that neither has bound yet.
     public static func next() throws -> Int {
-        for _ in 0..<200 {
+        for _ in 0..<500 {
             let port = Int.random(in: 20000..<32768)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
             if (try? bindable(port)) == port { return port }
         }
         return try bindable(0)
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     /// Binds 127.0.0.1:`port` (0: the kernel picks), closes the socket again and returns the port bound.
     private static func bindable(_ port: Int) throws -> Int {

@@ -9,7 +9,7 @@ import Prometheus
 /// - `GET /` does a little work and answers 200 with its name in the body (or fails, slows down or hangs, as the fault says)
 /// - `GET /health` answers 200 unless `fail_health` is set: gray failures stay invisible to health checks
 /// - `GET /metrics` exposes `demo_requests_total{code}` and `demo_request_duration_seconds`
-/// - `POST /fault` with `{"error_ratio":0.3,"latency_ms":300,"hang":false,"fail_health":false}`; `DELETE /fault` clears it
+/// - `POST /fault` with `{"error_ratio":0.3,"latency_ms":300,"hang":false,"fail_health":false,"leak_mb":512}`; `DELETE /fault` clears it
 /// - `POST /crash` exits at once with status 1, as a crashing process would
 @main
 struct DemoBackend: AsyncParsableCommand {
@@ -38,6 +38,9 @@ struct DemoBackend: AsyncParsableCommand {
                 .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
                 .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
             ])
+        let leaked = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "demo", metricName: "leaked", unitName: "bytes", helpText: "Memory the fault pretends leaked."))
         let name = self.name
 
         let router = Router()
@@ -57,7 +60,8 @@ struct DemoBackend: AsyncParsableCommand {
         }
         router.get("/health") { _, _ -> HTTPResponse.Status in fault.current.failHealth ? .serviceUnavailable : .ok }
         router.get("/metrics") { _, _ -> Response in
-            Response(
+            leaked.set(to: fault.current.leakMebibytes * 1_048_576)
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }

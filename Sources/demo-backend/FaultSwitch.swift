@@ -11,12 +11,16 @@ struct Fault: Codable, Sendable, Equatable {
     var hang = false
     /// `/health` answers 503 too (a failure health checks do see).
     var failHealth = false
+    /// Memory the process pretends to have leaked, in MiB, exported as `demo_leaked_bytes`: a slow failure
+    /// that only a restart cures (a restarted process starts at 0).
+    var leakMebibytes: Double = 0
 
     enum CodingKeys: String, CodingKey {
         case errorRatio = "error_ratio"
         case latencyMilliseconds = "latency_ms"
         case hang
         case failHealth = "fail_health"
+        case leakMebibytes = "leak_mb"
     }
 
     init() {}
@@ -27,6 +31,7 @@ struct Fault: Codable, Sendable, Equatable {
         latencyMilliseconds = max(0, try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? 0)
         hang = try container.decodeIfPresent(Bool.self, forKey: .hang) ?? false
         failHealth = try container.decodeIfPresent(Bool.self, forKey: .failHealth) ?? false
+        leakMebibytes = max(0, try container.decodeIfPresent(Double.self, forKey: .leakMebibytes) ?? 0)
     }
 }
 

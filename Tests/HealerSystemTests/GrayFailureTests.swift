@@ -38,6 +38,13 @@ struct GrayFailureTests {
             #expect(s1.userWeight == 25)
             #expect(s1.isRunning)  // HAProxy's health checks never saw anything wrong
 
+            // A reload gives HAProxy a new worker with the configured weights; the next pass re-asserts Healer's.
+            try await system.haproxy.reload()
+            try await waitUntil("the drain re-asserted after the reload", timeout: .seconds(10)) {
+                let state = try await system.state(of: "s1")
+                return state.adminState == .drain && state.userWeight == 25
+            }
+
             // Errors stop reaching clients once s1 is drained (the rate window is 3 s).
             let settled = drained.advanced(by: .seconds(3))
             try await waitUntil("three seconds of load after the drain", timeout: .seconds(30)) {

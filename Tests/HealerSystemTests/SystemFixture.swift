@@ -24,7 +24,8 @@ struct SystemFixture {
 
     static func run(
         servers: [String] = ["s1", "s2", "s3"], spares: [String] = [], rules: [RecoveryRule], floor: Double = 0.3,
-        actuators: [String: ActuatorSettings] = [:], _ body: (SystemFixture) async throws -> Void
+        actuators: @escaping @Sendable (DemoBackends) -> [String: ActuatorSettings] = { _ in [:] }, scrapeBackends: Bool = false,
+        _ body: (SystemFixture) async throws -> Void
     ) async throws {
         try await DemoBackends.withRunning(names: servers + spares) { backends in
             let configuration: @Sendable (HAProxyServer.Ports) -> String = { ports in
@@ -33,21 +34,23 @@ struct SystemFixture {
                     servers: backends.instances.map { .init(name: $0.name, port: $0.port, disabled: spares.contains($0.name)) })
             }
             try await HAProxyServer.withRunning(configuration: configuration) { haproxy in
+                let demoTargets = backends.instances.map { "      - { targets: ['127.0.0.1:\($0.port)'], labels: { server: \($0.name) } }" }
                 let scrape: @Sendable (Int) -> String = { _ in
                     """
                     global: { scrape_interval: 1s, evaluation_interval: 1s }
                     scrape_configs:
                       - job_name: haproxy
                         static_configs: [ { targets: ['\(haproxy.metricsTarget)'] } ]
-                    """
+                    """ + (scrapeBackends ? "\n  - job_name: demo\n    static_configs:\n" + demoTargets.joined(separator: "\n") + "\n" : "")
                 }
                 try await PrometheusServer.withRunning(configuration: scrape) { prometheus in
                     var healer = HealerConfiguration(
-                        balancers: ["edge": .haproxy(runtimeAPI: haproxy.runtimeAddress)], actuators: actuators,
+                        balancers: ["edge": .haproxy(runtimeAPI: haproxy.runtimeAddress)], actuators: actuators(backends),
                         pools: [
                             "web": PoolSettings(
                                 name: "web", balancer: "edge", backend: "be_app", servers: servers, spares: spares, minHealthyCapacity: floor,
-                                maxInFlight: 1, serverTemplate: TargetTemplate(label: "server"), backendTemplate: TargetTemplate(label: "proxy"))
+                                maxInFlight: 1, serverTemplate: TargetTemplate(label: "server"),
+                                backendTemplate: scrapeBackends ? nil : TargetTemplate(label: "proxy"))
                         ],
                         groups: [RuleGroup(name: "web", pool: "web", rules: rules)])
                     healer.prometheus.url = prometheus.url
