@@ -239,9 +239,17 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         return loaded ?? EngineState(maxActionsPerMinute: engine.configuration.safety.maxActionsPerMinute)
     }
 
+    /// Every rule's name and expression: recovery, weight and scale rules.
+    private var allRules: [(name: String, expression: String)] {
+        engine.configuration.groups.flatMap { group in
+            group.rules.map { ($0.name, $0.expression) } + group.weights.map { ($0.name, $0.expression) }
+                + group.scale.map { ($0.name, $0.expression) }
+        }
+    }
+
     /// Runs every distinct rule expression once, at most `query_concurrency` at a time.
     private func observeAll(at time: Date) async -> [String: RuleObservation] {
-        let rules = engine.configuration.recoveryRules
+        let rules = allRules
         let expressions = Array(Set(rules.map(\.expression))).sorted()
         let limit = max(1, engine.configuration.reconcile.queryConcurrency)
         let metrics = dependencies.metrics

@@ -152,7 +152,9 @@ struct RuleFileParser {
     }
 
     private func scaleRule(_ field: YAMLField) -> ScaleRule? {
-        guard let fields = field.mapping(allowed: ["name", "expr", "per_server_capacity", "out_above", "in_below"]) else { return nil }
+        guard let fields = field.mapping(allowed: ["name", "expr", "per_server_capacity", "out_above", "in_below", "for", "cooldown"]) else {
+            return nil
+        }
         let name = required(fields, "name", in: field)?.string()
         let expression = required(fields, "expr", in: field)?.string()
         let capacity = required(fields, "per_server_capacity", in: field)?.double(in: 1e-9...Double.greatestFiniteMagnitude)

@@ -29,6 +29,10 @@ public struct EngineState: Sendable, Equatable, Codable {
     public var flaps: [IncidentKey: FlapHistory]
     /// Pause switches.
     public var pause: PauseState
+    /// Adaptive weight per server, as a share of its configured weight (weight rules).
+    public var adaptiveWeights: [TargetID: Double]
+    /// Elastic capacity per pool (scale rules).
+    public var scale: [String: ScaleState]
 
     /// An empty state.
     public init(maxActionsPerMinute: Int = 6) {
@@ -41,6 +45,28 @@ public struct EngineState: Sendable, Equatable, Codable {
         attempts = [:]
         flaps = [:]
         pause = PauseState()
+        adaptiveWeights = [:]
+        scale = [:]
+    }
+}
+
+/// A pool's spares: which are in rotation, and how long utilisation has been past a threshold.
+public struct ScaleState: Sendable, Equatable, Codable {
+    /// Spares Healer brought into rotation, oldest first.
+    public var activeSpares: [String]
+    /// Spares Healer took out again (kept drained).
+    public var retiredSpares: [String]
+    /// Since when utilisation has been above `out_above`.
+    public var hotSince: Date?
+    /// Since when utilisation has been below `in_below`.
+    public var coolSince: Date?
+    /// The last scale action.
+    public var lastActionAt: Date?
+
+    /// No spare in use.
+    public init() {
+        activeSpares = []
+        retiredSpares = []
     }
 }
 

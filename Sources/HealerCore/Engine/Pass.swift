@@ -49,6 +49,8 @@ struct Pass {
         for key in state.incidents.keys.sorted() where readings[key] == nil {
             freeze(key)
         }
+        adaptWeights()
+        scaleSpares()
         reportVerdicts()
         for pool in engine.configuration.pools.keys { capacity[pool] = healthyCapacity(of: pool) }
         pruneHistory()
@@ -75,7 +77,8 @@ struct Pass {
                     let key = IncidentKey(rule: rule.name, target: TargetID(pool: name, server: server.server))
                     let samples = perServer[server.server]
                     // A spare out of rotation has no traffic: no series is no news.
-                    if server.isSpare, samples == nil, state.incidents[key] == nil { continue }
+                    let activeSpare = state.scale[name]?.activeSpares.contains(server.server) ?? false
+                    if server.isSpare, !activeSpare, samples == nil, state.incidents[key] == nil { continue }
                     readings[key] = Self.reading(rule: rule, observation: observation, samples: samples, now: now, engine: engine)
                     keysByTarget[key.target, default: []].append(key)
                 }
@@ -255,7 +258,12 @@ struct Pass {
     }
 
     func plan() -> Plan {
-        Plan(actions: actions, desired: simulatedStates(enforcedOnly: true), simulated: simulatedStates())
+        // Remedies take precedence over adaptive weights and spares for the servers they concern.
+        let capacity = capacityStates()
+        let enforcedCapacity = safety.dryRun ? [:] : capacity
+        return Plan(
+            actions: actions, desired: enforcedCapacity.merging(simulatedStates(enforcedOnly: true)) { $1 },
+            simulated: capacity.merging(simulatedStates()) { $1 })
     }
 
     private mutating func reportVerdicts() {

@@ -205,19 +205,25 @@ public struct ScaleRule: Sendable, Equatable {
     public var outAbove: Double
     /// Scale in below this utilisation.
     public var inBelow: Double
+    /// How long utilisation must stay past a threshold before a spare moves.
+    public var pendingFor: Duration
+    /// Minimum time between two scale actions of the pool.
+    public var cooldown: Duration
     /// Where it was defined.
     public var source: SourceLocation
 
     /// Creates a rule.
     public init(
-        name: String, expression: String, perServerCapacity: Double, outAbove: Double, inBelow: Double,
-        source: SourceLocation = SourceLocation(file: "<memory>")
+        name: String, expression: String, perServerCapacity: Double, outAbove: Double, inBelow: Double, pendingFor: Duration = .seconds(10),
+        cooldown: Duration = .seconds(30), source: SourceLocation = SourceLocation(file: "<memory>")
     ) {
         self.name = name
         self.expression = expression
         self.perServerCapacity = perServerCapacity
         self.outAbove = outAbove
         self.inBelow = inBelow
+        self.pendingFor = pendingFor
+        self.cooldown = cooldown
         self.source = source
     }
 }

@@ -1,0 +1,153 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Adaptive weights between healthy servers, and elastic capacity from spares.
+extension Pass {
+    /// Whether adaptive and elastic changes may be made this pass (they need the same trust as giving capacity back).
+    private func mayAdjust(_ pool: String) -> Bool {
+        observations.isLeader && !state.pause.isPaused(pool) && observations.unreachableBalancers[pool] == nil
+    }
+
+    // MARK: - Adaptive weights
+
+    /// Moves each healthy server's weight towards its rules' target, smoothed and bounded per pass.
+    ///
+    /// For each weight rule, a server's raw score is `1 / value` (inverse) or `1 − value` (error-penalised); its
+    /// target share is its score over the best score, clamped to [floor, ceiling]. With several rules the lowest
+    /// target wins; the first rule's smoothing, step, floor and ceiling apply. Servers in an incident, out of
+    /// rotation, or without a usable value keep their weight (unknown changes nothing).
+    mutating func adaptWeights() {
+        for group in engine.configuration.groups where !group.weights.isEmpty {
+            guard let pool = engine.configuration.pools[group.pool], let first = group.weights.first, mayAdjust(group.pool) else { continue }
+            var targets: [String: Double] = [:]
+            for rule in group.weights {
+                guard let observation = observations.rules[rule.name], case .series = observation.outcome, observation.warnings.isEmpty else {
+                    continue
+                }
+                var scores: [String: Double] = [:]
+                for (server, samples) in Self.samplesByServer(observation, pool: pool) where samples.count == 1 {
+                    let value = samples[0].value
+                    guard value.isFinite else { continue }
+                    scores[server] = rule.policy == .inverse ? 1 / max(value, 1e-9) : max(0, 1 - value)
+                }
+                guard let best = scores.values.max(), best > 0 else { continue }
+                for (server, score) in scores {
+                    let target = min(rule.ceiling, max(rule.floor, score / best))
+                    targets[server] = min(targets[server] ?? .infinity, target)
+                }
+            }
+            for server in inventory[group.pool] ?? [] {
+                let target = TargetID(pool: group.pool, server: server.server)
+                let inIncident = (keysByTarget[target] ?? []).contains { state.incidents[$0] != nil }
+                if inIncident {
+                    state.adaptiveWeights[target] = nil  // it comes back through recovery at full weight
+                    continue
+                }
+                guard isInRotation(server, pool: group.pool), let goal = targets[server.server],
+                    (keysByTarget[target] ?? []).allSatisfy({ verdict($0) == .healthy })
+                else { continue }
+                let previous = state.adaptiveWeights[target] ?? 1
+                let step = min(first.maxStep, max(-first.maxStep, first.smoothing * (goal - previous)))
+                var next = min(first.ceiling, max(first.floor, previous + step))
+                if abs(goal - next) < 0.005 { next = goal }  // smoothing never quite arrives: snap within half a point
+                state.adaptiveWeights[target] = abs(next - 1) < 1e-9 ? nil : next
+            }
+        }
+    }
+
+    private func isInRotation(_ server: ServerInfo, pool: String) -> Bool {
+        !server.isSpare || (state.scale[pool]?.activeSpares.contains(server.server) ?? false)
+    }
+
+    // MARK: - Spares
+
+    /// Brings a spare into rotation when the pool runs hot, and drains it again when it cools, with hysteresis,
+    /// a `for` on both thresholds and a cooldown between moves. Bringing capacity in needs only trustworthy data
+    /// and leadership; taking it out passes the destructive gates.
+    mutating func scaleSpares() {
+        for group in engine.configuration.groups where !group.scale.isEmpty {
+            guard let pool = engine.configuration.pools[group.pool], let rule = group.scale.first else { continue }
+            var scale = state.scale[group.pool] ?? ScaleState()
+            defer { state.scale[group.pool] = scale == ScaleState() ? nil : scale }
+            guard let observation = observations.rules[rule.name], case .series(let samples) = observation.outcome, observation.warnings.isEmpty,
+                samples.count == 1, let load = samples.first?.value, load.isFinite
+            else {
+                scale.hotSince = nil
+                scale.coolSince = nil
+                continue
+            }
+            let servers = inventory[group.pool] ?? []
+            let serving = servers.filter { server in
+                isInRotation(server, pool: group.pool)
+                    && !(keysByTarget[TargetID(pool: group.pool, server: server.server)] ?? []).contains { state.incidents[$0]?.hasActed == true }
+            }.count
+            let utilisation = load / (rule.perServerCapacity * Double(max(1, serving)))
+            if utilisation > rule.outAbove {
+                scale.hotSince = scale.hotSince ?? now
+                scale.coolSince = nil
+            } else if utilisation < rule.inBelow {
+                scale.coolSince = scale.coolSince ?? now
+                scale.hotSince = nil
+            } else {
+                scale.hotSince = nil
+                scale.coolSince = nil
+            }
+            let rested = scale.lastActionAt.map { now.timeIntervalSince($0) >= rule.cooldown.seconds } ?? true
+            let dryRun = safety.dryRun
+            let reading = "utilisation \(percent(utilisation)) of \(serving) server\(serving == 1 ? "" : "s")"
+
+            if let hot = scale.hotSince, now.timeIntervalSince(hot) >= rule.pendingFor.seconds, rested,
+                let spare = pool.spares.first(where: { !scale.activeSpares.contains($0) }), mayAdjust(group.pool)
+            {
+                scale.activeSpares.append(spare)
+                scale.retiredSpares.removeAll { $0 == spare }
+                scale.lastActionAt = now
+                scale.hotSince = nil
+                let key = IncidentKey(rule: rule.name, target: TargetID(pool: group.pool, server: spare))
+                actions.append(PlannedAction(key: key, kind: .setState(.ready, waitSessions: nil), step: nil, dryRun: dryRun))
+                records.append(
+                    DecisionRecord(
+                        time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale out",
+                        gatesPassed: [.leader, .pause, .dataQuality], dryRun: dryRun,
+                        reason: "scale out: \(reading) above \(percent(rule.outAbove)); spare \(spare) enters rotation"))
+            } else if let cool = scale.coolSince, now.timeIntervalSince(cool) >= rule.pendingFor.seconds, rested,
+                let spare = scale.activeSpares.last, mayAdjust(group.pool)
+            {
+                let bucket = dryRun ? state.dryRunRateLimiter : state.rateLimiter
+                let storm = [group.pool, "*"].compactMap { state.storms[$0] }.contains { $0.isFreezing(at: now) }
+                guard bucket.tokens >= 1, !storm else { continue }
+                _ = dryRun ? state.dryRunRateLimiter.take() : state.rateLimiter.take()
+                scale.activeSpares.removeLast()
+                scale.retiredSpares.append(spare)
+                scale.lastActionAt = now
+                scale.coolSince = nil
+                state.adaptiveWeights[TargetID(pool: group.pool, server: spare)] = nil
+                let key = IncidentKey(rule: rule.name, target: TargetID(pool: group.pool, server: spare))
+                actions.append(PlannedAction(key: key, kind: .setState(.drain, waitSessions: nil), step: nil, dryRun: dryRun))
+                records.append(
+                    DecisionRecord(
+                        time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale in",
+                        gatesPassed: [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .budget, .storm], dryRun: dryRun,
+                        reason: "scale in: \(reading) below \(percent(rule.inBelow)); spare \(spare) leaves rotation"))
+            }
+        }
+    }
+
+    /// The state adaptive weights and spares ask for, per server (incidents take precedence over it).
+    func capacityStates() -> [TargetID: DesiredServerState] {
+        var states: [TargetID: DesiredServerState] = [:]
+        for (target, share) in state.adaptiveWeights {
+            states[target] = DesiredServerState(weightPercent: max(1, Int((share * 100).rounded())))
+        }
+        for (pool, scale) in state.scale {
+            for spare in scale.activeSpares where states[TargetID(pool: pool, server: spare)] == nil {
+                states[TargetID(pool: pool, server: spare)] = .normal
+            }
+            for spare in scale.retiredSpares { states[TargetID(pool: pool, server: spare)] = DesiredServerState(admin: .drain) }
+        }
+        return states
+    }
+}
