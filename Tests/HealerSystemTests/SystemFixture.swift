@@ -23,7 +23,7 @@ struct SystemFixture {
         """
 
     static func run(
-        servers: [String] = ["s1", "s2", "s3"], spares: [String] = [], rules: [RecoveryRule], floor: Double = 0.3,
+        servers: [String] = ["s1", "s2", "s3"], spares: [String] = [], rules: [RecoveryRule], scale: [ScaleRule] = [], floor: Double = 0.3,
         actuators: @escaping @Sendable (DemoBackends) -> [String: ActuatorSettings] = { _ in [:] }, scrapeBackends: Bool = false,
         _ body: (SystemFixture) async throws -> Void
     ) async throws {
@@ -52,7 +52,7 @@ struct SystemFixture {
                                 maxInFlight: 1, serverTemplate: TargetTemplate(label: "server"),
                                 backendTemplate: scrapeBackends ? nil : TargetTemplate(label: "proxy"))
                         ],
-                        groups: [RuleGroup(name: "web", pool: "web", rules: rules)])
+                        groups: [RuleGroup(name: "web", pool: "web", rules: rules, scale: scale)])
                     healer.prometheus.url = prometheus.url
                     healer.reconcile.interval = .milliseconds(500)
                     healer.safety.targetCooldown = .zero
