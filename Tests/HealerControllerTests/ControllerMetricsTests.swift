@@ -31,7 +31,11 @@ struct ControllerMetricsTests {
         let source = ScriptedMetricsSource()
         source.set("error_ratio", values: ["s1": 0.3, "s2": 0.3, "s3": 0])
         let service = ReconcilerService(
-            configuration: configuration, dependencies: .init(metrics: source, actuator: RecordingActuator(), observer: metrics),
+            configuration: configuration,
+            dependencies: .init(
+                metrics: source, actuator: RecordingActuator(),
+                balancer: FakeBalancer(pools: ["web": ["s1", "s2", "s3"].map { ServerInfo(server: $0) }]),
+                observer: metrics),
             clock: ManualClock(), now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
         await service.runPass()
         let emitted = lines(metrics)

@@ -11,28 +11,30 @@ import Testing
 struct ReconcilerServiceTests {
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
+    static let servers = ["web": ["s1", "s2", "s3"].map { ServerInfo(server: $0) }]
+
     func makeService(
         _ configuration: HealerConfiguration = .fixture(pendingFor: .zero), metrics: ScriptedMetricsSource,
-        actuator: RecordingActuator = RecordingActuator(),
+        actuator: RecordingActuator = RecordingActuator(), balancer: FakeBalancer = FakeBalancer(pools: servers),
         clock: ManualClock = ManualClock(), journal: DecisionJournal = DecisionJournal()
     ) -> ReconcilerService<ManualClock> {
         var configuration = configuration
         configuration.reconcile.interval = .seconds(1)
         return ReconcilerService(
-            configuration: configuration, dependencies: .init(metrics: metrics, actuator: actuator, journal: journal), clock: clock,
-            now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: Self.logger)
+            configuration: configuration, dependencies: .init(metrics: metrics, actuator: actuator, balancer: balancer, journal: journal),
+            clock: clock, now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: Self.logger)
     }
 
     @Test func aPassQueriesEachExpressionOnceDecidesAndActs() async {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
-        let actuator = RecordingActuator()
+        let balancer = FakeBalancer(pools: Self.servers)
         let journal = DecisionJournal()
-        let service = makeService(metrics: metrics, actuator: actuator, journal: journal)
+        let service = makeService(metrics: metrics, balancer: balancer, journal: journal)
         let pass = await service.runPass()
         #expect(metrics.queries.map(\.expression) == ["error_ratio"])
-        #expect(actuator.actions.map(\.kind) == [.setWeight(percent: 25)])
-        #expect(pass.results.map(\.outcome.result) == [.success])
+        #expect(balancer.applied == [[TargetID(pool: "web", server: "s1"): DesiredServerState(weightPercent: 25)]])
+        #expect(pass.results.map(\.outcome) == [ActionOutcome(.success, detail: "now ready@25%")])
         #expect(journal.records(server: "s1").map(\.kind) == [.transition, .transition, .action])
         #expect(service.currentState?.incidents.count == 1)
     }
@@ -78,9 +80,9 @@ struct ReconcilerServiceTests {
     @Test func gracefulShutdownFinishesThePassInFlight() async throws {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
-        let actuator = RecordingActuator()
+        let balancer = FakeBalancer(pools: Self.servers)
         let clock = ManualClock()
-        let service = makeService(metrics: metrics, actuator: actuator, clock: clock)
+        let service = makeService(metrics: metrics, balancer: balancer, clock: clock)
         metrics.hold()
         try await testGracefulShutdown { trigger in
             let run = Task { try await service.run() }
@@ -90,8 +92,26 @@ struct ReconcilerServiceTests {
             try await run.value
         }
         #expect(service.lastPass != nil)
-        #expect(actuator.actions.count == 1)
+        #expect(balancer.applied.count == 1)
         #expect(metrics.queries.count == 1)
+    }
+
+    @Test func restartsGoToTheActuatorAndNothingChangesWhileTheBalancerIsUnreachable() async {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let actuator = RecordingActuator()
+        let balancer = FakeBalancer(pools: Self.servers)
+        let ladder = [LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60))]
+        let service = makeService(.fixture(ladder: ladder, pendingFor: .zero), metrics: metrics, actuator: actuator, balancer: balancer)
+        await service.runPass()
+        #expect(actuator.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(balancer.applied.isEmpty)
+
+        balancer.setUnreachable("connection refused")
+        metrics.set("error_ratio", values: ["s1": 0, "s2": 0.3, "s3": 0])
+        let blind = await service.runPass()
+        #expect(blind.outcome.plan.actions.isEmpty)
+        #expect(blind.outcome.records.contains { $0.server == "s2" && $0.reason == "the balancer cannot be seen: connection refused" })
     }
 
     @Test func aFailingPrometheusMakesEverythingUnknown() async {
