@@ -34,7 +34,7 @@ public struct RuntimeClient: Sendable {
     }
 
     /// Splits off the answer of `set severity-output number` and turns a `[N]:` message of severity 0–4 into an error.
-    static func output(of raw: String, command: String) throws(HAProxyError) -> String {
+    public static func output(of raw: String, command: String) throws(HAProxyError) -> String {
         var text = Substring(raw)
         if text.hasPrefix("\n") { text = text.dropFirst() }  // the empty answer of `set severity-output`
         while text.hasSuffix("\n") { text = text.dropLast() }  // every answer ends with an empty line

@@ -69,3 +69,36 @@ struct RuntimeParsersTests {
         #expect(RuntimeAddress(parsing: text) == nil)
     }
 }
+
+/// Answers as HAProxy 2.6.12 sends them after `set severity-output number;` (protocols.md §3.2–3.4).
+@Suite struct RuntimeAnswerTests {
+    @Test(arguments: [
+        ("\n[3]: Absolute weight can only be between 0 and 256 inclusive.\n\n", "Absolute weight can only be between 0 and 256 inclusive."),
+        ("\n[3]: Empty weight string empty or preceded by garbage\n\n", "Empty weight string empty or preceded by garbage"),
+        ("\n[3]: Trailing garbage in weight string\n\n", "Trailing garbage in weight string"),
+        ("\n[3]: No such server.\n\n", "No such server."),
+        ("\n[3]: No such backend.\n\n", "No such backend."),
+        ("\n[3]: Require 'backend/server'.\n\n", "Require 'backend/server'."),
+        ("\n[3]: Relative weight must be positive.\n\n", "Relative weight must be positive."),
+        ("\n[3]: Proxy is disabled.\n\n", "Proxy is disabled."),
+        (
+            "\n[3]: 'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n",
+            "'set server <srv> state' expects 'ready', 'drain' and 'maint'."
+        ),
+        ("\n[3]: cannot change health on a tracking server.\n\n", "cannot change health on a tracking server."),
+        ("\nPermission denied\n\n", "Permission denied"),
+        (
+            "\nUnknown command, but maybe one of the following ones is a better match:\n  help\n\n",
+            "Unknown command, but maybe one of the following ones is a better match:"
+        ),
+    ])
+    func errorsAreRejections(raw: String, message: String) {
+        #expect(throws: HAProxyError.rejected(command: "c", message: message)) { try RuntimeClient.output(of: raw, command: "c") }
+    }
+
+    @Test func successesAndData() throws {
+        #expect(try RuntimeClient.output(of: "\n\n", command: "c") == "")
+        #expect(try RuntimeClient.output(of: "\n25 (initial 100)\n\n", command: "c") == "25 (initial 100)")
+        #expect(try RuntimeClient.output(of: "\n[6]: done\n\n", command: "c") == "")
+    }
+}
