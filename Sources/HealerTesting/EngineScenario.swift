@@ -28,7 +28,7 @@ public struct EngineScenario {
     @discardableResult
     public mutating func pass(
         at seconds: Double, _ values: [String: [String: Double?]], isLeader: Bool = true, warnings: [String] = [],
-        failing: Set<String> = [], inventory: [String: [ServerInfo]] = [:]
+        failing: Set<String> = [], inventory: [String: [ServerInfo]] = [:], alerts: [IncidentKey: String] = [:]
     ) -> Engine.Outcome {
         let now = start.addingTimeInterval(seconds)
         var rules: [String: RuleObservation] = [:]
@@ -44,7 +44,7 @@ public struct EngineScenario {
         }
         for rule in failing where rules[rule] == nil { rules[rule] = .failed("injected failure") }
         let outcome = engine.reconcile(
-            state: state, observations: Observations(isLeader: isLeader, rules: rules, inventory: inventory), now: now)
+            state: state, observations: Observations(isLeader: isLeader, rules: rules, inventory: inventory, alerts: alerts), now: now)
         state = outcome.state
         last = outcome
         records += outcome.records

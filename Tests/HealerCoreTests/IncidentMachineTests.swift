@@ -258,6 +258,59 @@ struct IncidentMachineTests {
         #expect(scenario.incident("errors", "s1")?.appliedStep == 1)
     }
 
+    @Test func aConfirmedAlertFiresWithoutWaitingForFor() {
+        var scenario = EngineScenario(.fixture(pendingFor: .seconds(60)))
+        let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+        let outcome = scenario.pass(at: 0, values(sick), alerts: [key: "HighErrorRatio"])
+        #expect(scenario.incident("errors", "s1")?.phase == .firing)
+        #expect(outcome.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
+        #expect(outcome.records.first?.reason == "alert HighErrorRatio confirmed by the rule's own query: firing without waiting for `for`")
+        #expect(outcome.milestones.map(\.kind) == [.detection, .mitigation])
+    }
+
+    @Test func anAlertTheRuleDoesNotConfirmIsIgnored() {
+        var scenario = EngineScenario(.fixture(pendingFor: .seconds(60)))
+        let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+        let healthy = scenario.pass(at: 0, values(fine), alerts: [key: "HighErrorRatio"])
+        #expect(healthy.state.incidents.isEmpty)
+        #expect(healthy.records.map(\.reason) == ["alert HighErrorRatio not confirmed by the rule's own query (value 0.0); ignored"])
+        let blind = scenario.pass(at: 1, values(nil), alerts: [key: "HighErrorRatio"])
+        #expect(blind.state.incidents.isEmpty)
+        #expect(blind.records.first?.reason.hasSuffix("(no trustworthy value); ignored") == true)
+    }
+
+    @Test func anOperatorReleasesAQuarantinedServer() {
+        let ladder = [LadderStep(.quarantine(notify: nil, releaseAfter: nil))]
+        var scenario = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero, rampStep: .seconds(1)))
+        scenario.pass(at: 0, values(sick))
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        let (state, records, released) = scenario.engine.releaseQuarantine(
+            state: scenario.state, pool: "web", server: "s1", now: scenario.start.addingTimeInterval(10))
+        #expect(released == 1)
+        #expect(records.first?.reason == "recovering: released from quarantine by an operator")
+        scenario.state = state
+        let next = scenario.pass(at: 11, values(fine))
+        #expect(next.plan.actions.map(\.kind) == [.setState(.ready, waitSessions: nil), .setWeight(percent: 25)])
+        #expect(next.plan.desired.values.first == DesiredServerState(weightPercent: 25))
+        // Still broken: it relapses into quarantine.
+        let relapse = scenario.pass(at: 12, values(sick))
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        #expect(relapse.plan.desired.values.first == DesiredServerState(weightPercent: 100, admin: .drain))
+    }
+
+    @Test func milestonesMeasureDetectionMitigationAndRecovery() {
+        var scenario = EngineScenario(.fixture(pendingFor: .seconds(4), clearFor: .seconds(2), rampStep: .seconds(1)))
+        var milestones: [Engine.Milestone] = []
+        for (second, value) in [(0.0, sick), (4, sick), (5, fine), (7, fine), (8, fine), (9, fine), (10, fine)] {
+            milestones += scenario.pass(at: second, values(value)).milestones
+        }
+        #expect(
+            milestones == [
+                Engine.Milestone(kind: .detection, pool: "web", seconds: 4), Engine.Milestone(kind: .mitigation, pool: "web", seconds: 0),
+                Engine.Milestone(kind: .recovery, pool: "web", seconds: 5),
+            ])
+    }
+
     @Test func stateSurvivesEncoding() throws {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         scenario.pass(at: 0, values(sick, s2: sick))

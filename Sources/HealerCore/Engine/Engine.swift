@@ -40,6 +40,35 @@ public struct Engine: Sendable {
         public var verdicts: [VerdictReport]
         /// Healthy capacity per pool (share of configured weight of non-spare servers), as simulated.
         public var healthyCapacity: [String: Double]
+        /// How long incidents took to be detected, mitigated and recovered, for those that got there this pass.
+        public var milestones: [Milestone]
+    }
+
+    /// A duration in the life of an incident.
+    public struct Milestone: Sendable, Equatable {
+        /// Which duration.
+        public enum Kind: String, Sendable, CaseIterable {
+            /// First unhealthy reading to firing.
+            case detection
+            /// Firing to the first remedy applied.
+            case mitigation
+            /// Firing to recovered (full weight, in rotation).
+            case recovery
+        }
+
+        /// Which duration.
+        public var kind: Kind
+        /// The pool.
+        public var pool: String
+        /// The duration in seconds.
+        public var seconds: Double
+
+        /// Creates a milestone.
+        public init(kind: Kind, pool: String, seconds: Double) {
+            self.kind = kind
+            self.pool = pool
+            self.seconds = seconds
+        }
     }
 
     /// Runs one pass.
@@ -51,4 +80,19 @@ public struct Engine: Sendable {
 
     /// The rule named `name`, as the engine uses it (ladder ending in quarantine).
     public func rule(named name: String) -> RecoveryRule? { rules[name] }
+
+    /// Releases `server` of `pool` from quarantine (an operator's decision): its quarantined incidents start
+    /// recovering, giving capacity back gradually from the next pass on. A server still unhealthy relapses
+    /// and is quarantined again.
+    ///
+    /// - Returns: the new state, the records, and how many incidents were released.
+    public func releaseQuarantine(state: EngineState, pool: String, server: String, now: Date) -> (EngineState, [DecisionRecord], Int) {
+        var pass = Pass(engine: self, state: state, observations: Observations(), now: now)
+        let keys = state.incidents.values.filter { $0.key.target == TargetID(pool: pool, server: server) && $0.phase == .quarantined }.map(\.key)
+        for key in keys.sorted() {
+            guard let rule = rules[key.rule] else { continue }
+            pass.startRecovery(key, rule: rule, reason: "released from quarantine by an operator")
+        }
+        return (pass.state, pass.records, keys.count)
+    }
 }

@@ -16,17 +16,22 @@ public struct Observations: Sendable {
     public var sessions: [TargetID: Int]
     /// Pools whose balancer cannot be seen now, with the reason: Healer changes nothing it cannot see.
     public var unreachableBalancers: [String: String]
+    /// Firing alerts naming a rule and a target, by the alert's name: a hint to look now. An alert whose target
+    /// the rule's own query confirms unhealthy fires without waiting for `for` (Alertmanager already waited);
+    /// one it does not confirm is recorded and ignored.
+    public var alerts: [IncidentKey: String]
 
     /// Creates observations.
     public init(
         isLeader: Bool = true, rules: [String: RuleObservation] = [:], inventory: [String: [ServerInfo]] = [:],
-        sessions: [TargetID: Int] = [:], unreachableBalancers: [String: String] = [:]
+        sessions: [TargetID: Int] = [:], unreachableBalancers: [String: String] = [:], alerts: [IncidentKey: String] = [:]
     ) {
         self.isLeader = isLeader
         self.rules = rules
         self.inventory = inventory
         self.sessions = sessions
         self.unreachableBalancers = unreachableBalancers
+        self.alerts = alerts
     }
 }
 

@@ -8,6 +8,7 @@
 extension Pass {
     mutating func advance(_ key: IncidentKey) {
         guard let rule = engine.rules[key.rule], let read = readings[key] else { return }
+        if let alert = observations.alerts[key] { considerAlert(alert, key: key, rule: rule) }
         guard var incident = state.incidents[key] else {
             if read.reading == .unhealthy { open(key, rule: rule) }
             return
@@ -31,6 +32,28 @@ extension Pass {
         case .recovering: advanceRecovering(key, rule: rule)
         case .quarantined: advanceQuarantined(key, rule: rule)
         }
+    }
+
+    /// An alert is a hint, never a command: it counts only when the rule's own query, this pass, says unhealthy.
+    /// Then the incident opens (if needed) already past `for`, since the alert's own `for` has passed.
+    private mutating func considerAlert(_ alert: String, key: IncidentKey, rule: RecoveryRule) {
+        guard readings[key]?.reading == .unhealthy else {
+            let shown = readings[key]?.value.map { "value \($0)" } ?? "no trustworthy value"
+            records.append(
+                DecisionRecord(
+                    time: now, kind: .transition, pool: key.target.pool, rule: key.rule, server: key.target.server, verdict: verdict(key),
+                    value: readings[key]?.value, reason: "alert \(alert) not confirmed by the rule's own query (\(shown)); ignored"))
+            return
+        }
+        if state.incidents[key] == nil {
+            var incident = Incident(key: key, openedAt: now, dryRun: rule.dryRun || safety.dryRun)
+            incident.lastValue = readings[key]?.value
+            state.incidents[key] = incident
+        }
+        guard var incident = state.incidents[key], incident.phase == .pending else { return }
+        incident.openedAt = min(incident.openedAt, now.addingTimeInterval(-rule.pendingFor.seconds))
+        state.incidents[key] = incident
+        note(.transition, incident, reason: "alert \(alert) confirmed by the rule's own query: firing without waiting for `for`")
     }
 
     /// Marks an incident whose rule or target produced no reading this pass as frozen.
@@ -90,6 +113,7 @@ extension Pass {
         incident.firedAt = now
         incident.wantedStep = 0
         state.incidents[key] = incident
+        milestones.append(Engine.Milestone(kind: .detection, pool: key.target.pool, seconds: now.timeIntervalSince(incident.openedAt)))
         note(.transition, incident, reason: "firing: unhealthy for \(PrometheusDuration.format(rule.pendingFor))")
         attemptStep(key, rule: rule)
     }
@@ -226,6 +250,9 @@ extension Pass {
         }
         _ = incident.dryRun ? state.dryRunRateLimiter.take() : state.rateLimiter.take()
         if step < quarantineStep { state.attempts[key, default: []].append(now) }
+        if incident.appliedStep == nil, let fired = incident.firedAt, !incident.dryRun {
+            milestones.append(Engine.Milestone(kind: .mitigation, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
+        }
         state.lastActionAt[key.target] = now
         incident.appliedStep = step
         incident.stepAppliedAt = now
@@ -248,6 +275,9 @@ extension Pass {
         guard var incident = state.incidents[key] else { return }
         guard let next = incident.recoveryStages.first else {
             state.incidents[key] = nil
+            if let fired = incident.firedAt, !incident.dryRun {
+                milestones.append(Engine.Milestone(kind: .recovery, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
+            }
             note(.transition, incident, phase: nil, reason: "recovered: full weight, in rotation")
             return
         }

@@ -21,6 +21,7 @@ struct Pass {
     /// Servers per pool.
     var inventory: [String: [ServerInfo]] = [:]
     var capacity: [String: Double] = [:]
+    var milestones: [Engine.Milestone] = []
 
     var safety: SafetySettings { engine.configuration.safety }
 
@@ -32,7 +33,7 @@ struct Pass {
     }
 
     var outcome: Engine.Outcome {
-        Engine.Outcome(state: state, plan: plan(), records: records, verdicts: verdicts, healthyCapacity: capacity)
+        Engine.Outcome(state: state, plan: plan(), records: records, verdicts: verdicts, healthyCapacity: capacity, milestones: milestones)
     }
 
     mutating func run() {
