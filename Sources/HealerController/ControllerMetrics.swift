@@ -6,124 +6,145 @@ import Synchronization
 /// Every metric Healer exports, declared here and nowhere else.
 ///
 /// Names follow the Prometheus conventions (`healer_` prefix, `_total` counters, `_seconds` durations).
-/// Closed label sets (results, reasons, verdicts, phases) are created at 0 for every pool and rule when
-/// the configuration is known, so that dashboards and alerts see the series before the first event.
+/// Closed label sets (results, reasons, verdicts, phases) are created at 0 for every pool and rule of the
+/// configuration (again after a reload), so that dashboards and alerts see the series before the first event.
 public final class ControllerMetrics: Sendable {
     /// Where the metrics live; `/metrics` emits it.
     public let registry: PrometheusCollectorRegistry
 
-    private let reconcileResults: [String: Counter]
     private let reconcileDuration: DurationHistogram
+    private let queryDuration: DurationHistogram
     private let iterationsMissed: Counter
     private let lastSuccess: Gauge
-    private let verdicts: [String: Gauge]
-    private let incidents: [String: Gauge]
-    private let actions: Mutex<[String: Counter]> = Mutex([:])
-    private let suppressed: [String: Counter]
-    private let capacity: [String: Gauge]
+    private let prometheusUp: Gauge
+    private let leader: Gauge
+    private let reloadSuccess: Gauge
+    private let reloadTime: Gauge
+    private let counters = Mutex<[String: Counter]>([:])
+    private let gauges = Mutex<[String: Gauge]>([:])
+    private let histograms = Mutex<[String: DurationHistogram]>([:])
+    private let known = Mutex<(pools: Set<String>, rules: [String: String])>(([], [:]))
 
     /// The `result` values of `healer_reconcile_total`.
     public static let reconcileResultValues = ["success", "partial", "error"]
+    /// The action names of `healer_actions_total`.
+    public static let actionNames = ["set_weight", "drain", "ready", "maint", "restart", "notify"]
+    /// The `status` values of `healer_alerts_received_total`.
+    public static let alertOutcomes = ["accepted", "duplicate", "resolved", "unknown_rule", "unknown_target"]
 
-    /// Declares and pre-creates every series for `configuration` in `registry`.
+    private static let latencyBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+    ]
+    private static let incidentBuckets: [Duration] = [
+        .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(20), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600),
+        .seconds(1800), .seconds(3600),
+    ]
+
+    /// Declares every metric and pre-creates the series of `configuration`.
     public init(configuration: HealerConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        let pools = configuration.pools.keys.sorted()
-
-        let reconcile = MetricNameDescriptor(
-            namespace: "healer", metricName: "reconcile", unitName: "total",
-            helpText: "Reconcile passes by result (partial: some rule queries failed).")
-        reconcileResults = Dictionary(
-            uniqueKeysWithValues: Self.reconcileResultValues.map { ($0, registry.makeCounter(descriptor: reconcile, labels: [("result", $0)])) })
         reconcileDuration = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                namespace: "healer", metricName: "reconcile_duration", unitName: "seconds", helpText: "Time one reconcile pass takes."),
-            buckets: [
-                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-                .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
-            ])
+            descriptor: Self.descriptor("reconcile_duration", unit: "seconds", "Time one reconcile pass takes."), buckets: Self.latencyBuckets)
+        queryDuration = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("prometheus_query_duration", unit: "seconds", "Time one rule query to Prometheus takes."),
+            buckets: Self.latencyBuckets)
         iterationsMissed = registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "healer", metricName: "reconcile_iterations_missed", unitName: "total",
-                helpText: "Reconcile slots skipped because a pass overran its interval."))
+            descriptor: Self.descriptor("reconcile_iterations_missed", unit: "total", "Reconcile slots skipped because a pass overran its interval."))
         lastSuccess = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "healer", metricName: "last_successful_reconcile_timestamp", unitName: "seconds",
-                helpText: "Unix time of the last pass whose every rule query answered."))
+            descriptor: Self.descriptor(
+                "last_successful_reconcile_timestamp", unit: "seconds", "Unix time of the last pass whose every rule query answered."))
+        prometheusUp = registry.makeGauge(
+            descriptor: Self.descriptor("prometheus_up", unit: "", "1 when the last pass reached Prometheus for every rule."))
+        leader = registry.makeGauge(descriptor: Self.descriptor("leader", unit: "", "1 when this replica is the leader and acts."))
+        reloadSuccess = registry.makeGauge(
+            descriptor: Self.descriptor("config_last_reload_successful", unit: "", "1 when the last configuration (re)load succeeded."))
+        reloadTime = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "config_last_reload_success_timestamp", unit: "seconds", "Unix time of the last successful configuration load."))
+        reloadSuccess.set(to: 1)
+        reloadTime.set(to: Date().timeIntervalSince1970)
+        for result in Self.reconcileResultValues {
+            _ = counter("reconcile", ["result": result], "Reconcile passes by result (partial: some rule queries failed).")
+        }
+        for status in Self.alertOutcomes {
+            _ = counter("alerts_received", ["status": status], "Alertmanager alerts received, by what became of them.")
+        }
+        prepare(configuration)
+    }
 
-        let verdict = MetricNameDescriptor(
-            namespace: "healer", metricName: "verdicts", unitName: "", helpText: "Targets per pool, rule and verdict in the last pass.")
-        var verdicts: [String: Gauge] = [:]
+    /// Pre-creates the series of the pools and rules of `configuration` (at start and after a reload).
+    public func prepare(_ configuration: HealerConfiguration) {
+        known.withLock {
+            $0 = (Set(configuration.pools.keys), Dictionary(configuration.recoveryRules.map { ($0.name, $0.pool) }) { first, _ in first })
+        }
         for rule in configuration.recoveryRules {
-            for value in Verdict.allCases {
-                verdicts[Self.key(rule.pool, rule.name, value.rawValue)] = registry.makeGauge(
-                    descriptor: verdict, labels: [("pool", rule.pool), ("rule", rule.name), ("verdict", value.rawValue)])
-            }
+            for verdict in Verdict.allCases { _ = verdictGauge(pool: rule.pool, rule: rule.name, verdict: verdict.rawValue) }
         }
-        self.verdicts = verdicts
-
-        let incident = MetricNameDescriptor(
-            namespace: "healer", metricName: "incidents", unitName: "", helpText: "Open incidents per pool and phase.")
-        var incidents: [String: Gauge] = [:]
-        let suppressedDescriptor = MetricNameDescriptor(
-            namespace: "healer", metricName: "actions_suppressed", unitName: "total",
-            helpText: "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).")
-        var suppressed: [String: Counter] = [:]
-        let capacityDescriptor = MetricNameDescriptor(
-            namespace: "healer", metricName: "pool_healthy_capacity", unitName: "ratio",
-            helpText: "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.")
-        var capacity: [String: Gauge] = [:]
-        for pool in pools {
-            for phase in Incident.Phase.allCases {
-                incidents[Self.key(pool, phase.rawValue)] = registry.makeGauge(
-                    descriptor: incident, labels: [("pool", pool), ("state", phase.rawValue)])
-            }
-            for gate in Gate.allCases {
-                suppressed[Self.key(pool, gate.rawValue)] = registry.makeCounter(
-                    descriptor: suppressedDescriptor, labels: [("pool", pool), ("reason", gate.rawValue)])
-            }
-            capacity[pool] = registry.makeGauge(descriptor: capacityDescriptor, labels: [("pool", pool)])
-        }
-        self.incidents = incidents
-        self.suppressed = suppressed
-        self.capacity = capacity
-
-        for pool in pools {
-            for action in ["set_weight", "drain", "ready", "maint", "restart", "notify"] {
+        for pool in configuration.pools.keys {
+            for phase in Incident.Phase.allCases { _ = incidentGauge(pool: pool, phase: phase.rawValue) }
+            for gate in Gate.allCases { _ = suppressedCounter(pool: pool, reason: gate.rawValue) }
+            for action in Self.actionNames {
                 for result in ActionOutcome.Result.allCases { _ = actionCounter(pool: pool, action: action, result: result.rawValue) }
             }
+            _ = capacityGauge(pool: pool)
+            for kind in Engine.Milestone.Kind.allCases { _ = milestoneHistogram(kind: kind.rawValue, pool: pool) }
         }
     }
 
     /// Records one finished pass.
     public func passFinished(
         outcome: Engine.Outcome, results: [(action: PlannedAction, outcome: ActionOutcome)], duration: Duration, failedQueries: Int,
-        totalQueries: Int, time: Date
+        totalQueries: Int, time: Date, isLeader: Bool = true, current: [TargetID: DesiredServerState] = [:]
     ) {
         let result = failedQueries == 0 ? "success" : (failedQueries < totalQueries ? "partial" : "error")
-        reconcileResults[result]?.increment()
+        counter("reconcile", ["result": result], "").increment()
         reconcileDuration.record(duration)
         if result == "success" { lastSuccess.set(to: time.timeIntervalSince1970) }
+        prometheusUp.set(to: result == "error" && totalQueries > 0 ? 0 : 1)
+        leader.set(to: isLeader ? 1 : 0)
 
+        let (pools, rules) = known.withLock { $0 }
         var verdictCounts: [String: Int] = [:]
-        for report in outcome.verdicts {
-            verdictCounts[Self.key(report.key.target.pool, report.key.rule, report.verdict.rawValue), default: 0] += 1
+        for report in outcome.verdicts { verdictCounts[Self.key(report.key.target.pool, report.key.rule, report.verdict.rawValue), default: 0] += 1 }
+        for (rule, pool) in rules {
+            for verdict in Verdict.allCases {
+                verdictGauge(pool: pool, rule: rule, verdict: verdict.rawValue).set(
+                    to: Double(verdictCounts[Self.key(pool, rule, verdict.rawValue)] ?? 0))
+            }
         }
-        for (key, gauge) in verdicts { gauge.set(to: Double(verdictCounts[key] ?? 0)) }
-
         var incidentCounts: [String: Int] = [:]
         for incident in outcome.state.incidents.values {
             incidentCounts[Self.key(incident.key.target.pool, incident.phase.rawValue), default: 0] += 1
         }
-        for (key, gauge) in incidents { gauge.set(to: Double(incidentCounts[key] ?? 0)) }
-
-        for record in outcome.records where record.kind == .suppressed {
-            if let gate = record.suppressedBy { suppressed[Self.key(record.pool, gate.rawValue)]?.increment() }
+        for pool in pools {
+            for phase in Incident.Phase.allCases {
+                incidentGauge(pool: pool, phase: phase.rawValue).set(to: Double(incidentCounts[Self.key(pool, phase.rawValue)] ?? 0))
+            }
         }
-        for (pool, ratio) in outcome.healthyCapacity { capacity[pool]?.set(to: ratio) }
+        for record in outcome.records where record.kind == .suppressed {
+            if let gate = record.suppressedBy { suppressedCounter(pool: record.pool, reason: gate.rawValue).increment() }
+        }
+        for (pool, ratio) in outcome.healthyCapacity { capacityGauge(pool: pool).set(to: ratio) }
         for (action, result) in results {
             actionCounter(pool: action.key.target.pool, action: action.kind.name, result: result.result.rawValue).increment()
         }
+        for milestone in outcome.milestones {
+            milestoneHistogram(kind: milestone.kind.rawValue, pool: milestone.pool).record(.milliseconds(Int64(milestone.seconds * 1000)))
+        }
+        // The weight Healer wants where it manages a server, else what the balancer shows.
+        for (target, state) in current.merging(outcome.plan.desired, uniquingKeysWith: { $1 }) {
+            gauge(
+                "target_weight", ["pool": target.pool, "server": target.server],
+                "Weight of each server as a share of its configured weight (0 when out of rotation)."
+            )
+            .set(to: state.effectiveShare)
+        }
+    }
+
+    /// Records one rule query.
+    public func queryFinished(duration: Duration, failed: Bool) {
+        queryDuration.record(duration)
     }
 
     /// Records skipped slots.
@@ -131,19 +152,98 @@ public final class ControllerMetrics: Sendable {
         iterationsMissed.increment(by: Int64(count))
     }
 
+    /// Records a configuration (re)load.
+    public func configurationLoaded(successfully: Bool, at time: Date = Date()) {
+        reloadSuccess.set(to: successfully ? 1 : 0)
+        if successfully { reloadTime.set(to: time.timeIntervalSince1970) }
+    }
+
+    /// Records what became of an Alertmanager alert (one of ``alertOutcomes``).
+    public func alertReceived(_ status: String) {
+        counter("alerts_received", ["status": status], "Alertmanager alerts received, by what became of them.").increment()
+    }
+
+    // MARK: - Series
+
+    private func verdictGauge(pool: String, rule: String, verdict: String) -> Gauge {
+        gauge("verdicts", ["pool": pool, "rule": rule, "verdict": verdict], "Targets per pool, rule and verdict in the last pass.")
+    }
+
+    private func incidentGauge(pool: String, phase: String) -> Gauge {
+        gauge("incidents", ["pool": pool, "state": phase], "Open incidents per pool and phase.")
+    }
+
+    private func suppressedCounter(pool: String, reason: String) -> Counter {
+        counter(
+            "actions_suppressed", ["pool": pool, "reason": reason],
+            "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).")
+    }
+
     private func actionCounter(pool: String, action: String, result: String) -> Counter {
-        actions.withLock { counters in
-            let key = Self.key(pool, action, result)
+        counter("actions", ["pool": pool, "action": action, "result": result], "Actions per pool, kind and result (success, failure, dry_run).")
+    }
+
+    private func capacityGauge(pool: String) -> Gauge {
+        gauge(
+            "pool_healthy_capacity", ["pool": pool],
+            "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.", unit: "ratio")
+    }
+
+    private func milestoneHistogram(kind: String, pool: String) -> DurationHistogram {
+        let help =
+            [
+                "detection": "Time from the first unhealthy reading to the incident firing.",
+                "mitigation": "Time from an incident firing to its first remedy.",
+                "recovery": "Time from an incident firing to the server back at full weight.",
+            ][kind] ?? ""
+        return histograms.withLock { histograms in
+            let key = Self.key(kind, pool)
+            if let histogram = histograms[key] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: Self.descriptor("incident_\(kind)", unit: "seconds", help), labels: [("pool", pool)], buckets: Self.incidentBuckets)
+            histograms[key] = histogram
+            return histogram
+        }
+    }
+
+    private func counter(_ name: String, _ labels: [String: String], _ help: String) -> Counter {
+        counters.withLock { counters in
+            let key = Self.key([name] + labels.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(
-                descriptor: MetricNameDescriptor(
-                    namespace: "healer", metricName: "actions", unitName: "total",
-                    helpText: "Actions per pool, kind and result (success, failure, dry_run)."),
-                labels: [("pool", pool), ("action", action), ("result", result)])
+                descriptor: Self.descriptor(name, unit: "total", help), labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             counters[key] = counter
             return counter
         }
     }
 
-    private static func key(_ parts: String...) -> String { parts.joined(separator: "\u{1}") }
+    private func gauge(_ name: String, _ labels: [String: String], _ help: String, unit: String = "") -> Gauge {
+        gauges.withLock { gauges in
+            let key = Self.key([name] + labels.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
+            if let gauge = gauges[key] { return gauge }
+            let gauge = registry.makeGauge(
+                descriptor: Self.descriptor(name, unit: unit, help), labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            gauges[key] = gauge
+            return gauge
+        }
+    }
+
+    /// One help text per metric name: swift-prometheus refuses two texts for one name.
+    private static let helps: [String: String] = [
+        "reconcile": "Reconcile passes by result (partial: some rule queries failed).",
+        "alerts_received": "Alertmanager alerts received, by what became of them.",
+        "verdicts": "Targets per pool, rule and verdict in the last pass.",
+        "incidents": "Open incidents per pool and phase.",
+        "actions_suppressed": "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).",
+        "actions": "Actions per pool, kind and result (success, failure, dry_run).",
+        "pool_healthy_capacity": "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.",
+        "target_weight": "Weight of each server as a share of its configured weight (0 when out of rotation).",
+    ]
+
+    private static func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "healer", metricName: name, unitName: unit, helpText: helps[name] ?? help)
+    }
+
+    private static func key(_ parts: String...) -> String { key(parts) }
+    private static func key(_ parts: [String]) -> String { parts.joined(separator: "\u{1}") }
 }

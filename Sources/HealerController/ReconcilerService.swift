@@ -55,8 +55,15 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         public var results: [(action: PlannedAction, outcome: ActionOutcome)]
     }
 
-    /// The engine.
-    public let engine: Engine
+    private let engineBox: Mutex<Engine>
+    /// The engine of the configuration in force (a reload replaces it; state is kept).
+    public var engine: Engine { engineBox.withLock { $0 } }
+    /// Commands from the admin API, applied to the state at the start of the next pass.
+    private let commands = Mutex<[@Sendable (Engine, inout EngineState, Date) -> [DecisionRecord]]>([])
+    /// Alerts waiting for the next pass, by incident key.
+    private let alerts = Mutex<[IncidentKey: String]>([:])
+    /// When the last pass whose every query answered ended, for readiness.
+    private let lastHealthyPass = Mutex<Date?>(nil)
     private let dependencies: Dependencies
     private let clock: C
     private let now: @Sendable () -> Date
@@ -78,7 +85,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         configuration: HealerConfiguration, dependencies: Dependencies, clock: C, now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
-        self.engine = Engine(configuration: configuration)
+        self.engineBox = Mutex(Engine(configuration: configuration))
         self.dependencies = dependencies
         self.clock = clock
         self.now = now
@@ -91,6 +98,26 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     public var missedSlots: Int { missed.load(ordering: .relaxed) }
     /// The engine state now.
     public var currentState: EngineState? { state.withLock { $0 } }
+
+    /// Replaces the configuration; incidents, budgets and other state carry over (state of removed rules is
+    /// frozen until the rule comes back).
+    public func reload(_ configuration: HealerConfiguration) {
+        engineBox.withLock { $0 = Engine(configuration: configuration) }
+        dependencies.observer?.prepare(configuration)
+    }
+
+    /// Queues a change to the engine state (pause, resume, release) for the start of the next pass.
+    public func enqueue(_ command: @escaping @Sendable (Engine, inout EngineState, Date) -> [DecisionRecord]) {
+        commands.withLock { $0.append(command) }
+    }
+
+    /// Hands an alert to the next pass: it makes Healer act only if the rule's own query confirms it.
+    public func hint(_ key: IncidentKey, alert: String) {
+        alerts.withLock { $0[key] = alert }
+    }
+
+    /// When the last pass in which every query answered finished.
+    public var lastSuccessfulPass: Date? { lastHealthyPass.withLock { $0 } }
 
     public func run() async throws {
         let interval = engine.configuration.reconcile.interval
@@ -120,18 +147,29 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     public func runPass() async -> PassReport {
         let started = clock.now
         let time = now()
-        let observations = await observeAll(at: time)
+        let engine = self.engine
+        let observations = await observeAll(at: time, engine: engine)
         logQueryFailures(observations)
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
         let isLeader = await dependencies.elector.isLeader()
-        let prior = await loadedState()
-        let outcome = engine.reconcile(
+        var prior = await loadedState(engine: engine)
+        var commandRecords: [DecisionRecord] = []
+        for command in commands.withLock({ commands in
+            defer { commands = [] }; return commands
+        }) {
+            commandRecords += command(engine, &prior, time)
+        }
+        let hints = alerts.withLock { alerts in
+            defer { alerts = [:] }; return alerts
+        }
+        var outcome = engine.reconcile(
             state: prior,
             observations: Observations(
                 isLeader: isLeader, rules: observations, inventory: view.inventory, sessions: view.sessions,
-                unreachableBalancers: view.unreachable),
+                unreachableBalancers: view.unreachable, alerts: hints),
             now: time)
+        outcome.records = commandRecords + outcome.records
         state.withLock { $0 = outcome.state }
         dependencies.journal.append(outcome.records)
         for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
@@ -175,15 +213,17 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             do { try await store.save(outcome.state) } catch { logger.error("cannot save state", metadata: ["error": "\(error)"]) }
         }
         let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
+        let rules = Self.allRules(engine)
         let failed = Set(
-            engine.configuration.recoveryRules.filter { rule in
+            rules.filter { rule in
                 if case .failed? = observations[rule.name]?.outcome { return true }
                 return false
             }.map(\.expression)
         ).count
+        if failed == 0 { lastHealthyPass.withLock { $0 = time } }
         dependencies.observer?.passFinished(
-            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed,
-            totalQueries: Set(engine.configuration.recoveryRules.map(\.expression)).count, time: time)
+            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, totalQueries: Set(rules.map(\.expression)).count,
+            time: time, isLeader: isLeader, current: view.current)
         report.withLock { $0 = pass }
         return pass
     }
@@ -230,7 +270,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    private func loadedState() async -> EngineState {
+    private func loadedState(engine: Engine) async -> EngineState {
         if let current = state.withLock({ $0 }) { return current }
         var loaded: EngineState?
         if let store = dependencies.store {
@@ -240,7 +280,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     }
 
     /// Every rule's name and expression: recovery, weight and scale rules.
-    private var allRules: [(name: String, expression: String)] {
+    private static func allRules(_ engine: Engine) -> [(name: String, expression: String)] {
         engine.configuration.groups.flatMap { group in
             group.rules.map { ($0.name, $0.expression) } + group.weights.map { ($0.name, $0.expression) }
                 + group.scale.map { ($0.name, $0.expression) }
@@ -248,21 +288,31 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     }
 
     /// Runs every distinct rule expression once, at most `query_concurrency` at a time.
-    private func observeAll(at time: Date) async -> [String: RuleObservation] {
-        let rules = allRules
+    private func observeAll(at time: Date, engine: Engine) async -> [String: RuleObservation] {
+        let rules = Self.allRules(engine)
         let expressions = Array(Set(rules.map(\.expression))).sorted()
         let limit = max(1, engine.configuration.reconcile.queryConcurrency)
         let metrics = dependencies.metrics
+        let observer = dependencies.observer
+        let clock = ContinuousClock()
+        @Sendable func observe(_ expression: String) async -> (String, RuleObservation) {
+            let started = clock.now
+            let observation = await metrics.observe(expression, at: time)
+            var failed = false
+            if case .failed = observation.outcome { failed = true }
+            observer?.queryFinished(duration: started.duration(to: clock.now), failed: failed)
+            return (expression, observation)
+        }
         var byExpression: [String: RuleObservation] = [:]
         await withTaskGroup(of: (String, RuleObservation).self) { group in
             var pending = expressions.makeIterator()
             for _ in 0..<limit {
                 guard let expression = pending.next() else { break }
-                group.addTask { (expression, await metrics.observe(expression, at: time)) }
+                group.addTask { await observe(expression) }
             }
             while let (expression, observation) = await group.next() {
                 byExpression[expression] = observation
-                if let next = pending.next() { group.addTask { (next, await metrics.observe(next, at: time)) } }
+                if let next = pending.next() { group.addTask { await observe(next) } }
             }
         }
         var byRule: [String: RuleObservation] = [:]

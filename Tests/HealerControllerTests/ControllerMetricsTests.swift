@@ -21,7 +21,7 @@ struct ControllerMetricsTests {
             #expect(emitted.contains(#"healer_verdicts{pool="web",rule="errors",verdict="\#(verdict.rawValue)"} 0.0"#))
         }
         #expect(emitted.contains(#"healer_incidents{pool="web",state="firing"} 0.0"#))
-        #expect(emitted.contains(#"healer_actions_total{pool="web",action="set_weight",result="success"} 0"#))
+        #expect(emitted.contains(#"healer_actions_total{action="set_weight",pool="web",result="success"} 0"#))
         #expect(emitted.contains("# TYPE healer_reconcile_duration_seconds histogram"))
     }
 
@@ -43,7 +43,7 @@ struct ControllerMetricsTests {
         #expect(emitted.contains(#"healer_verdicts{pool="web",rule="errors",verdict="unhealthy"} 2.0"#))
         #expect(emitted.contains(#"healer_verdicts{pool="web",rule="errors",verdict="healthy"} 1.0"#))
         #expect(emitted.contains(#"healer_incidents{pool="web",state="firing"} 2.0"#))
-        #expect(emitted.contains(#"healer_actions_total{pool="web",action="set_weight",result="success"} 1"#))
+        #expect(emitted.contains(#"healer_actions_total{action="set_weight",pool="web",result="success"} 1"#))
         #expect(emitted.contains(#"healer_actions_suppressed_total{pool="web",reason="in_flight"} 1"#))
         #expect(emitted.contains(#"healer_last_successful_reconcile_timestamp_seconds 1800000000.0"#))
         #expect(emitted.contains { $0.hasPrefix("healer_pool_healthy_capacity_ratio{pool=\"web\"} 0.33") })
