@@ -46,6 +46,18 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The controller's HTTP surface (Hummingbird).
+        .target(
+            name: "HealerServer",
+            dependencies: [
+                "HealerController", "HealerCore", "HealerRules",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The `healer` command line (library, so that it can be tested).
         .target(
             name: "HealerCLI",
@@ -55,6 +67,7 @@ let package = Package(
                 "HealerPrometheus",
                 "HealerRules",
                 "HealerController",
+                "HealerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

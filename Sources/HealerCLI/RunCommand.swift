@@ -3,6 +3,8 @@ import Foundation
 import HealerController
 import HealerCore
 import HealerPrometheus
+import HealerRules
+import HealerServer
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -16,6 +18,8 @@ struct RunCommand: AsyncParsableCommand {
             Logs every verdict change and decision as a structured line (--log-format json for one JSON object per line). SIGTERM or SIGINT stops it gracefully: the pass in flight finishes first.
 
             Remedies change HAProxy through its runtime API and run the configured exec and webhook actuators; with safety.dry_run (or a rule's dry_run) they are only recorded.
+
+            It serves server.listen (default 127.0.0.1:9102): /metrics, /healthz, /readyz, the Alertmanager receiver POST /api/v1/alerts and the admin API (docs/api.md). SIGHUP or POST /api/v1/reload reloads the configuration; a broken file keeps the previous one.
             """
     )
 
@@ -33,12 +37,14 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { _ in HealerLogHandler(format: format) }
         let logger = Logger(label: "healer")
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
+        let journal = DecisionJournal()
+        let metrics = ControllerMetrics(configuration: configuration)
         let service = ReconcilerService(
             configuration: configuration,
             dependencies: .init(
                 metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration),
-                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration),
-                observer: ControllerMetrics(configuration: configuration)),
+                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration), journal: journal,
+                observer: metrics),
             clock: ContinuousClock(),
             logger: logger)
         logger.info(
@@ -46,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
             metadata: [
                 "config": "\(config.path)", "pools": "\(configuration.pools.count)", "rules": "\(configuration.recoveryRules.count)",
                 "interval": "\(PrometheusDuration.format(configuration.reconcile.interval))", "prometheus": "\(configuration.prometheus.url)",
+                "listen": "\(configuration.server.listen)", "dry_run": "\(configuration.safety.dryRun)",
             ])
         if once {
             let pass = await service.runPass()
@@ -59,11 +66,24 @@ struct RunCommand: AsyncParsableCommand {
             print(TextTable(header: ["POOL", "SERVER", "RULE", "VERDICT", "VALUE", "INCIDENT"], rows: rows, rightAligned: [4]).render())
             return
         }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
-                logger: logger))
-        try await group.run()
+        let path = config.path
+        let api = ControllerAPI(service: service, metrics: metrics, journal: journal) { try ConfigurationLoader.load(path: path) }
+        var token: String?
+        if let file = configuration.server.bearerTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                Output.error("healer: cannot read the API token from \(file)")
+                throw ExitCode.failure
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let app = try HealerHTTPServer.application(
+            api: api, settings: .init(listen: configuration.server.listen, token: token), logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            // Shutdown runs in reverse: the reloader and the loop stop first, the HTTP server (and /metrics) last.
+            services: [.init(service: app), .init(service: service), .init(service: ReloadOnSignal(api: api, logger: logger))],
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("healer stopped")
     }
 }

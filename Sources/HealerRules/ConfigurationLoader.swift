@@ -37,7 +37,7 @@ public enum ConfigurationLoader {
             if diagnostics.errors.isEmpty { diagnostics.report(SourceLocation(file: file), "", "the file is empty") }
             throw ConfigurationErrors(diagnostics.errors)
         }
-        let parser = ConfigurationParser(diagnostics: diagnostics) { path in
+        let parser = ConfigurationParser(diagnostics: diagnostics, directory: directory) { path in
             let resolved = resolve(path, in: directory)
             return read(resolved).map { .success($0) } ?? .failure(ConfigurationError.Reason(text: lastError(resolved)))
         }

@@ -4,6 +4,8 @@ import Yams
 /// Reads `healer.yaml` into a ``HealerConfiguration`` (without rule groups), reporting every problem.
 struct ConfigurationParser {
     let diagnostics: Diagnostics
+    /// The configuration file's directory, for relative paths.
+    let directory: String
     /// Reads a file named in the configuration (a password file); `nil` with a reason when it cannot.
     let readFile: (String) -> Result<String, ConfigurationError.Reason>
 
@@ -26,8 +28,17 @@ struct ConfigurationParser {
         if let state = fields["state"]?.mapping(allowed: ["path"]), let path = state["path"]?.string() {
             configuration.state.path = path
         }
-        if let server = fields["server"]?.mapping(allowed: ["listen"]), let listen = server["listen"]?.string() {
-            configuration.server.listen = listen
+        if let server = fields["server"]?.mapping(allowed: ["listen", "bearer_token_file"]) {
+            if let listen = server["listen"]?.string() {
+                if listen.split(separator: ":").last.flatMap({ Int($0) }) == nil {
+                    server["listen"]?.error("expected host:port, got \(server["listen"]!.shown)")
+                } else {
+                    configuration.server.listen = listen
+                }
+            }
+            if let file = server["bearer_token_file"]?.string() {
+                configuration.server.bearerTokenFile = ConfigurationLoader.resolve(file, in: directory)
+            }
         }
         return configuration
     }

@@ -189,6 +189,8 @@ public struct StateSettings: Sendable, Equatable {
 public struct ServerSettings: Sendable, Equatable {
     /// `host:port` to listen on.
     public var listen = "127.0.0.1:9102"
+    /// A file holding the bearer token the webhook and the mutating endpoints require; none when `nil`.
+    public var bearerTokenFile: String?
 
     /// Creates settings with defaults.
     public init() {}

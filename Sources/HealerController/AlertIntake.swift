@@ -1,0 +1,79 @@
+public import Foundation
+public import HealerCore
+import HealerPrometheus
+import Synchronization
+
+/// An Alertmanager webhook payload (version 4). Unknown fields are ignored.
+public struct AlertmanagerPayload: Decodable, Sendable {
+    /// One alert of the group.
+    public struct Alert: Decodable, Sendable {
+        /// `firing` or `resolved`.
+        public var status: String
+        /// The alert's labels.
+        public var labels: [String: String]
+        /// When it started, as sent.
+        public var startsAt: String
+        /// When it ended; year 1 while firing.
+        public var endsAt: String?
+        /// The hash of the label set: with `startsAt`, the idempotency key.
+        public var fingerprint: String?
+    }
+
+    /// The payload version; Healer reads version 4.
+    public var version: String
+    /// The receiver, regex-quoted by Alertmanager.
+    public var receiver: String?
+    /// The group's alerts.
+    public var alerts: [Alert]
+    /// The group key.
+    public var groupKey: String?
+}
+
+/// Turns Alertmanager deliveries into hints for the reconcile loop: each firing alert is matched to a recovery
+/// rule (its `healer_rule` label, else its `alertname`) and to a server (the rule's pool templates applied to
+/// the alert's labels), deduplicated by fingerprint and `startsAt`, and handed to the next pass, which acts
+/// only if the rule's own query confirms it. Resolved alerts never trigger anything.
+public final class AlertIntake: Sendable {
+    /// What became of one alert.
+    public enum Outcome: String, Sendable, Equatable {
+        /// Handed to the next pass.
+        case accepted
+        /// Seen before (same fingerprint and start).
+        case duplicate
+        /// A resolved alert: ignored (an alert resolving is no proof of recovery).
+        case resolved
+        /// No recovery rule by that name.
+        case unknownRule = "unknown_rule"
+        /// The labels name no server of the rule's pool.
+        case unknownTarget = "unknown_target"
+    }
+
+    private let seen = Mutex<[String: Date]>([:])
+    /// How long a delivery is remembered for deduplication.
+    public let memory: Duration
+
+    /// Creates an intake.
+    public init(memory: Duration = .seconds(24 * 3600)) {
+        self.memory = memory
+    }
+
+    /// Processes `payload` against `engine`'s rules, hinting `service` for every accepted alert.
+    public func receive(_ payload: AlertmanagerPayload, engine: Engine, now: Date, hint: (IncidentKey, String) -> Void) -> [Outcome] {
+        seen.withLock { seen in seen = seen.filter { now.timeIntervalSince($0.value) < Double(memory.components.seconds) } }
+        return payload.alerts.map { alert in
+            guard alert.status == "firing" else { return .resolved }
+            let name = alert.labels["healer_rule"] ?? alert.labels["alertname"] ?? ""
+            guard let rule = engine.rule(named: name), let pool = engine.configuration.pools[rule.pool] else { return .unknownRule }
+            guard let server = pool.server(for: alert.labels) else { return .unknownTarget }
+            let identity = "\(alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.description)@\(alert.startsAt)"
+            let fresh = seen.withLock { seen in
+                guard seen[identity] == nil else { return false }
+                seen[identity] = now
+                return true
+            }
+            guard fresh else { return .duplicate }
+            hint(IncidentKey(rule: rule.name, target: TargetID(pool: pool.name, server: server)), alert.labels["alertname"] ?? name)
+            return .accepted
+        }
+    }
+}

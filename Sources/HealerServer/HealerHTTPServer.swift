@@ -1,0 +1,161 @@
+import Foundation
+import HealerController
+import HealerCore
+public import Hummingbird
+public import Logging
+import NIOCore
+import Prometheus
+
+/// Healer's HTTP surface: `/metrics`, `/healthz`, `/readyz`, the Alertmanager receiver and the admin API.
+///
+/// The webhook and the mutating endpoints take `Authorization: Bearer <token>` when a token is configured;
+/// a wrong or missing token gets 401 without detail. Bodies are limited (413 beyond).
+public enum HealerHTTPServer {
+    /// Server settings.
+    public struct Settings: Sendable {
+        /// `host:port`.
+        public var listen: String
+        /// The bearer token mutating endpoints and the webhook require, if any.
+        public var token: String?
+        /// Largest accepted request body.
+        public var maxBodyBytes: Int
+
+        /// Creates settings.
+        public init(listen: String, token: String? = nil, maxBodyBytes: Int = 1 << 20) {
+            self.listen = listen
+            self.token = token
+            self.maxBodyBytes = maxBodyBytes
+        }
+    }
+
+    /// The router with every route.
+    public static func router(api: ControllerAPI, settings: Settings) -> Router<BasicRequestContext> {
+        let router = Router()
+        let authorize = { @Sendable (request: Request) throws in try Self.authorize(request, token: settings.token) }
+        let body = { @Sendable (request: Request) async throws -> Data in try await Self.body(request, limit: settings.maxBodyBytes) }
+
+        router.get("/metrics") { _, _ -> Response in
+            api.processMetrics.update()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: api.metrics.registry.emitToBuffer())))
+        }
+        router.get("/healthz") { _, _ -> String in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            let (ready, checks) = api.readiness()
+            return Response(
+                status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: checks.joined(separator: "\n") + "\n")))
+        }
+        router.post("/api/v1/alerts") { request, _ -> Response in
+            try authorize(request)
+            let data = try await body(request)
+            let payload: AlertmanagerPayload
+            do {
+                payload = try JSONDecoder().decode(AlertmanagerPayload.self, from: data)
+            } catch {
+                // 4xx: Alertmanager does not retry a payload it cannot fix.
+                throw HTTPError(.badRequest, message: "not an Alertmanager webhook payload: \(error)")
+            }
+            let outcomes = api.intake.receive(payload, engine: api.service.engine, now: Date()) { key, alert in
+                api.service.hint(key, alert: alert)
+            }
+            for outcome in outcomes { api.metrics.alertReceived(outcome.rawValue) }
+            var counts: [String: Int] = [:]
+            for outcome in outcomes { counts[outcome.rawValue, default: 0] += 1 }
+            return try Self.respond(.ok, counts)
+        }
+        router.get("/api/v1/status") { _, _ -> Response in
+            let pass = api.service.lastPass
+            let report = StatusReport(
+                configuration: api.service.engine.configuration, outcome: pass?.outcome, passTime: pass?.time, passDuration: pass?.duration,
+                now: Date())
+            return try Self.respond(.ok, report)
+        }
+        router.get("/api/v1/decisions") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let limit = query["limit"].flatMap { Int($0) } ?? 100
+            let records = api.journal.records(pool: query["pool"].map(String.init), server: query["target"].map(String.init), limit: max(0, limit))
+            return try Self.respond(.ok, records)
+        }
+        for (path, pause) in [("/api/v1/pause", true), ("/api/v1/resume", false)] {
+            router.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
+                try authorize(request)
+                let pool = request.uri.queryParameters["pool"].map(String.init)
+                if let pool, api.service.engine.configuration.pools[pool] == nil { throw HTTPError(.notFound, message: "no pool named \(pool)") }
+                api.service.enqueue { _, state, now in
+                    if let pool {
+                        if pause { state.pause.pools.insert(pool) } else { state.pause.pools.remove(pool) }
+                    } else {
+                        state.pause.global = pause
+                        if !pause { state.pause.pools = [] }
+                    }
+                    return [DecisionRecord(time: now, kind: .pool, pool: pool ?? "*", reason: "\(pause ? "paused" : "resumed") by an operator")]
+                }
+                return try Self.respond(.accepted, ["status": pause ? "paused" : "resumed", "scope": pool ?? "all", "effective": "next pass"])
+            }
+        }
+        router.post("/api/v1/quarantine/:pool/:server/release") { request, context -> Response in
+            try authorize(request)
+            guard let pool = context.parameters.get("pool"), let server = context.parameters.get("server") else { throw HTTPError(.badRequest) }
+            let quarantined =
+                api.service.currentState?.incidents.values.contains {
+                    $0.key.target == TargetID(pool: pool, server: server) && $0.phase == .quarantined
+                } ?? false
+            guard quarantined else { throw HTTPError(.notFound, message: "\(pool)/\(server) is not quarantined") }
+            api.service.enqueue { engine, state, now in
+                let (released, records, _) = engine.releaseQuarantine(state: state, pool: pool, server: server, now: now)
+                state = released
+                return records
+            }
+            return try Self.respond(.accepted, ["status": "releasing", "target": "\(pool)/\(server)", "effective": "next pass"])
+        }
+        router.post("/api/v1/reload") { request, _ -> Response in
+            try authorize(request)
+            if let failure = api.reload() {
+                return try Self.respond(.badRequest, ["status": "failed; the previous configuration stays in force", "errors": failure])
+            }
+            return try Self.respond(.ok, ["status": "reloaded"])
+        }
+        return router
+    }
+
+    private static func respond(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
+        let json = JSONEncoder()
+        json.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        json.dateEncodingStrategy = .secondsSince1970
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Array(try json.encode(value)))))
+    }
+
+    private static func authorize(_ request: Request, token: String?) throws {
+        guard let token else { return }
+        let given = request.headers[.authorization] ?? ""
+        // Compare every byte, whatever the first difference, so that timing tells nothing.
+        let expected = Array("Bearer \(token)".utf8)
+        let actual = Array(given.utf8)
+        var difference = expected.count ^ actual.count
+        for index in 0..<expected.count { difference |= Int(expected[index] ^ (index < actual.count ? actual[index] : 0)) }
+        guard difference == 0 else { throw HTTPError(.unauthorized) }
+    }
+
+    private static func body(_ request: Request, limit: Int) async throws -> Data {
+        do {
+            return Data(try await request.body.collect(upTo: limit).readableBytesView)
+        } catch {
+            throw HTTPError(.contentTooLarge, message: "request body larger than \(limit) bytes")
+        }
+    }
+
+    /// The application serving `router` on `settings.listen`.
+    public static func application(api: ControllerAPI, settings: Settings, logger: Logger) throws -> some ApplicationProtocol {
+        let parts = settings.listen.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
+            throw HTTPError(.internalServerError, message: "server.listen must be host:port, got \(settings.listen)")
+        }
+        let host = parts.dropLast().joined(separator: ":")
+        return Application(
+            router: router(api: api, settings: settings),
+            configuration: .init(address: .hostname(host.isEmpty ? "127.0.0.1" : host, port: port), serverName: "healer"), logger: logger)
+    }
+}
