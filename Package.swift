@@ -107,6 +107,10 @@ let package = Package(
             name: "HealerSystemTests",
             dependencies: ["HealerController", "HealerHAProxy", "HealerPrometheus", "HealerTesting", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(
+            name: "HealerServerTests",
+            dependencies: ["HealerServer", "HealerController", "HealerTesting", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",
