@@ -109,7 +109,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HealerServerTests",
-            dependencies: ["HealerServer", "HealerController", "HealerTesting", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "HealerServer", "HealerController", "HealerTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(

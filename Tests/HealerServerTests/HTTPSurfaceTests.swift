@@ -30,7 +30,8 @@ struct HTTPSurfaceTests {
             let response = try await harness.get("/metrics")
             #expect(response.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
             for name in [
-                "healer_reconcile_total", "healer_actions_suppressed_total", "healer_verdicts", "process_cpu_seconds_total", "process_resident_memory_bytes",
+                "healer_reconcile_total", "healer_actions_suppressed_total", "healer_verdicts", "process_cpu_seconds_total",
+                "process_resident_memory_bytes",
                 "process_open_fds", "process_start_time_seconds",
             ] {
                 #expect(response.text.contains("# TYPE \(name) "), "\(name) missing")
@@ -74,7 +75,10 @@ struct HTTPSurfaceTests {
             ])
             let first = try await harness.post("/api/v1/alerts", body: payload)
             #expect(first.status == 200)
-            #expect(try JSONDecoder().decode([String: Int].self, from: first.body) == ["accepted": 2, "unknown_rule": 1, "resolved": 1, "unknown_target": 1])
+            #expect(
+                try JSONDecoder().decode([String: Int].self, from: first.body) == [
+                    "accepted": 2, "unknown_rule": 1, "resolved": 1, "unknown_target": 1,
+                ])
             let again = try await harness.post("/api/v1/alerts", body: payload)
             #expect(try JSONDecoder().decode([String: Int].self, from: again.body)["duplicate"] == 2)
             // The accepted alert for s1 is confirmed by the rule's own query and acted on; s9 is not in the pool.
@@ -117,7 +121,8 @@ struct HTTPSurfaceTests {
             let released = await harness.api.service.runPass()
             #expect(released.outcome.records.contains { $0.reason == "recovering: released from quarantine by an operator" })
 
-            let decisions = try JSONSerialization.jsonObject(with: try await harness.get("/api/v1/decisions?pool=web&target=s1&limit=2").body) as? [[String: Any]]
+            let decisions =
+                try JSONSerialization.jsonObject(with: try await harness.get("/api/v1/decisions?pool=web&target=s1&limit=2").body) as? [[String: Any]]
             #expect(decisions?.count == 2)
             #expect(decisions?.allSatisfy { $0["server"] as? String == "s1" } == true)
             let status = try JSONSerialization.jsonObject(with: try await harness.get("/api/v1/status").body) as? [String: Any]
@@ -132,7 +137,9 @@ struct HTTPSurfaceTests {
             let broken = directory.path + "/broken"
             let configuration = HealerConfiguration.fixture(pendingFor: .zero)
             let loader: @Sendable () throws -> HealerConfiguration = {
-                if FileManager.default.fileExists(atPath: broken) { throw ConfigurationErrorsStub(text: "rules/web.yaml:3:5: groups[0].pool: missing") }
+                if FileManager.default.fileExists(atPath: broken) {
+                    throw ConfigurationErrorsStub(text: "rules/web.yaml:3:5: groups[0].pool: missing")
+                }
                 var next = configuration
                 next.safety.maxActionsPerMinute = 7
                 return next

@@ -30,7 +30,8 @@ struct ServerHarness {
             clock: ContinuousClock(), logger: logger)
         let api = ControllerAPI(service: service, metrics: controllerMetrics, journal: journal, loader: loader)
         let port = try FreePort.next()
-        let app = try HealerHTTPServer.application(api: api, settings: .init(listen: "127.0.0.1:\(port)", token: token, maxBodyBytes: 4096), logger: logger)
+        let app = try HealerHTTPServer.application(
+            api: api, settings: .init(listen: "127.0.0.1:\(port)", token: token, maxBodyBytes: 4096), logger: logger)
         let server = Task { try await app.run() }
         defer { server.cancel() }
         let harness = ServerHarness(api: api, metrics: metrics, balancer: balancer, url: "http://127.0.0.1:\(port)")
