@@ -1,10 +1,11 @@
 # Healer: the commands a developer and CI use. `make help` lists them.
-.PHONY: help setup build lint test bench-query clean
+.PHONY: help setup build lint rules test bench-query clean
 
 help:
 	@echo "make test         install dependencies (Debian packages), lint, build, run every test"
 	@echo "make build        debug build of everything"
 	@echo "make lint         swift-format check (scripts/lint --fix rewrites)"
+	@echo "make rules        promtool check and unit tests of rules/prometheus, amtool check of examples/alertmanager.yml"
 	@echo "make bench-query  Prometheus client vs hey throughput -> bench/results/"
 
 setup:
@@ -16,7 +17,12 @@ build: setup
 lint:
 	@scripts/lint
 
-test: setup lint
+rules: setup
+	promtool check rules rules/prometheus/*.yml
+	promtool test rules rules/prometheus/tests/*.yml
+	amtool check-config examples/alertmanager.yml
+
+test: setup lint rules
 	swift build --build-tests
 	swift test --disable-xctest
 
