@@ -1,5 +1,5 @@
 # Healer: the commands a developer and CI use. `make help` lists them.
-.PHONY: help setup build lint rules test bench-query clean
+.PHONY: help setup build lint rules test bench-query bench-scale clean
 
 help:
 	@echo "make test         install dependencies (Debian packages), lint, build, run every test"
@@ -7,6 +7,7 @@ help:
 	@echo "make lint         swift-format check (scripts/lint --fix rewrites)"
 	@echo "make rules        promtool check and unit tests of rules/prometheus, amtool check of examples/alertmanager.yml"
 	@echo "make bench-query  Prometheus client vs hey throughput -> bench/results/"
+	@echo "make bench-scale  one reconcile pass over 1k/10k/50k targets -> bench/results/scale.md"
 
 setup:
 	@scripts/setup
@@ -28,6 +29,9 @@ test: setup lint rules
 
 bench-query: setup
 	bench/query-throughput.sh
+
+bench-scale: setup
+	bench/scale.sh
 
 clean:
 	rm -rf .build

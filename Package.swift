@@ -96,6 +96,13 @@ let package = Package(
             dependencies: ["HealerPrometheus", "CurlHTTP"],
             path: "bench/PrometheusClient"
         ),
+        .executableTarget(
+            name: "bench-scale",
+            dependencies: [
+                "HealerController", "HealerCore", "HealerPrometheus", "HealerTesting", "CurlHTTP", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/Scale"
+        ),
 
         .testTarget(
             name: "HealerCoreTests",

@@ -51,6 +51,15 @@ public struct PrometheusClient: Sendable {
         try await send(HTTPRequest(url: configuration.endpoint("/-/ready")), endpoint: "/-/ready").isSuccess
     }
 
+    /// Decodes a captured `/api/v1/query` answer (benchmarks and tools; the client does this for every query).
+    ///
+    /// - Throws: ``PrometheusError`` as for a live answer with status 200.
+    public static func decodeQueryResponse(_ body: Data) throws -> QueryResponse {
+        let client = PrometheusClient(configuration: PrometheusConfiguration(url: "http://decode.invalid"))
+        let decoded = try client.decode(QueryData.self, from: HTTPResponse(status: 200, headers: [], body: body), endpoint: "/api/v1/query")
+        return QueryResponse(result: decoded.data.result, warnings: decoded.warnings, infos: decoded.infos)
+    }
+
     // MARK: - Plumbing
 
     private func post(_ path: String, fields: [(String, String)], timeout: Duration?) async throws -> QueryResponse {

@@ -18,6 +18,8 @@ struct Pass {
     var readings: [IncidentKey: (reading: Reading, value: Double?, sampleTime: Date?)] = [:]
     /// The keys read this pass, per target.
     var keysByTarget: [TargetID: [IncidentKey]] = [:]
+    /// The keys read this pass, in a stable order (pools, then rules, then servers), for reports.
+    var orderedKeys: [IncidentKey] = []
     /// Servers per pool.
     var inventory: [String: [ServerInfo]] = [:]
     var capacity: [String: Double] = [:]
@@ -42,7 +44,12 @@ struct Pass {
         readAll()
         updateFlaps()
         updateStorms()
-        for key in readings.keys.sorted() {
+        // Only keys with an incident, an unhealthy reading or an alert can change anything: the rest of a large
+        // fleet is healthy, and advancing it would be a costly no-op.
+        let active = readings.filter { key, read in
+            read.reading == .unhealthy || state.incidents[key] != nil || observations.alerts[key] != nil
+        }.keys
+        for key in active.sorted() {
             advance(key)
         }
         // Incidents whose target left the inventory or whose rule was removed are kept (frozen) until
@@ -60,7 +67,7 @@ struct Pass {
     // MARK: - Readings
 
     private mutating func readAll() {
-        for (name, pool) in engine.configuration.pools {
+        for (name, pool) in engine.configuration.pools.sorted(by: { $0.key < $1.key }) {
             let rules = engine.rules.values.filter { $0.pool == name }
             var servers = observations.inventory[name] ?? Self.configuredServers(pool)
             var known = Set(servers.map(\.server))
@@ -82,6 +89,7 @@ struct Pass {
                     if server.isSpare, !activeSpare, samples == nil, state.incidents[key] == nil { continue }
                     readings[key] = Self.reading(rule: rule, observation: observation, samples: samples, now: now, engine: engine)
                     keysByTarget[key.target, default: []].append(key)
+                    orderedKeys.append(key)
                 }
             }
             inventory[name] = servers
@@ -131,6 +139,8 @@ struct Pass {
 
     // MARK: - Flaps and storms
 
+    /// Counts healthy/unhealthy changes per key. A key without history counts as healthy and stable, so that a
+    /// large, healthy fleet keeps no history at all.
     private mutating func updateFlaps() {
         let window = safety.flapWindow.seconds
         for (key, read) in readings {
@@ -140,11 +150,12 @@ struct Pass {
             case .healthy: unhealthy = false
             case .band, .unknown: continue
             }
+            guard unhealthy || state.flaps[key] != nil else { continue }
             var history = state.flaps[key] ?? FlapHistory()
             if let last = history.lastUnhealthy, last != unhealthy { history.transitions.append(now) }
             history.lastUnhealthy = unhealthy
             history.transitions.removeAll { now.timeIntervalSince($0) > window }
-            state.flaps[key] = history
+            state.flaps[key] = !unhealthy && history.transitions.isEmpty ? nil : history
         }
     }
 
@@ -170,11 +181,21 @@ struct Pass {
         var unhealthy = 0
         for (name, _) in engine.configuration.pools.sorted(by: { $0.key < $1.key }) {
             let servers = (inventory[name] ?? []).filter { !$0.isSpare }
-            let verdicts = servers.map { server in
-                (keysByTarget[TargetID(pool: name, server: server.server)] ?? []).map { verdict($0) }
+            var sick = 0
+            var failing = 0
+            for server in servers {
+                var troubled = false
+                var unhealthy = false
+                for key in keysByTarget[TargetID(pool: name, server: server.server)] ?? [] {
+                    switch verdict(key) {
+                    case .healthy: break
+                    case .unhealthy: troubled = true; unhealthy = true
+                    case .unknown: troubled = true
+                    }
+                }
+                if troubled { sick += 1 }
+                if unhealthy { failing += 1 }
             }
-            let sick = verdicts.filter { $0.contains { $0 != .healthy } }.count
-            let failing = verdicts.filter { $0.contains(.unhealthy) }.count
             total += servers.count
             troubled += sick
             unhealthy += failing
@@ -268,8 +289,9 @@ struct Pass {
     }
 
     private mutating func reportVerdicts() {
-        for key in readings.keys.sorted() {
-            let read = readings[key]!
+        verdicts.reserveCapacity(orderedKeys.count)
+        for key in orderedKeys {
+            guard let read = readings[key] else { continue }
             var reason: UnknownReason?
             if case .unknown(let why) = read.reading { reason = why }
             verdicts.append(
