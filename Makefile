@@ -1,7 +1,8 @@
 # Healer: the commands a developer and CI use. `make help` lists them.
-.PHONY: help setup build lint rules test bench-query bench-scale clean
+.PHONY: help setup build lint rules test demo bench-query bench-scale clean
 
 help:
+	@echo "make demo         the live demo: Prometheus, HAProxy, backends, Alertmanager, Healer, load and faults (DURATION=150)"
 	@echo "make test         install dependencies (Debian packages), lint, build, run every test"
 	@echo "make build        debug build of everything"
 	@echo "make lint         swift-format check (scripts/lint --fix rewrites)"
@@ -22,6 +23,9 @@ rules: setup
 	promtool check rules rules/prometheus/*.yml
 	promtool test rules rules/prometheus/tests/*.yml
 	amtool check-config examples/alertmanager.yml
+
+demo:
+	scripts/demo --duration $(or $(DURATION),150)
 
 test: setup lint rules
 	swift build --build-tests
