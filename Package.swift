@@ -103,6 +103,14 @@ let package = Package(
             ],
             path: "bench/Scale"
         ),
+        .executableTarget(
+            name: "bench-faults",
+            dependencies: [
+                "HealerController", "HealerCore", "HealerHAProxy", "HealerPrometheus", "HealerTesting", "CurlHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/Faults"
+        ),
 
         .testTarget(
             name: "HealerCoreTests",

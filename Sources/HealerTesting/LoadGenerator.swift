@@ -13,6 +13,8 @@ public final class LoadGenerator: Sendable {
         public var status: Int?
         /// The body (short).
         public var body: String
+        /// How long the request took.
+        public var latency: Duration = .zero
     }
 
     private final class Recorder: Sendable {
@@ -32,9 +34,12 @@ public final class LoadGenerator: Sendable {
                 for _ in 0..<concurrency {
                     group.addTask {
                         while !Task.isCancelled, ContinuousClock.now < deadline {
+                            let started = ContinuousClock.now
                             let response = try? await client.get(url)
                             if Task.isCancelled { return }
-                            let outcome = Outcome(time: .now, status: response?.status, body: response.map { String($0.text.prefix(64)) } ?? "")
+                            let outcome = Outcome(
+                                time: .now, status: response?.status, body: response.map { String($0.text.prefix(64)) } ?? "",
+                                latency: started.duration(to: .now))
                             recorder.outcomes.withLock { $0.append(outcome) }
                             try? await Task.sleep(for: pause)
                         }
