@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlHTTP
+import HealerController
 import HealerCore
 import HealerPrometheus
 
@@ -31,7 +32,8 @@ struct CheckCommand: AsyncParsableCommand {
         guard let prometheus else { return }
         var settings = configuration.prometheus
         settings.url = prometheus
-        let client = PrometheusClient(configuration: PrometheusConfiguration(url: prometheus, pathPrefix: settings.pathPrefix))
+        // The configured credentials, TLS, headers and timeouts apply; only the URL is the one given.
+        let client = PrometheusClient(configuration: PrometheusConfiguration(settings: settings))
         var failures = 0
         for group in configuration.groups {
             let pool = configuration.pools[group.pool]

@@ -143,7 +143,7 @@ public final class ControllerMetrics: Sendable {
     }
 
     /// Records one rule query.
-    public func queryFinished(duration: Duration, failed: Bool) {
+    public func queryFinished(duration: Duration) {
         queryDuration.record(duration)
     }
 

@@ -298,9 +298,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         @Sendable func observe(_ expression: String) async -> (String, RuleObservation) {
             let started = clock.now
             let observation = await metrics.observe(expression, at: time)
-            var failed = false
-            if case .failed = observation.outcome { failed = true }
-            observer?.queryFinished(duration: started.duration(to: clock.now), failed: failed)
+            observer?.queryFinished(duration: started.duration(to: clock.now))
             return (expression, observation)
         }
         var byExpression: [String: RuleObservation] = [:]

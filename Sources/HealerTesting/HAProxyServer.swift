@@ -113,7 +113,15 @@ public struct HAProxyServer: Sendable {
     /// says the new worker loaded.
     public func reload() async throws {
         let loads = process.logTail(lines: 10_000).components(separatedBy: "Loading success.").count
-        kill(process.pid, SIGUSR2)
-        try await waitUntil("HAProxy to reload") { process.logTail(lines: 10_000).components(separatedBy: "Loading success.").count > loads }
+        // A master that has only just logged "Loading success." may drop a SIGUSR2 (seen on 2.6.12): send it
+        // again every 2 s until the new worker is reported.
+        try await waitUntil("HAProxy to reload", interval: .seconds(2)) {
+            if process.logTail(lines: 10_000).components(separatedBy: "Loading success.").count > loads { return true }
+            kill(process.pid, SIGUSR2)
+            let reloaded = try? await eventually("the new worker", timeout: .seconds(2)) {
+                process.logTail(lines: 10_000).components(separatedBy: "Loading success.").count > loads ? true : nil
+            }
+            return reloaded ?? false
+        }
     }
 }
