@@ -27,7 +27,9 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
         // The pure domain: no I/O, no curl, no NIO, no YAML.
-        .target(name: "HealerCore"),
+        .target(name: "HealerCore", dependencies: ["SeriesLabels"]),
+        // A series' label set, shared by the core and the Prometheus client.
+        .target(name: "SeriesLabels"),
         // Configuration and rule files (YAML), every error with file, line and field.
         .target(name: "HealerRules", dependencies: ["HealerCore", .product(name: "Yams", package: "Yams")]),
         // HAProxy's runtime API and the balancer driver.
@@ -35,12 +37,12 @@ let package = Package(
         // Outbound HTTP over libcurl: one multi handle on a dedicated thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // Prometheus HTTP API client.
-        .target(name: "HealerPrometheus", dependencies: ["CurlHTTP"]),
+        .target(name: "HealerPrometheus", dependencies: ["CurlHTTP", "SeriesLabels"]),
         // The imperative shell: the reconcile loop and the adapters it drives.
         .target(
             name: "HealerController",
             dependencies: [
-                "HealerCore", "HealerPrometheus", "HealerHAProxy", "CurlHTTP",
+                "HealerCore", "HealerPrometheus", "HealerHAProxy", "CurlHTTP", "SeriesLabels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -67,6 +69,7 @@ let package = Package(
                 "HealerPrometheus",
                 "HealerRules",
                 "HealerController",
+                "SeriesLabels",
                 "HealerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,7 +92,7 @@ let package = Package(
             ]
         ),
         // Test support: launchers for real services, scripted loopback servers, polling.
-        .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore"]),
+        .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels"]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
         .executableTarget(
             name: "bench-prometheus-client",
@@ -114,9 +117,9 @@ let package = Package(
 
         .testTarget(
             name: "HealerCoreTests",
-            dependencies: ["HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["SeriesLabels", "HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "HealerRulesTests", dependencies: ["HealerRules", "HealerTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HealerRulesTests", dependencies: ["SeriesLabels", "HealerRules", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HealerHAProxyTests", dependencies: ["HealerHAProxy", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "HealerSystemTests",
@@ -132,10 +135,10 @@ let package = Package(
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",
-            dependencies: ["HealerPrometheus", "HealerTesting"],
+            dependencies: ["SeriesLabels", "HealerPrometheus", "HealerTesting"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "HealerCLITests", dependencies: ["HealerCLI", "HealerTesting"]),
+        .testTarget(name: "HealerCLITests", dependencies: ["HealerCLI", "HealerTesting", "SeriesLabels"]),
         .testTarget(
             name: "HealerControllerTests",
             dependencies: [

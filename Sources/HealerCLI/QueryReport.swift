@@ -1,13 +1,14 @@
 import Foundation
 import HealerCore
 import HealerPrometheus
+import SeriesLabels
 
 /// What `healer query` shows: one row per series with its labels, value and sample age. Pure: built from the
 /// responses, rendered to text or JSON.
 struct QueryReport: Equatable {
     /// One result row.
     struct Row: Equatable {
-        var labels: [String: String]
+        var labels: Labels
         var value: Double
         /// When Prometheus evaluated the expression.
         var evaluatedAt: Date
@@ -38,7 +39,7 @@ struct QueryReport: Equatable {
         warnings = response.warnings
         switch response.result {
         case .vector(let samples):
-            var scraped: [[String: String]: Date] = [:]
+            var scraped: [Labels: Date] = [:]
             if case .vector(let times)? = sampleTimes?.result {
                 // timestamp() of anything but a plain selector is the evaluation time itself: not a sample time.
                 for time in times where time.value != time.timestamp.timeIntervalSince1970 {
@@ -64,7 +65,7 @@ struct QueryReport: Equatable {
 
     /// The rows as an aligned table: one column per label name (`__name__` first), then VALUE and AGE.
     func renderTable() -> String {
-        let names = Set(rows.flatMap(\.labels.keys)).sorted { ($0 == "__name__" ? "" : $0) < ($1 == "__name__" ? "" : $1) }
+        let names = Set(rows.flatMap(\.labels.names)).sorted { ($0 == "__name__" ? "" : $0) < ($1 == "__name__" ? "" : $1) }
         let showAge = resultType == "vector"
         var header = names.map { $0 == "__name__" ? "NAME" : $0.uppercased() } + ["VALUE"]
         if showAge { header.append("AGE") }
@@ -97,7 +98,8 @@ struct QueryReport: Equatable {
             resultType: resultType,
             result: rows.map { row in
                 JSONRow(
-                    labels: row.labels, value: row.text ?? PrometheusValue.format(row.value), timestamp: row.evaluatedAt.timeIntervalSince1970,
+                    labels: row.labels.dictionary, value: row.text ?? PrometheusValue.format(row.value),
+                    timestamp: row.evaluatedAt.timeIntervalSince1970,
                     sample_timestamp: row.sampledAt?.timeIntervalSince1970,
                     age_seconds: row.age.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 })
             },
@@ -117,7 +119,7 @@ struct QueryReport: Equatable {
         return PrometheusDuration.format(.seconds(milliseconds / 1000))
     }
 
-    private static func sortKey(_ labels: [String: String]) -> String {
-        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}")
+    private static func sortKey(_ labels: Labels) -> String {
+        labels.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{1}")
     }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 public import HealerCore
 import HealerPrometheus
+import SeriesLabels
 import Synchronization
 
 /// An Alertmanager webhook payload (version 4). Unknown fields are ignored.
@@ -64,7 +65,7 @@ public final class AlertIntake: Sendable {
             guard alert.status == "firing" else { return .resolved }
             let name = alert.labels["healer_rule"] ?? alert.labels["alertname"] ?? ""
             guard let rule = engine.rule(named: name), let pool = engine.configuration.pools[rule.pool] else { return .unknownRule }
-            guard let server = pool.server(for: alert.labels) else { return .unknownTarget }
+            guard let server = pool.server(for: Labels(alert.labels)) else { return .unknownTarget }
             let identity = "\(alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.description)@\(alert.startsAt)"
             let fresh = seen.withLock { seen in
                 guard seen[identity] == nil else { return false }

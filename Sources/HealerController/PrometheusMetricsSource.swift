@@ -1,6 +1,7 @@
 public import Foundation
 public import HealerCore
 public import HealerPrometheus
+import SeriesLabels
 
 /// Evaluates rule expressions with the Prometheus HTTP API.
 ///

@@ -55,6 +55,7 @@ public struct PrometheusClient: Sendable {
     ///
     /// - Throws: ``PrometheusError`` as for a live answer with status 200.
     public static func decodeQueryResponse(_ body: Data) throws -> QueryResponse {
+        if let response = QueryResponseReader.read(body) { return response }
         let client = PrometheusClient(configuration: PrometheusConfiguration(url: "http://decode.invalid"))
         let decoded = try client.decode(QueryData.self, from: HTTPResponse(status: 200, headers: [], body: body), endpoint: "/api/v1/query")
         return QueryResponse(result: decoded.data.result, warnings: decoded.warnings, infos: decoded.infos)
@@ -67,6 +68,7 @@ public struct PrometheusClient: Sendable {
         if let limit = timeout ?? configuration.queryTimeout { fields.append(("timeout", PrometheusTime.format(limit))) }
         if let partial = configuration.partialResponse { fields.append(("partial_response", partial ? "true" : "false")) }
         let response = try await send(.form(url: configuration.endpoint(path), fields: fields), endpoint: path)
+        if response.isSuccess, let fast = QueryResponseReader.read(response.body) { return fast }
         let decoded = try decode(QueryData.self, from: response, endpoint: path)
         return QueryResponse(result: decoded.data.result, warnings: decoded.warnings, infos: decoded.infos)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SeriesLabels
 
 /// The `data` of a query response: `{"resultType": ..., "result": ...}`.
 struct QueryData: Decodable {
@@ -60,7 +61,7 @@ struct WireSample: Decodable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: SampleKeys.self)
-        let labels = try container.decodeIfPresent([String: String].self, forKey: .metric) ?? [:]
+        let labels = try container.decodeIfPresent(Labels.self, forKey: .metric) ?? [:]
         guard container.contains(.value) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .value, in: container,
@@ -78,7 +79,7 @@ struct WireSeries: Decodable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: SampleKeys.self)
-        let labels = try container.decodeIfPresent([String: String].self, forKey: .metric) ?? [:]
+        let labels = try container.decodeIfPresent(Labels.self, forKey: .metric) ?? [:]
         if container.contains(.histograms), !container.contains(.values) {
             throw DecodingError.dataCorruptedError(
                 forKey: .histograms, in: container, debugDescription: "series \(labels) is a native histogram; Healer needs float samples")

@@ -1,4 +1,5 @@
 public import Foundation
+public import SeriesLabels
 
 /// The answer to an expression query: the result and what the server said about its quality.
 public struct QueryResponse: Sendable {
@@ -62,12 +63,12 @@ public struct Point: Sendable, Equatable {
 /// One series of an instant vector.
 public struct Sample: Sendable, Equatable {
     /// The series' labels, `__name__` included when the expression kept it.
-    public var labels: [String: String]
+    public var labels: Labels
     /// Its value.
     public var point: Point
 
     /// Creates a sample.
-    public init(labels: [String: String], point: Point) {
+    public init(labels: Labels, point: Point) {
         self.labels = labels
         self.point = point
     }
@@ -81,12 +82,12 @@ public struct Sample: Sendable, Equatable {
 /// One series of a range vector.
 public struct Series: Sendable, Equatable {
     /// The series' labels.
-    public var labels: [String: String]
+    public var labels: Labels
     /// Its points in time order.
     public var points: [Point]
 
     /// Creates a series.
-    public init(labels: [String: String], points: [Point]) {
+    public init(labels: Labels, points: [Point]) {
         self.labels = labels
         self.points = points
     }

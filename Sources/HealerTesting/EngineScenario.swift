@@ -1,5 +1,6 @@
 public import Foundation
 public import HealerCore
+import SeriesLabels
 
 /// Drives the pure engine through a scenario pass by pass, with explicit times and values, the way the
 /// shell would: one test line per pass.

@@ -1,5 +1,6 @@
 public import Foundation
 public import HealerCore
+import SeriesLabels
 import Synchronization
 
 /// A metrics source whose answers a test sets per expression, and which can hold queries until released.

@@ -1,5 +1,6 @@
 import Foundation
 import HealerPrometheus
+import SeriesLabels
 import Testing
 
 @testable import HealerCLI
@@ -8,7 +9,7 @@ import Testing
 struct QueryReportTests {
     let evaluated = Date(timeIntervalSince1970: 1_000)
 
-    func sample(_ labels: [String: String], _ value: Double, at time: Date? = nil) -> Sample {
+    func sample(_ labels: Labels, _ value: Double, at time: Date? = nil) -> Sample {
         Sample(labels: labels, point: Point(timestamp: time ?? evaluated, value: value))
     }
 

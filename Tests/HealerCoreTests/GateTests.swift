@@ -1,6 +1,7 @@
 import Foundation
 import HealerCore
 import HealerTesting
+import SeriesLabels
 import Testing
 
 /// Every gate, in DESIGN.md's order, each holding an action back and saying why once.

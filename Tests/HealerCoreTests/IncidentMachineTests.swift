@@ -1,6 +1,7 @@
 import Foundation
 import HealerCore
 import HealerTesting
+import SeriesLabels
 import Testing
 
 /// Every transition of the incident machine, pass by pass with explicit times.

@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import HealerPrometheus
 import HealerTesting
+import SeriesLabels
 import Testing
 
 /// Against a real Prometheus 2.42 from the Debian package, started per test on a free loopback port.

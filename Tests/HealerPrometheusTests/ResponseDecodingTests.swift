@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import HealerPrometheus
 import HealerTesting
+import SeriesLabels
 import Testing
 
 @Suite("Decoding captured Prometheus 2.42 answers")

@@ -2,6 +2,7 @@ import Foundation
 import HealerCore
 import HealerRules
 import HealerTesting
+import SeriesLabels
 import Testing
 
 @Suite("Configuration and rule files")

@@ -1,3 +1,5 @@
+public import SeriesLabels
+
 /// Everything `healer.yaml` and its rule files say, validated. Built by the loader in `HealerRules`.
 public struct HealerConfiguration: Sendable, Equatable {
     /// Where the configuration came from.
@@ -136,7 +138,7 @@ public struct PoolSettings: Sendable, Equatable {
     }
 
     /// The server a series names, or `nil` when the series is not about this pool.
-    public func server(for labels: [String: String]) -> String? {
+    public func server(for labels: Labels) -> String? {
         if let backendTemplate, backendTemplate.render(labels) != backend { return nil }
         return serverTemplate.render(labels)
     }

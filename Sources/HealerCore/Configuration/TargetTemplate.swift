@@ -1,3 +1,5 @@
+public import SeriesLabels
+
 /// A value built from a series' labels, written `{{ $labels.server }}` like a Prometheus alert template:
 /// literal text with `{{ $labels.NAME }}` placeholders.
 public struct TargetTemplate: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -39,7 +41,11 @@ public struct TargetTemplate: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     /// The rendered value, or `nil` when a label it needs is missing or empty in `labels`.
-    public func render(_ labels: [String: String]) -> String? {
+    public func render(_ labels: Labels) -> String? {
+        if parts.count == 1, case .label(let name) = parts[0] {  // the common `{{ $labels.server }}`, without copying
+            guard let value = labels[name], !value.isEmpty else { return nil }
+            return value
+        }
         var text = ""
         for part in parts {
             switch part {

@@ -1,3 +1,5 @@
+public import SeriesLabels
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
@@ -73,14 +75,14 @@ public struct RuleObservation: Sendable {
 /// One series of a rule's answer.
 public struct SeriesSample: Sendable, Equatable {
     /// Its labels.
-    public var labels: [String: String]
+    public var labels: Labels
     /// Its value.
     public var value: Double
     /// When the underlying sample was scraped, when known.
     public var sampledAt: Date?
 
     /// Creates a sample.
-    public init(labels: [String: String], value: Double, sampledAt: Date? = nil) {
+    public init(labels: Labels, value: Double, sampledAt: Date? = nil) {
         self.labels = labels
         self.value = value
         self.sampledAt = sampledAt
