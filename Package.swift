@@ -99,10 +99,13 @@ let package = Package(
             dependencies: ["HealerPrometheus", "CurlHTTP"],
             path: "bench/PrometheusClient"
         ),
+        // Counts heap allocations for benchmarks (replaces malloc in the executables that link it).
+        .target(name: "AllocationCounter", path: "bench/AllocationCounter"),
         .executableTarget(
             name: "bench-scale",
             dependencies: [
-                "HealerController", "HealerCore", "HealerPrometheus", "HealerTesting", "CurlHTTP", .product(name: "Logging", package: "swift-log"),
+                "AllocationCounter", "HealerController", "HealerCore", "HealerPrometheus", "HealerTesting", "CurlHTTP",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Scale"
         ),

@@ -105,12 +105,10 @@ public final class ControllerMetrics: Sendable {
         leader.set(to: isLeader ? 1 : 0)
 
         let (pools, rules) = known.withLock { $0 }
-        var verdictCounts: [String: Int] = [:]
-        for report in outcome.verdicts { verdictCounts[Self.key(report.key.target.pool, report.key.rule, report.verdict.rawValue), default: 0] += 1 }
         for (rule, pool) in rules {
             for verdict in Verdict.allCases {
                 verdictGauge(pool: pool, rule: rule, verdict: verdict.rawValue).set(
-                    to: Double(verdictCounts[Self.key(pool, rule, verdict.rawValue)] ?? 0))
+                    to: Double(outcome.verdicts.count(pool: pool, rule: rule, verdict: verdict)))
             }
         }
         var incidentCounts: [String: Int] = [:]

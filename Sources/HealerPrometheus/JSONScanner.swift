@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A forward-only reader of JSON text in a byte buffer: just enough to walk a document of a known shape
 /// (objects, arrays, strings, numbers) and skip what it does not know.
 ///
@@ -23,14 +27,28 @@ struct JSONScanner {
 
     // MARK: - Structure
 
-    /// Reads an object, calling `member` with each key; `member` must read or skip the value.
-    mutating func readObject(_ member: (inout JSONScanner, String) throws(Failure) -> Void) throws(Failure) {
+    /// A member's key, as raw bytes (valid while the member is read).
+    struct Key {
+        let bytes: UnsafeRawBufferPointer
+
+        /// Whether the key is `text`.
+        func `is`(_ text: StaticString) -> Bool {
+            bytes.count == text.utf8CodeUnitCount && memcmp(bytes.baseAddress!, text.utf8Start, bytes.count) == 0
+        }
+
+        /// The key as a string.
+        var string: String { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    /// Reads an object, calling `member` with each key; `member` must read or skip the value. Keys with escapes
+    /// are refused (Prometheus never writes them: label names are `[a-zA-Z_][a-zA-Z0-9_]*`).
+    mutating func readObject(_ member: (inout JSONScanner, Key) throws(Failure) -> Void) throws(Failure) {
         try expect(UInt8(ascii: "{"))
         if try consume(UInt8(ascii: "}")) { return }
         repeat {
-            let key = try readString()
+            guard let key = try readPlainString() else { throw Failure() }
             try expect(UInt8(ascii: ":"))
-            try member(&self, key)
+            try member(&self, Key(bytes: key))
         } while try consume(UInt8(ascii: ","))
         try expect(UInt8(ascii: "}"))
     }
@@ -69,15 +87,26 @@ struct JSONScanner {
 
     /// Reads a string, escapes decoded.
     mutating func readString() throws(Failure) -> String {
+        let start = position
+        if let plain = try readPlainString() { return String(decoding: plain, as: UTF8.self) }
+        position = start
+        skipWhitespace()
+        position += 1
+        return try readEscapedString(from: position)
+    }
+
+    /// Reads a string without escapes as its raw bytes; at a string with escapes, returns `nil` with the
+    /// position inside it (call ``readString()`` from the saved position instead).
+    mutating func readPlainString() throws(Failure) -> UnsafeRawBufferPointer? {
         try expect(UInt8(ascii: "\""))
         let start = position
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 defer { position += 1 }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                return UnsafeRawBufferPointer(rebasing: bytes[start..<position])
             }
-            if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
+            if byte == UInt8(ascii: "\\") { return nil }
             guard byte >= 0x20 else { throw Failure() }
             position += 1
         }
@@ -99,9 +128,53 @@ struct JSONScanner {
             if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
             guard try skipDigits(leadingZeroAllowed: true) else { throw Failure() }
         }
-        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)) else {
-            throw Failure()
+        guard let value = Self.double(UnsafeRawBufferPointer(rebasing: bytes[start..<position])) else { throw Failure() }
+        return value
+    }
+
+    /// The value of a decimal number's text (JSON or Go's `strconv.FormatFloat` forms), or `nil`.
+    ///
+    /// Exact without a library call when the digits fit in 2^53 and the power of ten is at most 22 (Clinger's
+    /// fast path: both are exact doubles, so one correctly rounded division or product is the correctly
+    /// rounded result); every other text goes to the C library's `strtod` by way of `Double(_:)`.
+    static func double(_ text: UnsafeRawBufferPointer) -> Double? {
+        var index = 0
+        var negative = false
+        if index < text.count, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") {
+            negative = text[index] == UInt8(ascii: "-")
+            index += 1
         }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var scale = 0
+        var sawDigit = false
+        var sawPoint = false
+        while index < text.count {
+            let byte = text[index]
+            if byte &- UInt8(ascii: "0") < 10 {
+                sawDigit = true
+                if mantissa != 0 || byte != UInt8(ascii: "0") { digits += 1 }
+                guard digits <= 15 else { return Double(String(decoding: text, as: UTF8.self)) }
+                mantissa = mantissa * 10 + UInt64(byte &- UInt8(ascii: "0"))
+                if sawPoint { scale -= 1 }
+            } else if byte == UInt8(ascii: "."), !sawPoint {
+                sawPoint = true
+            } else {
+                // Exponents, and anything else (Inf, NaN, junk), go the long way.
+                return Double(String(decoding: text, as: UTF8.self))
+            }
+            index += 1
+        }
+        guard sawDigit else { return nil }
+        guard scale >= -22 else { return Double(String(decoding: text, as: UTF8.self)) }
+        var value = Double(mantissa)
+        if scale < 0 { value /= powersOfTen[-scale] }
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
         return value
     }
 

@@ -22,12 +22,16 @@ enum QueryResponseReader {
         var warnings: [String] = []
         var infos: [String] = []
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
-            switch key {
-            case "status": status = try scanner.readString()
-            case "data": result = try readData(&scanner)
-            case "warnings": warnings = try readStrings(&scanner)
-            case "infos": infos = try readStrings(&scanner)
-            default: try scanner.skipValue()
+            if key.is("status") {
+                status = try scanner.readString()
+            } else if key.is("data") {
+                result = try readData(&scanner)
+            } else if key.is("warnings") {
+                warnings = try readStrings(&scanner)
+            } else if key.is("infos") {
+                infos = try readStrings(&scanner)
+            } else {
+                try scanner.skipValue()
             }
         }
         guard status == "success", let result, scanner.isAtEnd() else { throw JSONScanner.Failure() }
@@ -37,18 +41,19 @@ enum QueryResponseReader {
     private static func readData(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> QueryResult {
         var resultType: String?
         var result: QueryResult?
+        var scratch: [Labels.Label] = []
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
-            switch key {
-            case "resultType": resultType = try scanner.readString()
-            case "result":
+            if key.is("resultType") {
+                resultType = try scanner.readString()
+            } else if key.is("result") {
                 switch resultType {
                 case "vector"?:
                     var samples: [Sample] = []
-                    try scanner.readArray { scanner throws(JSONScanner.Failure) in samples.append(try readSample(&scanner)) }
+                    try scanner.readArray { scanner throws(JSONScanner.Failure) in samples.append(try readSample(&scanner, scratch: &scratch)) }
                     result = .vector(samples)
                 case "matrix"?:
                     var series: [Series] = []
-                    try scanner.readArray { scanner throws(JSONScanner.Failure) in series.append(try readSeries(&scanner)) }
+                    try scanner.readArray { scanner throws(JSONScanner.Failure) in series.append(try readSeries(&scanner, scratch: &scratch)) }
                     result = .matrix(series)
                 case "scalar"?:
                     result = .scalar(try readPoint(&scanner))
@@ -58,61 +63,77 @@ enum QueryResponseReader {
                 default:
                     throw JSONScanner.Failure()
                 }
-            default: try scanner.skipValue()
+            } else {
+                try scanner.skipValue()
             }
         }
         guard let result else { throw JSONScanner.Failure() }
         return result
     }
 
-    private static func readSample(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> Sample {
+    private static func readSample(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Sample {
         var labels: Labels = [:]
         var point: Point?
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
-            switch key {
-            case "metric": labels = try readLabels(&scanner)
-            case "value": point = try readPoint(&scanner)
-            case "histogram": throw JSONScanner.Failure()
-            default: try scanner.skipValue()
+            if key.is("metric") {
+                labels = try readLabels(&scanner, scratch: &scratch)
+            } else if key.is("value") {
+                point = try readPoint(&scanner)
+            } else if key.is("histogram") {
+                throw JSONScanner.Failure()
+            } else {
+                try scanner.skipValue()
             }
         }
         guard let point else { throw JSONScanner.Failure() }
         return Sample(labels: labels, point: point)
     }
 
-    private static func readSeries(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> Series {
+    private static func readSeries(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Series {
         var labels: Labels = [:]
         var points: [Point] = []
         var sawHistograms = false
         var sawValues = false
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
-            switch key {
-            case "metric": labels = try readLabels(&scanner)
-            case "values":
+            if key.is("metric") {
+                labels = try readLabels(&scanner, scratch: &scratch)
+            } else if key.is("values") {
                 sawValues = true
                 try scanner.readArray { scanner throws(JSONScanner.Failure) in points.append(try readPoint(&scanner)) }
-            case "histograms":
-                sawHistograms = true
+            } else {
+                if key.is("histograms") { sawHistograms = true }
                 try scanner.skipValue()
-            default: try scanner.skipValue()
             }
         }
         if sawHistograms, !sawValues { throw JSONScanner.Failure() }
         return Series(labels: labels, points: points)
     }
 
-    private static func readLabels(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> Labels {
+    /// The labels, read through `scratch` so that the set is allocated once at its size.
+    private static func readLabels(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Labels {
         if try scanner.readNull() { return [:] }
-        var labels: [Labels.Label] = []
+        scratch.removeAll(keepingCapacity: true)
         try scanner.readObject { scanner, name throws(JSONScanner.Failure) in
-            labels.append(Labels.Label(name: name, value: try scanner.readString()))
+            scratch.append(Labels.Label(name: name.string, value: try scanner.readString()))
         }
-        return Labels(reading: labels)
+        return Labels(reading: Array(scratch))
     }
 
+    /// `[<number>, "<value>"]`, the value read from its bytes.
     private static func readPoint(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> Point {
-        let (seconds, text) = try readPair(&scanner)
-        guard let value = PrometheusValue.parse(text) else { throw JSONScanner.Failure() }
+        var seconds: Double?
+        var value: Double?
+        try scanner.readArray { scanner throws(JSONScanner.Failure) in
+            if seconds == nil {
+                seconds = try scanner.readNumber()
+            } else if value == nil, let text = try scanner.readPlainString() {
+                value = PrometheusValue.parse(text)
+                if value == nil { throw JSONScanner.Failure() }
+            } else {
+                throw JSONScanner.Failure()
+            }
+        }
+        guard let seconds, let value else { throw JSONScanner.Failure() }
         return Point(timestamp: Date(timeIntervalSince1970: seconds), value: value)
     }
 

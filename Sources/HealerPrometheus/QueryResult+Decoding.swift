@@ -101,6 +101,15 @@ public enum PrometheusValue {
         }
     }
 
+    /// ``parse(_:)`` of a value's UTF-8 bytes, without making a string of the common numbers.
+    static func parse(_ text: UnsafeRawBufferPointer) -> Double? {
+        guard let first = text.first, first &- UInt8(ascii: "0") < 10 || first == UInt8(ascii: "-") || first == UInt8(ascii: ".") else {
+            return parse(String(decoding: text, as: UTF8.self))
+        }
+        if text.count >= 2, first == UInt8(ascii: "-"), text[1] == UInt8(ascii: "I") { return parse(String(decoding: text, as: UTF8.self)) }
+        return JSONScanner.double(text).flatMap { $0.isFinite ? $0 : nil }
+    }
+
     /// Formats a value the way Prometheus does for the special values, and as Swift's shortest form otherwise.
     public static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }

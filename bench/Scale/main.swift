@@ -1,8 +1,11 @@
 // Scale benchmark: one reconcile pass over N targets × 20 recovery rules, Prometheus answers served from
-// generated fixtures by a loopback server. Reports wall time, CPU time, peak RSS, and how the time splits
-// between fetching + decoding the answers and the engine. Not a test: run by bench/scale.sh.
+// generated fixtures by a loopback server in a child process (its CPU is not Healer's). Reports wall time,
+// CPU time, allocations and peak RSS of the pass, and the CPU of the engine and of JSON decoding measured
+// apart on the same inputs. Not a test: run by bench/scale.sh.
 //
 //   bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5]
+//   bench-scale --serve N --rules R          (the fixture server; prints its URL, stops at end of input)
+import AllocationCounter
 import CurlHTTP
 import Foundation
 import HealerController
@@ -19,6 +22,7 @@ struct Options {
     var targets = [1000, 10_000, 50_000]
     var rules = 20
     var repeats = 5
+    var serve: Int?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -28,16 +32,18 @@ struct Options {
             case "--targets": targets = value.split(separator: ",").compactMap { Int($0) }
             case "--rules": rules = Int(value) ?? rules
             case "--repeats": repeats = Int(value) ?? repeats
+            case "--serve": serve = Int(value)
             default: fatalError("unknown flag \(flag)")
             }
         }
     }
 }
 
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+/// CPU seconds of the whole process (every thread) or of the calling thread.
+func cpuSeconds(thread: Bool = false) -> Double {
+    var time = timespec()
+    clock_gettime(thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
 func peakRSSMiB() -> Double {
@@ -48,7 +54,7 @@ func peakRSSMiB() -> Double {
 
 func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
 
-/// A vector answer with one series per server; about 1 % of servers unhealthy.
+/// A vector answer with one series per server; about 1 % of servers unhealthy by each rule.
 func fixture(servers: Int, rule: Int) -> String {
     var parts: [String] = []
     parts.reserveCapacity(servers)
@@ -59,15 +65,51 @@ func fixture(servers: Int, rule: Int) -> String {
     return #"{"status":"success","data":{"resultType":"vector","result":["# + parts.joined(separator: ",") + "]}}"
 }
 
-let options = Options(CommandLine.arguments)
-print("targets,rules,wall_ms,cpu_ms,engine_ms,fetch_decode_ms,decode_only_ms,peak_rss_mib")
-for targets in options.targets {
-    let answers = (0..<options.rules).map { fixture(servers: targets, rule: $0) }
-    let byExpression = Dictionary(uniqueKeysWithValues: answers.enumerated().map { ("rule_\($0.offset)", $0.element) })
+/// Serves the fixtures of `servers` × `rules` until standard input ends.
+func serve(servers: Int, rules: Int) throws {
+    let answers = Dictionary(uniqueKeysWithValues: (0..<rules).map { ("rule_\($0)", fixture(servers: servers, rule: $0)) })
     let server = try ScriptedHTTPServer { request in
-        .json(byExpression[request.formFields["query"] ?? ""] ?? #"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
+        .json(answers[request.formFields["query"] ?? ""] ?? #"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
     }
-    defer { server.stop() }
+    print(server.url)
+    fflush(nil)
+    while readLine() != nil {}
+    server.stop()
+}
+
+/// Starts the fixture server in a child process and returns it with its URL.
+func startServer(servers: Int, rules: Int) throws -> (Process, Pipe, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    process.arguments = ["--serve", String(servers), "--rules", String(rules)]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    var line = Data()
+    while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != UInt8(ascii: "\n") {
+        line.append(first)
+    }
+    return (process, input, String(decoding: line, as: UTF8.self))
+}
+
+/// Median of `values`.
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+let options = Options(CommandLine.arguments)
+if let servers = options.serve {
+    try serve(servers: servers, rules: options.rules)
+    exit(0)
+}
+
+print("targets,rules,wall_ms,cpu_ms,allocations,engine_cpu_ms,engine_allocations,decode_cpu_ms,peak_rss_mib")
+for targets in options.targets {
+    let (child, input, url) = try startServer(servers: targets, rules: options.rules)
+    defer {
+        try? input.fileHandleForWriting.close()
+        child.waitUntilExit()
+    }
     let rules = (0..<options.rules).map { index in
         RecoveryRule(
             name: "rule_\(index)", pool: "web", expression: "rule_\(index)", unhealthy: Threshold(.greater, 0.05), healthy: Threshold(.less, 0.01),
@@ -78,46 +120,51 @@ for targets in options.targets {
             "web": PoolSettings(name: "web", backend: "be_app", servers: (0..<targets).map { "s\($0)" }, minHealthyCapacity: 0.5, maxInFlight: 10)
         ],
         groups: [RuleGroup(name: "web", pool: "web", rules: rules)])
-    configuration.prometheus.url = server.url
+    configuration.prometheus.url = url
     configuration.reconcile.queryConcurrency = 4
     configuration.safety.dryRun = true
-    let client = PrometheusClient(configuration: .init(url: server.url, http: .init(timeout: .seconds(60))))
+    let client = PrometheusClient(configuration: .init(url: url, http: .init(timeout: .seconds(60))))
     let service = ReconcilerService(
         configuration: configuration, dependencies: .init(metrics: PrometheusMetricsSource(client: client)), clock: ContinuousClock(),
         logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
     await service.runPass()  // warm up: connections, state
 
-    // Decoding alone, for the share of the pass it takes.
-    let bodies = answers.map { Data($0.utf8) }
-    let decodeStart = ContinuousClock.now
-    for body in bodies { _ = try PrometheusClient.decodeQueryResponse(body) }
-    let decodeOnly = seconds(decodeStart.duration(to: .now))
+    // The same answers, for the engine and the decoder measured apart.
+    let bodies = (0..<options.rules).map { Data(fixture(servers: targets, rule: $0).utf8) }
 
     var walls: [Double] = []
     var cpus: [Double] = []
+    var allocations: [Double] = []
     var engines: [Double] = []
+    var engineAllocations: [Double] = []
+    var decodes: [Double] = []
     for _ in 0..<options.repeats {
         let cpu = cpuSeconds()
+        let allocated = allocation_count()
         let start = ContinuousClock.now
         let pass = await service.runPass()
         walls.append(seconds(start.duration(to: .now)))
         cpus.append(cpuSeconds() - cpu)
-        // The engine alone on the same inputs, measured apart.
+        allocations.append(Double(allocation_count() - allocated))
+
+        let decodeStart = cpuSeconds(thread: true)
+        let responses = try bodies.map { try PrometheusClient.decodeQueryResponse($0) }
+        decodes.append(cpuSeconds(thread: true) - decodeStart)
+
         let observations = Observations(
             rules: Dictionary(
-                uniqueKeysWithValues: try answers.enumerated().map { index, text in
-                    guard case .vector(let samples) = try PrometheusClient.decodeQueryResponse(Data(text.utf8)).result else { fatalError() }
+                uniqueKeysWithValues: responses.enumerated().map { index, response in
+                    guard case .vector(let samples) = response.result else { fatalError("not a vector") }
                     return ("rule_\(index)", RuleObservation.series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, at: pass.time))
                 }))
-        let engineStart = ContinuousClock.now
+        let engineStart = cpuSeconds(thread: true)
+        let engineAllocated = allocation_count()
         _ = service.engine.reconcile(state: pass.outcome.state, observations: observations, now: pass.time)
-        engines.append(seconds(engineStart.duration(to: .now)))
+        engines.append(cpuSeconds(thread: true) - engineStart)
+        engineAllocations.append(Double(allocation_count() - engineAllocated))
     }
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    let wall = median(walls)
-    let engine = median(engines)
     print(
         String(
-            format: "%d,%d,%.1f,%.1f,%.1f,%.1f,%.1f,%.0f", targets, options.rules, wall * 1000, median(cpus) * 1000, engine * 1000,
-            max(0, wall - engine) * 1000, decodeOnly * 1000, peakRSSMiB()))
+            format: "%d,%d,%.1f,%.1f,%.0f,%.1f,%.0f,%.1f,%.0f", targets, options.rules, median(walls) * 1000, median(cpus) * 1000,
+            median(allocations), median(engines) * 1000, median(engineAllocations), median(decodes) * 1000, peakRSSMiB()))
 }

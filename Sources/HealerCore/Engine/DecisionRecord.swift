@@ -72,17 +72,3 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
         self.reason = reason
     }
 }
-
-/// The verdict of one rule on one target in one pass, for status views and metrics.
-public struct VerdictReport: Sendable, Equatable {
-    /// Which rule and target.
-    public var key: IncidentKey
-    /// The verdict.
-    public var verdict: Verdict
-    /// The value, when there was one.
-    public var value: Double?
-    /// Why it is unknown.
-    public var unknownReason: UnknownReason?
-    /// The incident's phase, when one is open.
-    public var phase: Incident.Phase?
-}

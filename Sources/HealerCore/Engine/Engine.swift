@@ -37,7 +37,7 @@ public struct Engine: Sendable {
         /// Why, decision by decision.
         public var records: [DecisionRecord]
         /// Every rule's verdict on every target.
-        public var verdicts: [VerdictReport]
+        public var verdicts: VerdictTable
         /// Healthy capacity per pool (share of configured weight of non-spare servers), as simulated.
         public var healthyCapacity: [String: Double]
         /// How long incidents took to be detected, mitigated and recovered, for those that got there this pass.

@@ -39,16 +39,14 @@ extension Pass {
                     targets[server] = min(targets[server] ?? .infinity, target)
                 }
             }
-            for server in inventory[group.pool] ?? [] {
-                let target = TargetID(pool: group.pool, server: server.server)
-                let inIncident = (keysByTarget[target] ?? []).contains { state.incidents[$0] != nil }
-                if inIncident {
+            guard let table = tables[group.pool] else { continue }
+            for (row, server) in table.servers.enumerated() {
+                let target = table.target(row)
+                if hasIncident(table, row: row) {
                     state.adaptiveWeights[target] = nil  // it comes back through recovery at full weight
                     continue
                 }
-                guard isInRotation(server, pool: group.pool), let goal = targets[server.server],
-                    (keysByTarget[target] ?? []).allSatisfy({ verdict($0) == .healthy })
-                else { continue }
+                guard isInRotation(server, pool: group.pool), let goal = targets[server.server], !summary(table, row: row).troubled else { continue }
                 let previous = state.adaptiveWeights[target] ?? 1
                 let step = min(first.maxStep, max(-first.maxStep, first.smoothing * (goal - previous)))
                 var next = min(first.ceiling, max(first.floor, previous + step))
@@ -56,6 +54,11 @@ extension Pass {
                 state.adaptiveWeights[target] = abs(next - 1) < 1e-9 ? nil : next
             }
         }
+    }
+
+    /// Whether a key of `row` has an incident open.
+    private func hasIncident(_ table: PoolReadings, row: Int) -> Bool {
+        table.dynamicKeys(row: row).contains { state.incidents[$0] != nil }
     }
 
     private func isInRotation(_ server: ServerInfo, pool: String) -> Bool {
@@ -79,10 +82,10 @@ extension Pass {
                 scale.coolSince = nil
                 continue
             }
-            let servers = inventory[group.pool] ?? []
-            let serving = servers.filter { server in
-                isInRotation(server, pool: group.pool)
-                    && !(keysByTarget[TargetID(pool: group.pool, server: server.server)] ?? []).contains { state.incidents[$0]?.hasActed == true }
+            let table = tables[group.pool]
+            let serving = (table?.servers ?? []).enumerated().filter { row, server in
+                guard isInRotation(server, pool: group.pool), let table else { return false }
+                return !table.dynamicKeys(row: row).contains { state.incidents[$0]?.hasActed == true }
             }.count
             let utilisation = load / (rule.perServerCapacity * Double(max(1, serving)))
             if utilisation > rule.outAbove {

@@ -95,7 +95,7 @@ extension Pass {
     }
 
     private func isDefinite(_ key: IncidentKey) -> Bool {
-        switch readings[key]?.reading {
+        switch read(key)?.reading {
         case .unhealthy?, .healthy?, .band?: true
         case .unknown?, nil: false
         }

@@ -7,7 +7,7 @@
 /// The incident machine: one rule's judgement of one target, advanced once per pass.
 extension Pass {
     mutating func advance(_ key: IncidentKey) {
-        guard let rule = engine.rules[key.rule], let read = readings[key] else { return }
+        guard let rule = engine.rules[key.rule], let read = read(key) else { return }
         if let alert = observations.alerts[key] { considerAlert(alert, key: key, rule: rule) }
         guard var incident = state.incidents[key] else {
             if read.reading == .unhealthy { open(key, rule: rule) }
@@ -37,17 +37,17 @@ extension Pass {
     /// An alert is a hint, never a command: it counts only when the rule's own query, this pass, says unhealthy.
     /// Then the incident opens (if needed) already past `for`, since the alert's own `for` has passed.
     private mutating func considerAlert(_ alert: String, key: IncidentKey, rule: RecoveryRule) {
-        guard readings[key]?.reading == .unhealthy else {
-            let shown = readings[key]?.value.map { "value \($0)" } ?? "no trustworthy value"
+        guard read(key)?.reading == .unhealthy else {
+            let shown = read(key)?.value.map { "value \($0)" } ?? "no trustworthy value"
             records.append(
                 DecisionRecord(
                     time: now, kind: .transition, pool: key.target.pool, rule: key.rule, server: key.target.server, verdict: verdict(key),
-                    value: readings[key]?.value, reason: "alert \(alert) not confirmed by the rule's own query (\(shown)); ignored"))
+                    value: read(key)?.value, reason: "alert \(alert) not confirmed by the rule's own query (\(shown)); ignored"))
             return
         }
         if state.incidents[key] == nil {
             var incident = Incident(key: key, openedAt: now, dryRun: rule.dryRun || safety.dryRun)
-            incident.lastValue = readings[key]?.value
+            incident.lastValue = read(key)?.value
             state.incidents[key] = incident
         }
         guard var incident = state.incidents[key], incident.phase == .pending else { return }
@@ -66,7 +66,7 @@ extension Pass {
 
     /// Whether the reading counts as unhealthy evidence (a flapping target's healthy readings do).
     private func isUnhealthyEvidence(_ key: IncidentKey) -> Bool {
-        switch readings[key]?.reading {
+        switch read(key)?.reading {
         case .unhealthy?: true
         case .healthy?: isFlapping(key)
         default: false
@@ -74,12 +74,12 @@ extension Pass {
     }
 
     private func isHealthyEvidence(_ key: IncidentKey) -> Bool {
-        readings[key]?.reading == .healthy && !isFlapping(key)
+        read(key)?.reading == .healthy && !isFlapping(key)
     }
 
     private mutating func open(_ key: IncidentKey, rule: RecoveryRule) {
         var incident = Incident(key: key, openedAt: now, dryRun: rule.dryRun || safety.dryRun)
-        incident.lastValue = readings[key]?.value
+        incident.lastValue = read(key)?.value
         state.incidents[key] = incident
         note(.transition, incident, reason: "unhealthy (\(rule.unhealthy)); pending for \(PrometheusDuration.format(rule.pendingFor))")
         advancePending(key, rule: rule)
@@ -106,7 +106,7 @@ extension Pass {
             note(.transition, incident, phase: nil, reason: "healthy again before firing; nothing done")
             return
         }
-        guard isUnhealthyEvidence(key) || readings[key]?.reading == .band,
+        guard isUnhealthyEvidence(key) || read(key)?.reading == .band,
             now.timeIntervalSince(incident.openedAt) >= rule.pendingFor.seconds
         else { return }
         incident.phase = .firing
@@ -329,11 +329,11 @@ extension Pass {
         _ kind: DecisionRecord.Kind, _ incident: Incident, phase: Incident.Phase?? = .none, step: Int? = nil, action: String? = nil,
         gates: [Gate] = [], suppressedBy: Gate? = nil, reason: String
     ) {
-        let read = readings[incident.key]
+        let read = read(incident.key)
         records.append(
             DecisionRecord(
                 time: now, kind: kind, pool: incident.key.target.pool, rule: incident.key.rule, server: incident.key.target.server,
-                verdict: readings[incident.key] == nil ? .unknown : verdict(incident.key), value: read?.value, sampleTime: read?.sampleTime,
+                verdict: read == nil ? .unknown : verdict(incident.key), value: read?.value, sampleTime: read?.sampleTime,
                 phase: phase ?? incident.phase, step: step ?? incident.appliedStep, action: action, gatesPassed: gates,
                 suppressedBy: suppressedBy, dryRun: incident.dryRun, reason: reason))
     }

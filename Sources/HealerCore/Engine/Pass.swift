@@ -13,17 +13,14 @@ struct Pass {
 
     var records: [DecisionRecord] = []
     var actions: [PlannedAction] = []
-    var verdicts: [VerdictReport] = []
-    /// This pass's reading and value per incident key.
-    var readings: [IncidentKey: (reading: Reading, value: Double?, sampleTime: Date?)] = [:]
-    /// The keys read this pass, per target.
-    var keysByTarget: [TargetID: [IncidentKey]] = [:]
-    /// The keys read this pass, in a stable order (pools, then rules, then servers), for reports.
-    var orderedKeys: [IncidentKey] = []
-    /// Servers per pool.
-    var inventory: [String: [ServerInfo]] = [:]
+    var verdicts = VerdictTable()
+    /// This pass's readings, per pool.
+    var tables: [String: PoolReadings] = [:]
     var capacity: [String: Double] = [:]
     var milestones: [Engine.Milestone] = []
+    /// Per pool: configured weight of non-spare servers, and of the rows that are healthy without an incident
+    /// all pass long (computed once; only rows that may have an incident are judged again).
+    private var staticCapacity: [String: StaticCapacity] = [:]
 
     var safety: SafetySettings { engine.configuration.safety }
 
@@ -42,19 +39,19 @@ struct Pass {
         state.rateLimiter.refill(capacity: safety.maxActionsPerMinute, now: now)
         state.dryRunRateLimiter.refill(capacity: safety.maxActionsPerMinute, now: now)
         readAll()
-        updateFlaps()
-        updateStorms()
         // Only keys with an incident, an unhealthy reading or an alert can change anything: the rest of a large
         // fleet is healthy, and advancing it would be a costly no-op.
-        let active = readings.filter { key, read in
-            read.reading == .unhealthy || state.incidents[key] != nil || observations.alerts[key] != nil
-        }.keys
-        for key in active.sorted() {
+        let active = activeKeys()
+        markDynamic(active)
+        for (name, table) in tables { staticCapacity[name] = StaticCapacity(table) }
+        updateFlaps()
+        updateStorms()
+        for key in active {
             advance(key)
         }
         // Incidents whose target left the inventory or whose rule was removed are kept (frozen) until
         // they come back: undoing nothing is the safe default. Report them as unknown.
-        for key in state.incidents.keys.sorted() where readings[key] == nil {
+        for key in state.incidents.keys.sorted() where read(key) == nil {
             freeze(key)
         }
         adaptWeights()
@@ -66,33 +63,54 @@ struct Pass {
 
     // MARK: - Readings
 
+    /// The servers of `pool` this pass.
+    func inventory(_ pool: String) -> [ServerInfo] { tables[pool]?.servers ?? [] }
+
+    /// This pass's reading of `key`, if one was taken.
+    func read(_ key: IncidentKey) -> PoolReadings.Cell? {
+        tables[key.target.pool]?.cell(rule: key.rule, server: key.target.server)
+    }
+
+    /// The keys read this pass for `target`.
+    func keys(of target: TargetID) -> [IncidentKey] {
+        guard let table = tables[target.pool], let row = table.row(of: target.server) else { return [] }
+        return table.keys(row: row)
+    }
+
     private mutating func readAll() {
         for (name, pool) in engine.configuration.pools.sorted(by: { $0.key < $1.key }) {
-            let rules = engine.rules.values.filter { $0.pool == name }
-            var servers = observations.inventory[name] ?? Self.configuredServers(pool)
-            var known = Set(servers.map(\.server))
-            for rule in rules.sorted(by: { $0.name < $1.name }) {
+            let rules = engine.rules.values.filter { $0.pool == name }.sorted { $0.name < $1.name }
+            let discover = observations.inventory[name] == nil
+            var table = PoolReadings(pool: name, servers: observations.inventory[name] ?? Self.configuredServers(pool), rules: rules)
+            let activeSpares = Set(state.scale[name]?.activeSpares ?? [])
+            for rule in rules {
                 let observation = observations.rules[rule.name] ?? .failed("no answer this pass")
-                let perServer = Self.samplesByServer(observation, pool: pool)
+                var samples: [SeriesSample] = []
+                if case .series(let series) = observation.outcome { samples = series }
                 // Servers seen in the series join the inventory when the balancer does not say otherwise.
-                if observations.inventory[name] == nil {
-                    for server in perServer.keys.sorted() where !known.contains(server) {
-                        known.insert(server)
-                        servers.append(ServerInfo(server: server, isSpare: pool.spares.contains(server)))
-                    }
-                }
-                for server in servers {
-                    let key = IncidentKey(rule: rule.name, target: TargetID(pool: name, server: server.server))
-                    let samples = perServer[server.server]
+                let (first, count) = table.match(samples, settings: pool, discover: discover)
+                let base = Self.baseReading(rule: rule, observation: observation, now: now, engine: engine)
+                let maxAge = (rule.maxSampleAge ?? engine.configuration.reconcile.maxSampleAge).seconds
+                var column = [PoolReadings.Stored?](repeating: nil, count: table.servers.count)
+                var exceptions: [Int: Date] = [:]
+                for (row, server) in table.servers.enumerated() {
                     // A spare out of rotation has no traffic: no series is no news.
-                    let activeSpare = state.scale[name]?.activeSpares.contains(server.server) ?? false
-                    if server.isSpare, !activeSpare, samples == nil, state.incidents[key] == nil { continue }
-                    readings[key] = Self.reading(rule: rule, observation: observation, samples: samples, now: now, engine: engine)
-                    keysByTarget[key.target, default: []].append(key)
-                    orderedKeys.append(key)
+                    if server.isSpare, count[row] == 0, !activeSpares.contains(server.server),
+                        state.incidents[IncidentKey(rule: rule.name, target: table.target(row))] == nil
+                    {
+                        continue
+                    }
+                    let cell =
+                        base
+                        ?? Self.reading(
+                            rule: rule, observation: observation, sample: count[row] == 1 ? samples[first[row]] : nil, count: Int(count[row]),
+                            maxAge: maxAge, now: now)
+                    if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
+                    column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
                 }
+                table.append(column: column, evaluatedAt: observation.evaluatedAt, exceptions: exceptions)
             }
-            inventory[name] = servers
+            tables[name] = table
         }
     }
 
@@ -109,48 +127,75 @@ struct Pass {
         return byServer
     }
 
-    /// The reading of one target before history: thresholds, no-data policy, staleness, errors.
-    static func reading(
-        rule: RecoveryRule, observation: RuleObservation, samples: [SeriesSample]?, now: Date, engine: Engine
-    ) -> (reading: Reading, value: Double?, sampleTime: Date?) {
-        guard case .series = observation.outcome else { return (.unknown(.prometheusError), nil, nil) }
-        guard observation.warnings.isEmpty else { return (.unknown(.warnings), nil, nil) }
+    /// The reading every target of a rule gets when the answer as a whole is not trustworthy.
+    private static func baseReading(rule: RecoveryRule, observation: RuleObservation, now: Date, engine: Engine) -> PoolReadings.Cell? {
+        guard case .series = observation.outcome else { return PoolReadings.Cell(reading: .unknown(.prometheusError)) }
+        guard observation.warnings.isEmpty else { return PoolReadings.Cell(reading: .unknown(.warnings)) }
         let maxAge = (rule.maxSampleAge ?? engine.configuration.reconcile.maxSampleAge).seconds
         if let evaluatedAt = observation.evaluatedAt, now.timeIntervalSince(evaluatedAt) > maxAge {
-            return (.unknown(.stale), nil, evaluatedAt)
+            return PoolReadings.Cell(reading: .unknown(.stale), sampleTime: evaluatedAt)
         }
-        guard let samples, !samples.isEmpty else {
+        return nil
+    }
+
+    /// The reading of one target of a trustworthy answer, before history: thresholds, no-data policy, sample
+    /// staleness. `sample` is the target's series when it has exactly one; `count` is how many it has.
+    private static func reading(
+        rule: RecoveryRule, observation: RuleObservation, sample: SeriesSample?, count: Int, maxAge: Double, now: Date
+    ) -> PoolReadings.Cell {
+        guard count > 0 else {
             switch rule.noData {
-            case .unknown: return (.unknown(.noData), nil, nil)
-            case .healthy: return (.healthy, nil, nil)
-            case .unhealthy: return (.unhealthy, nil, nil)
+            case .unknown: return PoolReadings.Cell(reading: .unknown(.noData))
+            case .healthy: return PoolReadings.Cell(reading: .healthy)
+            case .unhealthy: return PoolReadings.Cell(reading: .unhealthy)
             }
         }
-        guard samples.count == 1, let sample = samples.first else { return (.unknown(.duplicateSeries), nil, nil) }
+        guard count == 1, let sample else { return PoolReadings.Cell(reading: .unknown(.duplicateSeries)) }
         let time = sample.sampledAt ?? observation.evaluatedAt
         if let sampledAt = sample.sampledAt, (observation.evaluatedAt ?? now).timeIntervalSince(sampledAt) > maxAge {
-            return (.unknown(.stale), sample.value, time)
+            return PoolReadings.Cell(reading: .unknown(.stale), value: sample.value, sampleTime: time)
         }
-        if sample.value.isNaN { return (.unknown(.notANumber), nil, time) }
-        if rule.unhealthy.matches(sample.value) { return (.unhealthy, sample.value, time) }
-        if rule.healthy.matches(sample.value) { return (.healthy, sample.value, time) }
-        return (.band, sample.value, time)
+        if sample.value.isNaN { return PoolReadings.Cell(reading: .unknown(.notANumber), sampleTime: time) }
+        if rule.unhealthy.matches(sample.value) { return PoolReadings.Cell(reading: .unhealthy, value: sample.value, sampleTime: time) }
+        if rule.healthy.matches(sample.value) { return PoolReadings.Cell(reading: .healthy, value: sample.value, sampleTime: time) }
+        return PoolReadings.Cell(reading: .band, value: sample.value, sampleTime: time)
+    }
+
+    /// Keys with an unhealthy reading, an incident or an alert, sorted.
+    private func activeKeys() -> [IncidentKey] {
+        var active = Set<IncidentKey>()
+        for table in tables.values {
+            for (column, cells) in table.columns.enumerated() {
+                for (row, cell) in cells.enumerated() where cell?.reading == .unhealthy { active.insert(table.key(column: column, row: row)) }
+            }
+        }
+        for key in state.incidents.keys where read(key) != nil { active.insert(key) }
+        for key in observations.alerts.keys where read(key) != nil { active.insert(key) }
+        return active.sorted()
+    }
+
+    /// Marks the rows that may hold an incident this pass: those with one open, and those about to be advanced.
+    private mutating func markDynamic(_ active: [IncidentKey]) {
+        for key in active { tables[key.target.pool]?.markDynamic(key) }
+        for key in state.incidents.keys { tables[key.target.pool]?.markDynamic(key) }
     }
 
     // MARK: - Flaps and storms
 
     /// Counts healthy/unhealthy changes per key. A key without history counts as healthy and stable, so that a
-    /// large, healthy fleet keeps no history at all.
+    /// large, healthy fleet keeps no history at all: only unhealthy readings and keys with history are looked at.
     private mutating func updateFlaps() {
-        let window = safety.flapWindow.seconds
-        for (key, read) in readings {
-            let unhealthy: Bool
-            switch read.reading {
-            case .unhealthy: unhealthy = true
-            case .healthy: unhealthy = false
-            case .band, .unknown: continue
+        var changed: [(IncidentKey, unhealthy: Bool)] = []
+        for table in tables.values {
+            for (column, cells) in table.columns.enumerated() {
+                for (row, cell) in cells.enumerated() where cell?.reading == .unhealthy {
+                    changed.append((table.key(column: column, row: row), true))
+                }
             }
-            guard unhealthy || state.flaps[key] != nil else { continue }
+        }
+        for key in state.flaps.keys where read(key)?.reading == .healthy { changed.append((key, false)) }
+        let window = safety.flapWindow.seconds
+        for (key, unhealthy) in changed {
             var history = state.flaps[key] ?? FlapHistory()
             if let last = history.lastUnhealthy, last != unhealthy { history.transitions.append(now) }
             history.lastUnhealthy = unhealthy
@@ -167,7 +212,7 @@ struct Pass {
 
     /// The verdict of a key this pass, hysteresis applied (band keeps the incident's side).
     func verdict(_ key: IncidentKey) -> Verdict {
-        switch readings[key]?.reading {
+        switch read(key)?.reading {
         case .unhealthy?: return .unhealthy
         case .healthy?: return isFlapping(key) && state.incidents[key] != nil ? .unhealthy : .healthy
         case .band?: return state.incidents[key] == nil ? .healthy : .unhealthy
@@ -175,35 +220,51 @@ struct Pass {
         }
     }
 
+    /// The verdict of a table's cell: without looking up incidents for rows that cannot have one.
+    func verdict(_ table: PoolReadings, column: Int, row: Int) -> Verdict? {
+        guard let cell = table.stored(column: column, row: row) else { return nil }
+        guard table.mayHaveIncident(column: column, row: row) else { return VerdictTable.verdict(of: cell.reading) }
+        return verdict(table.key(column: column, row: row))
+    }
+
+    /// Whether any rule read `row`, whether any found it unhealthy or unknown, and whether all found it healthy.
+    func summary(_ table: PoolReadings, row: Int) -> (read: Bool, troubled: Bool, unhealthy: Bool) {
+        var read = false
+        var troubled = false
+        var unhealthy = false
+        for column in table.columns.indices {
+            switch verdict(table, column: column, row: row) {
+            case nil: continue
+            case .healthy?: read = true
+            case .unhealthy?: (read, troubled, unhealthy) = (true, true, true)
+            case .unknown?: (read, troubled) = (true, true)
+            }
+        }
+        return (read, troubled, unhealthy)
+    }
+
     private mutating func updateStorms() {
         var total = 0
         var troubled = 0
         var unhealthy = 0
-        for (name, _) in engine.configuration.pools.sorted(by: { $0.key < $1.key }) {
-            let servers = (inventory[name] ?? []).filter { !$0.isSpare }
+        for name in engine.configuration.pools.keys.sorted() {
+            guard let table = tables[name] else { continue }
+            var servers = 0
             var sick = 0
             var failing = 0
-            for server in servers {
-                var troubled = false
-                var unhealthy = false
-                for key in keysByTarget[TargetID(pool: name, server: server.server)] ?? [] {
-                    switch verdict(key) {
-                    case .healthy: break
-                    case .unhealthy: troubled = true; unhealthy = true
-                    case .unknown: troubled = true
-                    }
-                }
-                if troubled { sick += 1 }
-                if unhealthy { failing += 1 }
+            for row in table.servers.indices where !table.servers[row].isSpare {
+                let summary = summary(table, row: row)
+                servers += 1
+                if summary.troubled { sick += 1 }
+                if summary.unhealthy { failing += 1 }
             }
-            total += servers.count
+            total += servers
             troubled += sick
             unhealthy += failing
-            updateStorm(scope: name, troubled: sick, unhealthy: failing, total: servers.count)
+            updateStorm(scope: name, troubled: sick, unhealthy: failing, total: servers)
         }
         updateStorm(scope: "*", troubled: troubled, unhealthy: unhealthy, total: total)
     }
-
     private mutating func updateStorm(scope: String, troubled: Int, unhealthy: Int, total: Int) {
         var storm = state.storms[scope] ?? StormState()
         let share = total == 0 ? 0 : Double(troubled) / Double(total)
@@ -241,20 +302,61 @@ struct Pass {
     /// Healthy capacity of `pool`: configured weight of servers that are healthy by every rule and in rotation,
     /// times their simulated weight share, over the configured weight of non-spare servers.
     func healthyCapacity(of pool: String, overriding override: (TargetID, DesiredServerState)? = nil) -> Double {
-        let servers = inventory[pool] ?? []
-        let total = servers.filter { !$0.isSpare }.reduce(0) { $0 + $1.configuredWeight }
-        guard total > 0 else { return 0 }
+        guard let table = tables[pool] else { return 0 }
+        let base = staticCapacity[pool] ?? StaticCapacity(table)
+        guard base.total > 0 else { return 0 }
         let simulated = simulatedStates()
-        var healthy = 0.0
-        for server in servers {
-            let target = TargetID(pool: pool, server: server.server)
-            let keys = keysByTarget[target] ?? []
-            let isHealthy = !keys.isEmpty && keys.allSatisfy { verdict($0) == .healthy && state.incidents[$0] == nil }
-            guard isHealthy else { continue }
-            let desired = override?.0 == target ? override!.1 : (simulated[target] ?? .normal)
-            healthy += Double(server.configuredWeight) * desired.effectiveShare
+        var healthy = base.healthy
+        var rows = base.candidates
+        if let override, let row = table.row(of: override.0.server), !table.mayHaveIncident(row) {
+            if base.isHealthy(row) {
+                healthy -= Double(table.servers[row].configuredWeight)
+                rows.append(row)
+            }
         }
-        return healthy / Double(total)
+        for row in rows where !table.dynamicKeys(row: row).contains(where: { state.incidents[$0] != nil }) {
+            let target = table.target(row)
+            let desired = override?.0 == target ? override!.1 : (simulated[target] ?? .normal)
+            healthy += Double(table.servers[row].configuredWeight) * desired.effectiveShare
+        }
+        return healthy / Double(base.total)
+    }
+
+    /// What of a pool's capacity cannot change during a pass. Rows without incidents and read healthy by every
+    /// rule count at full weight; rows that may have an incident and are read healthy (or in the band) by every
+    /// rule are candidates, healthy while none of their incidents is open; every other row is not healthy.
+    struct StaticCapacity {
+        /// Configured weight of non-spare servers.
+        var total = 0
+        /// Weight of healthy rows without incidents.
+        var healthy = 0.0
+        /// Rows healthy when none of their keys has an incident.
+        var candidates: [Int] = []
+        private var healthyRows: [Bool]
+
+        init(_ table: PoolReadings) {
+            healthyRows = Array(repeating: false, count: table.servers.count)
+            for (row, server) in table.servers.enumerated() {
+                if !server.isSpare { total += server.configuredWeight }
+                var read = false
+                var healthyReadings = true
+                for column in table.columns.indices {
+                    guard let cell = table.stored(column: column, row: row) else { continue }
+                    read = true
+                    if cell.reading != .healthy, cell.reading != .band { healthyReadings = false }
+                }
+                guard read, healthyReadings else { continue }
+                if table.mayHaveIncident(row) {
+                    candidates.append(row)
+                } else {
+                    healthy += Double(server.configuredWeight)
+                    healthyRows[row] = true
+                }
+            }
+        }
+
+        /// Whether a row without incidents is healthy.
+        func isHealthy(_ row: Int) -> Bool { healthyRows[row] }
     }
 
     // MARK: - The plan
@@ -289,13 +391,17 @@ struct Pass {
     }
 
     private mutating func reportVerdicts() {
-        verdicts.reserveCapacity(orderedKeys.count)
-        for key in orderedKeys {
-            guard let read = readings[key] else { continue }
-            var reason: UnknownReason?
-            if case .unknown(let why) = read.reading { reason = why }
-            verdicts.append(
-                VerdictReport(key: key, verdict: verdict(key), value: read.value, unknownReason: reason, phase: state.incidents[key]?.phase))
+        for name in engine.configuration.pools.keys.sorted() {
+            guard let table = tables[name] else { continue }
+            let servers = table.servers.map(\.server)
+            for (column, rule) in table.rules.enumerated() {
+                var overrides: [Int: VerdictTable.Override] = [:]
+                for row in table.dynamicRows(column: column) where table.stored(column: column, row: row) != nil {
+                    let key = table.key(column: column, row: row)
+                    overrides[row] = VerdictTable.Override(verdict: verdict(key), phase: state.incidents[key]?.phase)
+                }
+                verdicts.add(pool: name, rule: rule.name, servers: servers, cells: table.columns[column], overrides: overrides)
+            }
         }
     }
 
@@ -305,7 +411,7 @@ struct Pass {
             let kept = dates.filter { now.timeIntervalSince($0) < window }
             state.attempts[key] = kept.isEmpty ? nil : kept
         }
-        for (key, history) in state.flaps where history.transitions.isEmpty && readings[key] == nil {
+        for (key, history) in state.flaps where history.transitions.isEmpty && read(key) == nil {
             state.flaps[key] = nil
         }
         let longestCooldown = safety.targetCooldown.seconds
