@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",
-            dependencies: ["SeriesLabels", "HealerPrometheus", "HealerTesting"],
+            dependencies: ["SeriesLabels", "HealerPrometheus", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "HealerCLITests", dependencies: ["HealerCLI", "HealerTesting", "SeriesLabels"]),

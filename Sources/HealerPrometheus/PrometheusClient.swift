@@ -56,6 +56,11 @@ public struct PrometheusClient: Sendable {
     /// - Throws: ``PrometheusError`` as for a live answer with status 200.
     public static func decodeQueryResponse(_ body: Data) throws -> QueryResponse {
         if let response = QueryResponseReader.read(body) { return response }
+        return try decodeWithJSONDecoder(body)
+    }
+
+    /// ``decodeQueryResponse(_:)`` without the fast reader: the reference it is tested against.
+    static func decodeWithJSONDecoder(_ body: Data) throws -> QueryResponse {
         let client = PrometheusClient(configuration: PrometheusConfiguration(url: "http://decode.invalid"))
         let decoded = try client.decode(QueryData.self, from: HTTPResponse(status: 200, headers: [], body: body), endpoint: "/api/v1/query")
         return QueryResponse(result: decoded.data.result, warnings: decoded.warnings, infos: decoded.infos)

@@ -5,8 +5,8 @@ import SeriesLabels
 ///
 /// The fast path of ``PrometheusClient``: about 20× cheaper than `JSONDecoder` on large vectors. It handles
 /// exactly the answers that decode to a ``QueryResponse``; for anything else (an error envelope, malformed
-/// JSON, a native histogram, `result` before `resultType`) it returns `nil` and the client decodes the body
-/// with `JSONDecoder`, which explains the problem.
+/// JSON, a native histogram, a key with escapes) it returns `nil` and the client decodes the body with
+/// `JSONDecoder`, which explains the problem.
 enum QueryResponseReader {
     /// The response, or `nil` when the body needs the slow path.
     static func read(_ body: Data) -> QueryResponse? {
@@ -41,34 +41,46 @@ enum QueryResponseReader {
     private static func readData(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> QueryResult {
         var resultType: String?
         var result: QueryResult?
-        var scratch: [Labels.Label] = []
+        var deferred: JSONScanner?
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
             if key.is("resultType") {
                 resultType = try scanner.readString()
             } else if key.is("result") {
-                switch resultType {
-                case "vector"?:
-                    var samples: [Sample] = []
-                    try scanner.readArray { scanner throws(JSONScanner.Failure) in samples.append(try readSample(&scanner, scratch: &scratch)) }
-                    result = .vector(samples)
-                case "matrix"?:
-                    var series: [Series] = []
-                    try scanner.readArray { scanner throws(JSONScanner.Failure) in series.append(try readSeries(&scanner, scratch: &scratch)) }
-                    result = .matrix(series)
-                case "scalar"?:
-                    result = .scalar(try readPoint(&scanner))
-                case "string"?:
-                    let (seconds, text) = try readPair(&scanner)
-                    result = .string(text, at: Date(timeIntervalSince1970: seconds))
-                default:
-                    throw JSONScanner.Failure()
+                if let resultType {
+                    result = try readResult(&scanner, type: resultType)
+                } else {
+                    // Prometheus writes resultType first; any other writer may not: come back to it.
+                    deferred = scanner
+                    try scanner.skipValue()
                 }
             } else {
                 try scanner.skipValue()
             }
         }
+        if var deferred, let resultType { result = try readResult(&deferred, type: resultType) }
         guard let result else { throw JSONScanner.Failure() }
         return result
+    }
+
+    private static func readResult(_ scanner: inout JSONScanner, type: String) throws(JSONScanner.Failure) -> QueryResult {
+        var scratch: [Labels.Label] = []
+        switch type {
+        case "vector":
+            var samples: [Sample] = []
+            try scanner.readArray { scanner throws(JSONScanner.Failure) in samples.append(try readSample(&scanner, scratch: &scratch)) }
+            return .vector(samples)
+        case "matrix":
+            var series: [Series] = []
+            try scanner.readArray { scanner throws(JSONScanner.Failure) in series.append(try readSeries(&scanner, scratch: &scratch)) }
+            return .matrix(series)
+        case "scalar":
+            return .scalar(try readPoint(&scanner))
+        case "string":
+            let (seconds, text) = try readPair(&scanner)
+            return .string(text, at: Date(timeIntervalSince1970: seconds))
+        default:
+            throw JSONScanner.Failure()
+        }
     }
 
     private static func readSample(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Sample {

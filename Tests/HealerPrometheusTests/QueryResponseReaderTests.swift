@@ -1,0 +1,100 @@
+import Foundation
+import PropertyBased
+import SeriesLabels
+import Testing
+
+@testable import HealerPrometheus
+
+/// The byte-level reader must agree with `JSONDecoder` on every answer it accepts, and hand back everything
+/// else (errors, malformed bodies, histograms) to it.
+@Suite("Fast query answer reader")
+struct QueryResponseReaderTests {
+    static func fixture(_ name: String) throws -> Data {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
+        return try Data(contentsOf: url)
+    }
+
+    @Test(arguments: ["vector_up", "vector_empty", "vector_special", "matrix_up", "scalar_inf", "string", "warnings_partial_response"])
+    func capturedAnswersReadAsJSONDecoderReadsThem(_ name: String) throws {
+        let body = try Self.fixture(name)
+        let fast = try #require(QueryResponseReader.read(body))
+        let reference = try PrometheusClient.decodeWithJSONDecoder(body)
+        #expect(fast.result == reference.result)
+        #expect(fast.warnings == reference.warnings)
+        #expect(fast.infos == reference.infos)
+    }
+
+    @Test(arguments: ["error_bad_data", "error_execution", "error_timeout", "error_victoriametrics", "vector_native_histogram"])
+    func errorsAndHistogramsGoToTheExplainingPath(_ name: String) throws {
+        #expect(QueryResponseReader.read(try Self.fixture(name)) == nil)
+    }
+
+    @Test(arguments: [
+        "", "{", #"{"status":"success","data":{"resultType":"vector","result":[]}} x"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\ud800"},"value":[1,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[01,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"one"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1",2]}]}}"#,
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"a\":\"\u{1}\"},\"value\":[1,\"1\"]}]}}",
+    ])
+    func malformedOrUnusualBodiesAreRefused(_ text: String) {
+        #expect(QueryResponseReader.read(Data(text.utf8)) == nil)
+    }
+
+    @Test func keysInAnyOrderAreRead() throws {
+        let body = Data(#"{"data":{"result":[{"value":[2,"1"],"metric":{"a":"b"}}],"resultType":"vector"},"status":"success"}"#.utf8)
+        let response = try #require(QueryResponseReader.read(body))
+        #expect(response.result == .vector([Sample(labels: ["a": "b"], point: Point(timestamp: Date(timeIntervalSince1970: 2), value: 1))]))
+    }
+
+    @Test func escapesAndWhiteSpaceAreRead() throws {
+        let text = """
+            { "status" : "success", "extra": [true, false, null, {"x": -1.5e3}],
+              "data" : { "resultType" : "vector", "result" : [
+                { "metric" : { "b" : "tab\\there", "a" : "quote\\" slash\\/ \\u00e9 \\ud83d\\ude00" }, "value" : [ 1.5 , "-Inf" ] } ] } }
+            """
+        let response = try #require(QueryResponseReader.read(Data(text.utf8)))
+        guard case .vector(let samples) = response.result else { Issue.record("not a vector"); return }
+        #expect(samples[0].labels == ["a": "quote\" slash/ é 😀", "b": "tab\there"])
+        #expect(samples[0].labels.names == ["a", "b"])  // sorted although the answer was not
+        #expect(samples[0].value == -.infinity)
+        #expect(samples[0].timestamp == Date(timeIntervalSince1970: 1.5))
+    }
+
+    /// Random label sets (any Unicode, escaped as JSONEncoder escapes it) and values in every form Go writes.
+    @Test func randomVectorsReadAsJSONDecoderReadsThem() async throws {
+        let names = ["a", "job", "instance", "__name__", "le", "server"]
+        let text = Gen.character(in: "\u{0}"..."\u{2FFF}").string(of: 0...12)
+        let label = zip(Gen.int(in: 0...5).map { names[$0] }, text)
+        let value = zip(Gen.double(in: -1e6...1e6), Gen.int(in: 0...9))
+        let series = zip(label.array(of: 0...5), value, Gen.int(in: 1_000_000_000...2_000_000_000), Gen.int(in: 0...999))
+        await propertyCheck(count: 200, input: series.array(of: 0...20)) { series in
+            var result: [[String: Any]] = []
+            for (labels, (number, form), seconds, millis) in series {
+                let values = [
+                    String(number), String(format: "%.3f", number), String(format: "%g", number), String(format: "%e", number), "NaN", "+Inf",
+                    "-Inf", "0", String(Int(number)), String(format: "%.17g", number),
+                ]
+                result.append([
+                    "metric": Dictionary(labels, uniquingKeysWith: { $1 }),
+                    "value": [Double(seconds) + Double(millis) / 1000, values[form]],
+                ])
+            }
+            let body = try JSONSerialization.data(
+                withJSONObject: ["status": "success", "data": ["resultType": "vector", "result": result]], options: [.sortedKeys])
+            let fast = try #require(QueryResponseReader.read(body))
+            #expect(fast.result == (try PrometheusClient.decodeWithJSONDecoder(body)).result)
+        }
+    }
+
+    @Test func decimalsParseExactlyAsTheCLibraryParsesThem() async {
+        let digits = Gen.int(in: 0...9).array(of: 1...22)
+        await propertyCheck(count: 2000, input: digits, Gen.int(in: 0...22), Gen.bool()) { digits, point, negative in
+            var text = digits.map(String.init).joined()
+            if point < text.count { text.insert(".", at: text.index(text.startIndex, offsetBy: point)) }
+            if negative { text = "-" + text }
+            let parsed = text.utf8.withContiguousStorageIfAvailable { JSONScanner.double(UnsafeRawBufferPointer($0)) } ?? nil
+            #expect(parsed == Double(text), "\(text)")
+        }
+    }
+}
