@@ -172,6 +172,11 @@ final class CurlTransfer {
             let name = String(line[..<colon])
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers.append(HTTPHeader(name, value))
+            // Room for the whole body up front: a 20 MB answer would otherwise be copied as it grows. (For a
+            // compressed answer this is the compressed size: still a lower bound.)
+            if name.lowercased() == "content-length", let length = Int(value), length > body.count {
+                body.reserveCapacity(min(length, maxResponseBytes))
+            }
         }
     }
 

@@ -33,7 +33,7 @@ struct JSONScanner {
 
         /// Whether the key is `text`.
         func `is`(_ text: StaticString) -> Bool {
-            bytes.count == text.utf8CodeUnitCount && memcmp(bytes.baseAddress!, text.utf8Start, bytes.count) == 0
+            bytes.count == text.utf8CodeUnitCount && JSONScanner.same(bytes.baseAddress!, text.utf8Start, bytes.count)
         }
 
         /// The key as a string.
@@ -85,10 +85,14 @@ struct JSONScanner {
 
     // MARK: - Scalars
 
-    /// Reads a string, escapes decoded.
-    mutating func readString() throws(Failure) -> String {
+    /// Reads a string, escapes decoded; `reuse` is returned instead of a new string when it is the same text
+    /// (answers repeat label values from series to series).
+    mutating func readString(reusing reuse: String? = nil) throws(Failure) -> String {
         let start = position
-        if let plain = try readPlainString() { return String(decoding: plain, as: UTF8.self) }
+        if let plain = try readPlainString() {
+            if let reuse, Self.equal(plain, reuse) { return reuse }
+            return String(decoding: plain, as: UTF8.self)
+        }
         position = start
         skipWhitespace()
         position += 1
@@ -100,17 +104,89 @@ struct JSONScanner {
     mutating func readPlainString() throws(Failure) -> UnsafeRawBufferPointer? {
         try expect(UInt8(ascii: "\""))
         let start = position
-        while position < bytes.count {
-            let byte = bytes[position]
+        var end = position
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { throw Failure() }
+        while end < count {
+            let byte = base.load(fromByteOffset: end, as: UInt8.self)
             if byte == UInt8(ascii: "\"") {
-                defer { position += 1 }
-                return UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+                position = end + 1
+                return UnsafeRawBufferPointer(start: base + start, count: end - start)
             }
-            if byte == UInt8(ascii: "\\") { return nil }
+            if byte == UInt8(ascii: "\\") {
+                position = end
+                return nil
+            }
             guard byte >= 0x20 else { throw Failure() }
-            position += 1
+            end += 1
         }
         throw Failure()
+    }
+
+    /// Whether `count` bytes at `a` and `b` are the same: a loop, since the texts compared are a few bytes and
+    /// a call to `memcmp` cost more than the comparison.
+    @inline(__always)
+    static func same(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var offset = 0
+        while offset + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+            offset += 8
+        }
+        while offset < count {
+            if a.load(fromByteOffset: offset, as: UInt8.self) != b.load(fromByteOffset: offset, as: UInt8.self) { return false }
+            offset += 1
+        }
+        return true
+    }
+
+    /// Whether `bytes` are the UTF-8 of `string`.
+    static func equal(_ bytes: UnsafeRawBufferPointer, _ string: String) -> Bool {
+        var string = string
+        return string.withUTF8 { utf8 in
+            utf8.count == bytes.count && (bytes.isEmpty || same(utf8.baseAddress!, bytes.baseAddress!, bytes.count))
+        }
+    }
+
+    /// The text and value of the last number read through it: the same text again is not parsed again (every
+    /// sample of an instant vector has the same timestamp, and most have one of a few values).
+    struct NumberMemo {
+        fileprivate var text = UnsafeRawBufferPointer(start: nil, count: 0)
+        fileprivate var value = 0.0
+
+        /// The value of `text` if it is the remembered text.
+        func value(of text: UnsafeRawBufferPointer) -> Double? {
+            guard text.count == self.text.count, text.count > 0, JSONScanner.same(text.baseAddress!, self.text.baseAddress!, text.count) else {
+                return nil
+            }
+            return value
+        }
+
+        /// Remembers `text` (which must stay valid while the memo is used) and its value.
+        mutating func remember(_ text: UnsafeRawBufferPointer, _ value: Double) {
+            self.text = text
+            self.value = value
+        }
+    }
+
+    /// Reads a number as a `Double` (JSON grammar, checked), the same text as the memo's taken as read.
+    mutating func readNumber(memo: inout NumberMemo) throws(Failure) -> Double {
+        skipWhitespace()
+        let count = memo.text.count
+        if count > 0, position + count < bytes.count, !Self.isNumberByte(bytes[position + count]),
+            let value = memo.value(of: UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]))
+        {
+            position += count
+            return value
+        }
+        let start = position
+        let value = try readNumber()
+        memo.remember(UnsafeRawBufferPointer(rebasing: bytes[start..<position]), value)
+        return value
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10 || byte == UInt8(ascii: ".") || byte | 0x20 == UInt8(ascii: "e") || byte == UInt8(ascii: "+")
+            || byte == UInt8(ascii: "-")
     }
 
     /// Reads a number as a `Double` (JSON grammar, checked).
@@ -168,14 +244,37 @@ struct JSONScanner {
         guard sawDigit else { return nil }
         guard scale >= -22 else { return Double(String(decoding: text, as: UTF8.self)) }
         var value = Double(mantissa)
-        if scale < 0 { value /= powersOfTen[-scale] }
+        if scale < 0 { value /= powerOfTen(-scale) }
         return negative ? -value : value
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { exponent in
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
+    /// 10^exponent for 0...22, all exact doubles.
+    private static func powerOfTen(_ exponent: Int) -> Double {
+        switch exponent {
+        case 0: 1e0
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        case 18: 1e18
+        case 19: 1e19
+        case 20: 1e20
+        case 21: 1e21
+        default: 1e22
+        }
     }
 
     // MARK: - Plumbing
@@ -279,12 +378,12 @@ struct JSONScanner {
         return true
     }
 
+    @inline(__always)
     private mutating func skipWhitespace() {
         while position < bytes.count {
-            switch bytes[position] {
-            case 0x20, 0x0A, 0x0D, 0x09: position += 1
-            default: return
-            }
+            let byte = bytes[position]
+            guard byte <= 0x20, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            position += 1
         }
     }
 }

@@ -63,18 +63,25 @@ enum QueryResponseReader {
     }
 
     private static func readResult(_ scanner: inout JSONScanner, type: String) throws(JSONScanner.Failure) -> QueryResult {
-        var scratch: [Labels.Label] = []
+        // Every label set of the answer goes into one array; each series gets a slice of it.
+        var labels: [Labels.Label] = []
+        var memo = PointMemo()
         switch type {
         case "vector":
-            var samples: [Sample] = []
-            try scanner.readArray { scanner throws(JSONScanner.Failure) in samples.append(try readSample(&scanner, scratch: &scratch)) }
-            return .vector(samples)
+            var read: [(Range<Int>, Point)] = []
+            try scanner.readArray { scanner throws(JSONScanner.Failure) in
+                read.append(try readSample(&scanner, into: &labels, previous: read.last?.0 ?? 0..<0, memo: &memo))
+            }
+            return .vector(read.map { range, point in Sample(labels: Labels(reading: labels[range]), point: point) })
         case "matrix":
-            var series: [Series] = []
-            try scanner.readArray { scanner throws(JSONScanner.Failure) in series.append(try readSeries(&scanner, scratch: &scratch)) }
-            return .matrix(series)
+            var read: [(Range<Int>, [Point])] = []
+            try scanner.readArray { scanner throws(JSONScanner.Failure) in
+                read.append(try readSeries(&scanner, into: &labels, previous: read.last?.0 ?? 0..<0, memo: &memo))
+            }
+            return .matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) })
         case "scalar":
-            return .scalar(try readPoint(&scanner))
+            var memo = PointMemo()
+            return .scalar(try readPoint(&scanner, memo: &memo))
         case "string":
             let (seconds, text) = try readPair(&scanner)
             return .string(text, at: Date(timeIntervalSince1970: seconds))
@@ -83,14 +90,17 @@ enum QueryResponseReader {
         }
     }
 
-    private static func readSample(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Sample {
-        var labels: Labels = [:]
+    /// `{"metric": {...}, "value": [...]}`: the labels are appended to `labels`; returns where they are.
+    private static func readSample(
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout PointMemo
+    ) throws(JSONScanner.Failure) -> (Range<Int>, Point) {
+        var range = labels.endIndex..<labels.endIndex
         var point: Point?
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
             if key.is("metric") {
-                labels = try readLabels(&scanner, scratch: &scratch)
+                range = try readLabels(&scanner, into: &labels, previous: previous)
             } else if key.is("value") {
-                point = try readPoint(&scanner)
+                point = try readPoint(&scanner, memo: &memo)
             } else if key.is("histogram") {
                 throw JSONScanner.Failure()
             } else {
@@ -98,49 +108,67 @@ enum QueryResponseReader {
             }
         }
         guard let point else { throw JSONScanner.Failure() }
-        return Sample(labels: labels, point: point)
+        return (range, point)
     }
 
-    private static func readSeries(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Series {
-        var labels: Labels = [:]
+    /// `{"metric": {...}, "values": [[...], ...]}`: the labels are appended to `labels`; returns where they are.
+    private static func readSeries(
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout PointMemo
+    ) throws(JSONScanner.Failure) -> (Range<Int>, [Point]) {
+        var range = labels.endIndex..<labels.endIndex
         var points: [Point] = []
         var sawHistograms = false
         var sawValues = false
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
             if key.is("metric") {
-                labels = try readLabels(&scanner, scratch: &scratch)
+                range = try readLabels(&scanner, into: &labels, previous: previous)
             } else if key.is("values") {
                 sawValues = true
-                try scanner.readArray { scanner throws(JSONScanner.Failure) in points.append(try readPoint(&scanner)) }
+                try scanner.readArray { scanner throws(JSONScanner.Failure) in points.append(try readPoint(&scanner, memo: &memo)) }
             } else {
                 if key.is("histograms") { sawHistograms = true }
                 try scanner.skipValue()
             }
         }
         if sawHistograms, !sawValues { throw JSONScanner.Failure() }
-        return Series(labels: labels, points: points)
+        return (range, points)
     }
 
-    /// The labels, read through `scratch` so that the set is allocated once at its size.
-    private static func readLabels(_ scanner: inout JSONScanner, scratch: inout [Labels.Label]) throws(JSONScanner.Failure) -> Labels {
-        if try scanner.readNull() { return [:] }
-        scratch.removeAll(keepingCapacity: true)
-        try scanner.readObject { scanner, name throws(JSONScanner.Failure) in
-            scratch.append(Labels.Label(name: name.string, value: try scanner.readString()))
+    /// Appends the labels of a `metric` object (or `null`) to `labels`; returns where they are. A name (and a
+    /// value) equal to the one at the same place in the `previous` series is not made into a string again (the
+    /// series of one answer mostly have the same names, and many the same values).
+    private static func readLabels(
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>
+    ) throws(JSONScanner.Failure) -> Range<Int> {
+        let start = labels.endIndex
+        if try scanner.readNull() { return start..<start }
+        var candidate = previous.lowerBound
+        try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+            var same: Labels.Label?
+            if candidate < previous.upperBound, JSONScanner.equal(key.bytes, labels[candidate].name) { same = labels[candidate] }
+            labels.append(Labels.Label(name: same?.name ?? key.string, value: try scanner.readString(reusing: same?.value)))
+            candidate += 1
         }
-        return Labels(reading: Array(scratch))
+        return start..<labels.endIndex
+    }
+
+    /// The last timestamp and value read, by their text.
+    struct PointMemo {
+        var timestamp = JSONScanner.NumberMemo()
+        var value = JSONScanner.NumberMemo()
     }
 
     /// `[<number>, "<value>"]`, the value read from its bytes.
-    private static func readPoint(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> Point {
+    private static func readPoint(_ scanner: inout JSONScanner, memo: inout PointMemo) throws(JSONScanner.Failure) -> Point {
         var seconds: Double?
         var value: Double?
         try scanner.readArray { scanner throws(JSONScanner.Failure) in
             if seconds == nil {
-                seconds = try scanner.readNumber()
+                seconds = try scanner.readNumber(memo: &memo.timestamp)
             } else if value == nil, let text = try scanner.readPlainString() {
-                value = PrometheusValue.parse(text)
-                if value == nil { throw JSONScanner.Failure() }
+                value = memo.value.value(of: text) ?? PrometheusValue.parse(text)
+                guard let value else { throw JSONScanner.Failure() }
+                memo.value.remember(text, value)
             } else {
                 throw JSONScanner.Failure()
             }

@@ -3,6 +3,10 @@
 /// A pass over 10k servers and 20 rules reads 200k label sets; a `Dictionary` per series (hashing, a seeded
 /// hasher, a table) cost more than reading the JSON. Label sets are small, so a sorted array of pairs is
 /// cheaper to build and as fast to read. Literal syntax and subscripts work as for a dictionary.
+///
+/// The pairs are a slice: a reader puts every label set of an answer in one array and hands out slices of it,
+/// so that reading an answer allocates once, not once per series. (A slice keeps the whole array alive; the
+/// label sets of one answer live and die together anyway.) Changing a label set copies its own pairs only.
 public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByDictionaryLiteral, CustomStringConvertible {
     /// One label.
     public struct Label: Sendable, Hashable {
@@ -18,7 +22,7 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
         }
     }
 
-    private var pairs: [Label]
+    private var pairs: ArraySlice<Label>
 
     /// No labels.
     public init() {
@@ -33,17 +37,17 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
 
     /// The labels of a dictionary.
     public init(_ dictionary: [String: String]) {
-        pairs = dictionary.map { Label(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name }
+        pairs = ArraySlice(dictionary.map { Label(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name })
     }
 
     public init(dictionaryLiteral elements: (String, String)...) {
         self.init(elements)
     }
 
-    /// Builds a label set from pairs read in order, fast when they come sorted (Prometheus writes them so).
-    public init(reading labels: [Label]) {
-        let sorted = zip(labels, labels.dropFirst()).allSatisfy { $0.name < $1.name }
-        if sorted {
+    /// Builds a label set from pairs read in order, without copying them when they come sorted with each
+    /// name once (Prometheus writes them so).
+    public init(reading labels: ArraySlice<Label>) {
+        if zip(labels, labels.dropFirst()).allSatisfy({ $0.name < $1.name }) {
             pairs = labels
         } else {
             var merged = Labels()
@@ -55,6 +59,10 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
     /// The value of label `name`, or `nil`. Setting `nil` removes the label.
     public subscript(name: String) -> String? {
         get {
+            if pairs.count <= 8 {  // equality alone is cheaper than ordering strings
+                for label in pairs where label.name == name { return label.value }
+                return nil
+            }
             guard let index = position(of: name).found else { return nil }
             return pairs[index].value
         }
@@ -93,15 +101,15 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
                 if pairs[index].name == name { return (index, index) }
                 if name < pairs[index].name { return (index, nil) }
             }
-            return (pairs.count, nil)
+            return (pairs.endIndex, nil)
         }
-        var low = 0
-        var high = pairs.count
+        var low = pairs.startIndex
+        var high = pairs.endIndex
         while low < high {
             let middle = (low + high) / 2
             if pairs[middle].name < name { low = middle + 1 } else { high = middle }
         }
-        return (low, low < pairs.count && pairs[low].name == name ? low : nil)
+        return (low, low < pairs.endIndex && pairs[low].name == name ? low : nil)
     }
 }
 

@@ -23,6 +23,7 @@ struct Options {
     var rules = 20
     var repeats = 5
     var serve: Int?
+    var decodeOnly: Int?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -33,6 +34,7 @@ struct Options {
             case "--rules": rules = Int(value) ?? rules
             case "--repeats": repeats = Int(value) ?? repeats
             case "--serve": serve = Int(value)
+            case "--decode-only": decodeOnly = Int(value)
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -98,6 +100,16 @@ func startServer(servers: Int, rules: Int) throws -> (Process, Pipe, String) {
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 let options = Options(CommandLine.arguments)
+if let servers = options.decodeOnly {
+    // Profiling aid: read the answers of `servers` targets over and over, nothing else.
+    let bodies = (0..<options.rules).map { Data(fixture(servers: servers, rule: $0).utf8) }
+    for _ in 0..<options.repeats {
+        let start = cpuSeconds(thread: true)
+        for body in bodies { _ = try PrometheusClient.decodeQueryResponse(body) }
+        print(String(format: "decode %.1f ms", (cpuSeconds(thread: true) - start) * 1000))
+    }
+    exit(0)
+}
 if let servers = options.serve {
     try serve(servers: servers, rules: options.rules)
     exit(0)

@@ -101,8 +101,8 @@ struct PoolReadings {
         var count = [UInt8](repeating: 0, count: servers.count)
         var unseen: [String: [Int]] = [:]
         var guess = 0
-        for (index, sample) in samples.enumerated() {
-            guard let server = settings.server(for: sample.labels) else { continue }
+        for index in samples.indices {
+            guard let server = settings.server(for: samples[index].labels) else { continue }
             // Prometheus answers a query with its series in the same order pass after pass, and usually in the
             // inventory's order: try the row after the last one before hashing the name.
             let row: Int
