@@ -83,6 +83,51 @@ struct JSONScanner {
         }
     }
 
+    // MARK: - Exact layout
+
+    /// Where the scanner is, to come back to with ``reset(to:)``.
+    var mark: Int { position }
+
+    /// Goes back to `mark`.
+    mutating func reset(to mark: Int) {
+        position = mark
+    }
+
+    /// Consumes `literal` if the text continues with exactly it (no white space skipped).
+    mutating func consume(literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard position + count <= bytes.count, Self.same(bytes.baseAddress! + position, literal.utf8Start, count) else { return false }
+        position += count
+        return true
+    }
+
+    /// Consumes `byte` if it comes next (no white space skipped).
+    mutating func consume(byte: UInt8) -> Bool {
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    /// Reads a string starting right here, returning its bytes, or `nil` (position unspecified) when it is not
+    /// a string without escapes.
+    mutating func scanPlainString() -> UnsafeRawBufferPointer? {
+        guard consume(byte: UInt8(ascii: "\"")) else { return nil }
+        let start = position
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return nil }
+        var end = position
+        while end < count {
+            let byte = base.load(fromByteOffset: end, as: UInt8.self)
+            if byte == UInt8(ascii: "\"") {
+                position = end + 1
+                return UnsafeRawBufferPointer(start: base + start, count: end - start)
+            }
+            guard byte != UInt8(ascii: "\\"), byte >= 0x20 else { return nil }
+            end += 1
+        }
+        return nil
+    }
+
     // MARK: - Scalars
 
     /// Reads a string, escapes decoded; `reuse` is returned instead of a new string when it is the same text

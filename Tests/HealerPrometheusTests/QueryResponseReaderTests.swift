@@ -41,6 +41,27 @@ struct QueryResponseReaderTests {
         #expect(QueryResponseReader.read(Data(text.utf8)) == nil)
     }
 
+    /// The compact path reuses the previous series' strings and numbers only when the text is the same.
+    @Test func textsRepeatedFromSeriesToSeriesAreReusedOnlyWhenEqual() throws {
+        let series = [
+            #"{"metric":{"a":"x","b":"y"},"value":[1.5,"1"]}"#, #"{"metric":{"a":"x","b":"z"},"value":[1.5,"1"]}"#,
+            #"{"metric":{"a":"x"},"value":[1.25,"10"]}"#, #"{"metric":{"a":"x","c":"z"},"value":[1.25,"1"]}"#,
+            #"{"metric":{"a":"\u0078","c":"z"},"value":[1.5,"1"]}"#, #"{ "metric": {"a":"x","c":"z"}, "value": [1.5, "1"] }"#,
+            #"{"metric":{"a":"x","c":"z"},"value":[1.5,"1"]}"#, #"{"metric":{},"value":[1.55,"1e3"]}"#,
+        ]
+        let body = Data((#"{"status":"success","data":{"resultType":"vector","result":["# + series.joined(separator: ",") + "]}}").utf8)
+        let fast = try #require(QueryResponseReader.read(body))
+        #expect(fast.result == (try PrometheusClient.decodeWithJSONDecoder(body)).result)
+        guard case .vector(let samples) = fast.result else { Issue.record("not a vector"); return }
+        #expect(
+            samples.map(\.labels) == [
+                ["a": "x", "b": "y"], ["a": "x", "b": "z"], ["a": "x"], ["a": "x", "c": "z"], ["a": "x", "c": "z"], ["a": "x", "c": "z"],
+                ["a": "x", "c": "z"], [:],
+            ])
+        #expect(samples.map(\.value) == [1, 1, 10, 1, 1, 1, 1, 1000])
+        #expect(samples.map(\.timestamp.timeIntervalSince1970) == [1.5, 1.5, 1.25, 1.25, 1.5, 1.5, 1.5, 1.55])
+    }
+
     @Test func keysInAnyOrderAreRead() throws {
         let body = Data(#"{"data":{"result":[{"value":[2,"1"],"metric":{"a":"b"}}],"resultType":"vector"},"status":"success"}"#.utf8)
         let response = try #require(QueryResponseReader.read(body))
