@@ -22,15 +22,16 @@ mkdir -p bench/results
     echo "unhealthy by each rule, so about 20 % of servers have an open incident) is served from generated fixtures by a"
     echo "loopback HTTP server in a child process. Median of $repeats passes after a warm-up pass, release build."
     echo
-    echo "| targets | series per pass | wall (ms) | CPU (ms) | CPU per 1k series (ms) | allocations | engine CPU (ms) | engine allocations | JSON decoding CPU (ms) | decoding share | peak RSS (MiB) |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    echo "$csv" | tail -n +2 | while IFS=, read -r t r wall cpu allocations engine engineAllocations decode rss; do
+    echo "| targets | series per pass | wall (ms) | CPU (ms) | best CPU (ms) | CPU per 1k series (ms) | allocations | engine CPU (ms) | engine allocations | JSON decoding CPU (ms) | decoding share | peak RSS (MiB) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "$csv" | tail -n +2 | while IFS=, read -r t r wall cpu best allocations engine engineAllocations decode rss; do
         series=$((t * r))
         perk=$(awk -v c="$cpu" -v s="$series" 'BEGIN { printf "%.2f", c / (s / 1000) }')
         share=$(awk -v d="$decode" -v c="$cpu" 'BEGIN { printf "%.0f %%", 100 * d / c }')
-        echo "| $t | $series | $wall | $cpu | $perk | $allocations | $engine | $engineAllocations | $decode | $share | $rss |"
+        echo "| $t | $series | $wall | $cpu | $best | $perk | $allocations | $engine | $engineAllocations | $decode | $share | $rss |"
     done
     echo
+    echo "- CPU is the median pass; best CPU the cheapest (this machine is shared, and its noise only ever adds);"
     echo "- wall, CPU and allocations: the whole pass in Healer's process (20 queries over HTTP on 4 connections, reading"
     echo "  the answers, the engine, the plan), CPU of all its threads; the fixture server's CPU is not counted;"
     echo "- engine: \`Engine.reconcile\` alone on the same inputs, CPU of its thread;"
@@ -42,7 +43,7 @@ mkdir -p bench/results
     echo "Goal: a 10k-target pass in ≤ 100 ms of CPU, cost growing linearly with targets."
     echo
     echo "$csv" | awk -F, 'NR > 1 { cpu[$1] = $4 } END {
-        if (10000 in cpu) printf "- 10k targets: %.1f ms of CPU, %s (%.2f× the budget)\n", cpu[10000], (cpu[10000] <= 100 ? "met" : "not met"), cpu[10000] / 100
+        if (10000 in cpu) printf "- 10k targets: %.1f ms of CPU (median pass), %s (%.2f× the budget)\n", cpu[10000], (cpu[10000] <= 100 ? "met" : "not met"), cpu[10000] / 100
         if ((1000 in cpu) && (10000 in cpu)) printf "- 1k → 10k targets: CPU ×%.1f for ×10 targets\n", cpu[10000] / cpu[1000]
         if ((10000 in cpu) && (50000 in cpu)) printf "- 10k → 50k targets: CPU ×%.1f for ×5 targets\n", cpu[50000] / cpu[10000]
     }'

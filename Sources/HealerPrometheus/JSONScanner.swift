@@ -184,6 +184,16 @@ struct JSONScanner {
         return true
     }
 
+    /// Whether `first` sorts strictly before `second`, both ASCII (`false` when either is not, or when equal).
+    static func isASCIIOrdered(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+        for index in 0..<min(first.count, second.count) {
+            let (a, b) = (first[index], second[index])
+            guard a < 0x80, b < 0x80 else { return false }
+            if a != b { return a < b }
+        }
+        return first.count < second.count && second.allSatisfy { $0 < 0x80 }
+    }
+
     /// Whether `bytes` are the UTF-8 of `string`.
     static func equal(_ bytes: UnsafeRawBufferPointer, _ string: String) -> Bool {
         var string = string

@@ -68,17 +68,21 @@ enum QueryResponseReader {
         var memo = PointMemo()
         switch type {
         case "vector":
-            var read: [(Range<Int>, Point)] = []
+            var read: [(labels: Range<Int>, point: Point, sorted: Bool)] = []
             try scanner.readArray { scanner throws(JSONScanner.Failure) in
-                let previous = read.last?.0 ?? 0..<0
+                let previous = read.last?.labels ?? 0..<0
                 if let sample = readCompactSample(&scanner, into: &labels, previous: previous, memo: &memo) {
                     read.append(sample)
                 } else {
                     memo.labelTexts.removeAll(keepingCapacity: true)
-                    read.append(try readSample(&scanner, into: &labels, previous: previous, memo: &memo))
+                    let (range, point) = try readSample(&scanner, into: &labels, previous: previous, memo: &memo)
+                    read.append((range, point, false))
                 }
             }
-            return .vector(read.map { range, point in Sample(labels: Labels(reading: labels[range]), point: point) })
+            return .vector(
+                read.map { range, point, sorted in
+                    Sample(labels: sorted ? Labels(alreadySorted: labels[range]) : Labels(reading: labels[range]), point: point)
+                })
         case "matrix":
             var read: [(Range<Int>, [Point])] = []
             try scanner.readArray { scanner throws(JSONScanner.Failure) in
@@ -101,11 +105,11 @@ enum QueryResponseReader {
     /// the reader's steps on a large vector are saved this way; anything else takes the general path.
     private static func readCompactSample(
         _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout PointMemo
-    ) -> (Range<Int>, Point)? {
+    ) -> (labels: Range<Int>, point: Point, sorted: Bool)? {
         let mark = scanner.mark
         let start = labels.endIndex
         let texts = memo.labelTexts.count
-        func fail() -> (Range<Int>, Point)? {
+        func fail() -> (labels: Range<Int>, point: Point, sorted: Bool)? {
             scanner.reset(to: mark)
             labels.removeSubrange(start...)
             memo.labelTexts.removeSubrange(texts...)
@@ -114,6 +118,9 @@ enum QueryResponseReader {
         guard scanner.consume(literal: #"{"metric":{"#) else { return fail() }
         // The previous series' label texts are compared as bytes: the same text reuses its strings.
         var candidate = 0
+        // Whether the names are in order, by their bytes (label names are ASCII, where byte order is string order).
+        var sorted = true
+        var lastName = UnsafeRawBufferPointer(start: nil, count: 0)
         if !scanner.consume(byte: UInt8(ascii: "}")) {
             repeat {
                 guard let name = scanner.scanPlainString(), scanner.consume(byte: UInt8(ascii: ":")), let value = scanner.scanPlainString() else {
@@ -133,6 +140,8 @@ enum QueryResponseReader {
                 }
                 labels.append(label)
                 memo.labelTexts.append((name, value))
+                if sorted, candidate > 0 { sorted = JSONScanner.isASCIIOrdered(lastName, name) }
+                lastName = name
                 candidate += 1
             } while scanner.consume(byte: UInt8(ascii: ","))
             guard scanner.consume(byte: UInt8(ascii: "}")) else { return fail() }
@@ -143,7 +152,7 @@ enum QueryResponseReader {
         else { return fail() }
         guard let value = memo.value.value(of: text) ?? PrometheusValue.parse(text) else { return fail() }
         memo.value.remember(text, value)
-        return (start..<labels.endIndex, Point(timestamp: Date(timeIntervalSince1970: seconds), value: value))
+        return (start..<labels.endIndex, Point(timestamp: Date(timeIntervalSince1970: seconds), value: value), sorted)
     }
 
     /// `{"metric": {...}, "value": [...]}`: the labels are appended to `labels`; returns where they are.

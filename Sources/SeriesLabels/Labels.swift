@@ -56,6 +56,12 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
         }
     }
 
+    /// A label set of pairs the caller knows are sorted by name with each name once (checked in debug builds).
+    public init(alreadySorted labels: ArraySlice<Label>) {
+        assert(zip(labels, labels.dropFirst()).allSatisfy { $0.name < $1.name }, "labels not sorted")
+        pairs = labels
+    }
+
     /// The value of label `name`, or `nil`. Setting `nil` removes the label.
     public subscript(name: String) -> String? {
         get {
