@@ -104,6 +104,7 @@ public final class ManagedProcess: Sendable {
         guard status == 0 else {
             throw HarnessError.system("cannot start \(specification.executable): \(String(cString: strerror(status)))")
         }
+        OrphanReaper.record(group: pid, executable: specification.executable)
         return ManagedProcess(specification: specification, pid: pid, logPath: logPath)
     }
 
@@ -113,7 +114,10 @@ public final class ManagedProcess: Sendable {
             if let reaped { return reaped }
             var status: Int32 = 0
             let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { reaped = exitCode(fromWaitStatus: status) }
+            if result == pid {
+                reaped = exitCode(fromWaitStatus: status)
+                OrphanReaper.forget(group: pid)
+            }
             return reaped
         }
     }

@@ -1,5 +1,10 @@
+import Foundation
 import HealerTesting
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("The test harness itself")
 struct HarnessTests {
@@ -35,6 +40,27 @@ struct HarnessTests {
             await process.stop(grace: .milliseconds(300))
             let status = process.exitStatus()
             #expect(status == 137)  // 128 + SIGKILL
+        }
+    }
+
+    /// A crashed test process cleans nothing up: its services are stopped by the next test process.
+    @Test func servicesOfATestProcessThatIsGoneAreStopped() async throws {
+        try await TemporaryDirectory.with(prefix: "harness") { directory in
+            let shell = try Executable.find("sh", package: "dash")
+            let orphan = try ManagedProcess.start(
+                .init(name: "orphan", executable: shell, arguments: ["-c", "sleep 300"], directory: directory.path, readiness: .immediately))
+            defer { kill(-orphan.pid, SIGKILL) }
+            // Make its record look like one left by a test process that has exited.
+            let gone = try ManagedProcess.start(
+                .init(name: "gone", executable: shell, arguments: ["-c", "exit 0"], directory: directory.path, readiness: .immediately))
+            try await waitUntil("the short-lived process to exit", timeout: .seconds(10)) { gone.exitStatus() != nil }
+            let record = OrphanReaper.directory + "/\(getpid()).\(orphan.pid)"
+            try FileManager.default.moveItem(atPath: record, toPath: OrphanReaper.directory + "/\(gone.pid).\(orphan.pid)")
+
+            #expect(OrphanReaper.reapOrphans().contains(orphan.pid))
+            try await waitUntil("the orphan to be killed", timeout: .seconds(10)) { orphan.exitStatus() != nil }
+            #expect(orphan.exitStatus() == 137)
+            #expect(!FileManager.default.fileExists(atPath: OrphanReaper.directory + "/\(gone.pid).\(orphan.pid)"))
         }
     }
 }
