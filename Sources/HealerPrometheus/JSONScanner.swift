@@ -96,7 +96,9 @@ struct JSONScanner {
     /// Consumes `literal` if the text continues with exactly it (no white space skipped).
     mutating func consume(literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
-        guard position + count <= bytes.count, Self.same(bytes.baseAddress! + position, literal.utf8Start, count) else { return false }
+        guard position + count <= bytes.count, let base = bytes.baseAddress, Self.same(base + position, literal.utf8Start, count) else {
+            return false
+        }
         position += count
         return true
     }
