@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -99,12 +100,11 @@ let package = Package(
             dependencies: ["HealerPrometheus", "CurlHTTP"],
             path: "bench/PrometheusClient"
         ),
-        // Counts heap allocations for benchmarks (replaces malloc in the executables that link it).
-        .target(name: "AllocationCounter", path: "bench/AllocationCounter"),
         .executableTarget(
             name: "bench-scale",
             dependencies: [
-                "AllocationCounter", "HealerController", "HealerCore", "HealerPrometheus", "HealerTesting", "CurlHTTP",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"), "HealerController", "HealerCore", "HealerPrometheus",
+                "HealerTesting", "CurlHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Scale"

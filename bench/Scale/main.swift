@@ -1,11 +1,11 @@
 // Scale benchmark: one reconcile pass over N targets × 20 recovery rules, Prometheus answers served from
 // generated fixtures by a loopback server in a child process (its CPU is not Healer's). Reports wall time,
 // CPU time, allocations and peak RSS of the pass, and the CPU of the engine and of JSON decoding measured
-// apart on the same inputs. Not a test: run by bench/scale.sh.
+// apart on the same inputs. Not a test: run by bench/scale.sh, which preloads the malloc interposer
+// (ordo-one/malloc-interposer) that counts allocations; without it they show as 0.
 //
 //   bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5]
 //   bench-scale --serve N --rules R          (the fixture server; prints its URL, stops at end of input)
-import AllocationCounter
 import CurlHTTP
 import Foundation
 import HealerController
@@ -13,6 +13,7 @@ import HealerCore
 import HealerPrometheus
 import HealerTesting
 import Logging
+import MallocInterposerSwift
 
 #if canImport(Glibc)
     import Glibc
@@ -96,6 +97,12 @@ func startServer(servers: Int, rules: Int) throws -> (Process, Pipe, String) {
     return (process, input, String(decoding: line, as: UTF8.self))
 }
 
+/// Heap allocations and bytes allocated so far (0 unless the interposer is preloaded).
+func allocations() -> (count: Int, bytes: Int) {
+    let statistics = MallocInterposerSwift.getStatistics()
+    return (statistics.mallocCount, statistics.mallocBytesCount)
+}
+
 /// Median of `values`.
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
@@ -115,7 +122,8 @@ if let servers = options.serve {
     exit(0)
 }
 
-print("targets,rules,wall_ms,cpu_ms,cpu_best_ms,allocations,engine_cpu_ms,engine_allocations,decode_cpu_ms,peak_rss_mib")
+MallocInterposerSwift.hook()
+print("targets,rules,wall_ms,cpu_ms,cpu_best_ms,allocations,allocated_mib,engine_cpu_ms,engine_allocations,decode_cpu_ms,peak_rss_mib")
 for targets in options.targets {
     let (child, input, url) = try startServer(servers: targets, rules: options.rules)
     defer {
@@ -146,18 +154,20 @@ for targets in options.targets {
 
     var walls: [Double] = []
     var cpus: [Double] = []
-    var allocations: [Double] = []
+    var allocationCounts: [Double] = []
+    var allocatedBytes: [Double] = []
     var engines: [Double] = []
     var engineAllocations: [Double] = []
     var decodes: [Double] = []
     for _ in 0..<options.repeats {
         let cpu = cpuSeconds()
-        let allocated = allocation_count()
+        let allocated = allocations()
         let start = ContinuousClock.now
         let pass = await service.runPass()
         walls.append(seconds(start.duration(to: .now)))
         cpus.append(cpuSeconds() - cpu)
-        allocations.append(Double(allocation_count() - allocated))
+        allocationCounts.append(Double(allocations().count - allocated.count))
+        allocatedBytes.append(Double(allocations().bytes - allocated.bytes))
 
         let decodeStart = cpuSeconds(thread: true)
         let responses = try bodies.map { try PrometheusClient.decodeQueryResponse($0) }
@@ -170,13 +180,14 @@ for targets in options.targets {
                     return ("rule_\(index)", RuleObservation.series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, at: pass.time))
                 }))
         let engineStart = cpuSeconds(thread: true)
-        let engineAllocated = allocation_count()
+        let engineAllocated = allocations().count
         _ = service.engine.reconcile(state: pass.outcome.state, observations: observations, now: pass.time)
         engines.append(cpuSeconds(thread: true) - engineStart)
-        engineAllocations.append(Double(allocation_count() - engineAllocated))
+        engineAllocations.append(Double(allocations().count - engineAllocated))
     }
     print(
         String(
-            format: "%d,%d,%.1f,%.1f,%.1f,%.0f,%.1f,%.0f,%.1f,%.0f", targets, options.rules, median(walls) * 1000, median(cpus) * 1000,
-            (cpus.min() ?? 0) * 1000, median(allocations), median(engines) * 1000, median(engineAllocations), median(decodes) * 1000, peakRSSMiB()))
+            format: "%d,%d,%.1f,%.1f,%.1f,%.0f,%.1f,%.1f,%.0f,%.1f,%.0f", targets, options.rules, median(walls) * 1000, median(cpus) * 1000,
+            (cpus.min() ?? 0) * 1000, median(allocationCounts), median(allocatedBytes) / 1_048_576, median(engines) * 1000, median(engineAllocations),
+            median(decodes) * 1000, peakRSSMiB()))
 }
