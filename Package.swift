@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -33,6 +34,8 @@ let package = Package(
         .target(name: "SeriesLabels"),
         // Configuration and rule files (YAML), every error with file, line and field.
         .target(name: "HealerRules", dependencies: ["HealerCore", .product(name: "Yams", package: "Yams")]),
+        // Durable state: the engine's state in SQLite (GRDB).
+        .target(name: "HealerStore", dependencies: ["HealerCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // HAProxy's runtime API and the balancer driver.
         .target(name: "HealerHAProxy", dependencies: ["HealerCore"]),
         // Outbound HTTP over libcurl: one multi handle on a dedicated thread.
@@ -70,6 +73,7 @@ let package = Package(
                 "HealerPrometheus",
                 "HealerRules",
                 "HealerController",
+                "HealerStore",
                 "SeriesLabels",
                 "HealerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -135,6 +139,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .testTarget(
+            name: "HealerStoreTests",
+            dependencies: ["HealerStore", "HealerCore", "HealerTesting", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",
@@ -145,6 +153,7 @@ let package = Package(
         .testTarget(
             name: "HealerControllerTests",
             dependencies: [
+                "HealerStore",
                 "HealerController", "HealerTesting", "HealerRules",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

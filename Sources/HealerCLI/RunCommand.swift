@@ -5,6 +5,7 @@ import HealerCore
 import HealerPrometheus
 import HealerRules
 import HealerServer
+import HealerStore
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -18,6 +19,8 @@ struct RunCommand: AsyncParsableCommand {
             Logs every verdict change and decision as a structured line (--log-format json for one JSON object per line). SIGTERM or SIGINT stops it gracefully: the pass in flight finishes first.
 
             Remedies change HAProxy through its runtime API and run the configured exec and webhook actuators; with safety.dry_run (or a rule's dry_run) they are only recorded.
+
+            What Healer did (open incidents and their steps, budgets, quarantines, pauses) is saved in state.path (SQLite, default .healer/state.db beside the configuration) before it acts, and read back at start: a restarted Healer re-asserts the remedies in force. A state file it cannot read stops it at start, naming the file.
 
             It serves server.listen (default 127.0.0.1:9102): /metrics, /healthz, /readyz, the Alertmanager receiver POST /api/v1/alerts and the admin API (docs/api.md). SIGHUP or POST /api/v1/reload reloads the configuration; a broken file keeps the previous one.
             """
@@ -39,11 +42,22 @@ struct RunCommand: AsyncParsableCommand {
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
         let journal = DecisionJournal()
         let metrics = ControllerMetrics(configuration: configuration)
+        // The state is read once before anything starts: a file Healer cannot read stops it here, with the file
+        // named, instead of a controller that forgot the servers it drained.
+        let store: SQLiteStateStore
+        let saved: EngineState?
+        do {
+            store = try await SQLiteStateStore.open(path: configuration.state.path)
+            saved = try await store.load()
+        } catch {
+            Output.error("healer: \(error)")
+            throw ExitCode.failure
+        }
         let service = ReconcilerService(
             configuration: configuration,
             dependencies: .init(
                 metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration),
-                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration), journal: journal,
+                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration), store: store, journal: journal,
                 observer: metrics),
             clock: ContinuousClock(),
             logger: logger)
@@ -53,6 +67,7 @@ struct RunCommand: AsyncParsableCommand {
                 "config": "\(config.path)", "pools": "\(configuration.pools.count)", "rules": "\(configuration.recoveryRules.count)",
                 "interval": "\(PrometheusDuration.format(configuration.reconcile.interval))", "prometheus": "\(configuration.prometheus.url)",
                 "listen": "\(configuration.server.listen)", "dry_run": "\(configuration.safety.dryRun)",
+                "state": "\(configuration.state.path)", "open_incidents": "\(saved?.incidents.count ?? 0)",
             ])
         if once {
             let pass = await service.runPass()

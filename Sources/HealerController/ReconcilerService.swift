@@ -153,11 +153,16 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
         let isLeader = await dependencies.elector.isLeader()
-        var prior = await loadedState(engine: engine)
+        // A state that cannot be loaded is not replaced by a fresh one: Healer would forget what it did. Passes
+        // decide but do nothing until the store answers.
+        let (loaded, trusted) = await loadedState(engine: engine)
+        var prior = loaded
+        let queued = commands.withLock { commands in
+            defer { commands = [] }
+            return commands
+        }
         var commandRecords: [DecisionRecord] = []
-        for command in commands.withLock({ commands in
-            defer { commands = [] }; return commands
-        }) {
+        for command in queued {
             commandRecords += command(engine, &prior, time)
         }
         let hints = alerts.withLock { alerts in
@@ -170,9 +175,31 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 unreachableBalancers: view.unreachable, alerts: hints),
             now: time)
         outcome.records = commandRecords + outcome.records
-        state.withLock { $0 = outcome.state }
+        // Intent before action: the state that says what this pass does is saved before anything is done, so a
+        // controller killed mid-action restarts knowing it. When it cannot be saved, nothing is done, the state
+        // stays as it was and the operators' commands wait for the next pass.
+        var saved = trusted
+        if !trusted {
+            commands.withLock { $0 = queued + $0 }
+            outcome.records.append(
+                DecisionRecord(time: time, kind: .pool, pool: "*", reason: "the saved state could not be read, so nothing was done this pass"))
+        } else if let store = dependencies.store {
+            do {
+                try await store.save(outcome.state)
+            } catch {
+                saved = false
+                commands.withLock { $0 = queued + $0 }
+                logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
+                outcome.records.append(
+                    DecisionRecord(
+                        time: time, kind: .pool, pool: "*",
+                        reason: "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"))
+            }
+        }
+        if saved { state.withLock { $0 = outcome.state } }
         dependencies.journal.append(outcome.records)
         for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
+        if !saved { outcome.plan = Plan(actions: [], desired: [:], simulated: outcome.plan.simulated) }
 
         // The desired balancer state is applied as a diff every pass: it re-asserts what a reload undid.
         var applied: [TargetID: ActionOutcome] = [:]
@@ -209,9 +236,6 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                     "action": "\(action.kind.name)", "result": "\(result.result.rawValue)", "detail": "\(result.detail)",
                 ])
         }
-        if let store = dependencies.store {
-            do { try await store.save(outcome.state) } catch { logger.error("cannot save state", metadata: ["error": "\(error)"]) }
-        }
         let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
         let rules = Self.allRules(engine)
         let failed = Set(
@@ -220,7 +244,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 return false
             }.map(\.expression)
         ).count
-        if failed == 0 { lastHealthyPass.withLock { $0 = time } }
+        if failed == 0, saved { lastHealthyPass.withLock { $0 = time } }
         dependencies.observer?.passFinished(
             outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, totalQueries: Set(rules.map(\.expression)).count,
             time: time, isLeader: isLeader, current: view.current)
@@ -270,13 +294,18 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    private func loadedState(engine: Engine) async -> EngineState {
-        if let current = state.withLock({ $0 }) { return current }
-        var loaded: EngineState?
-        if let store = dependencies.store {
-            do { loaded = try await store.load() } catch { logger.error("cannot load state; starting fresh", metadata: ["error": "\(error)"]) }
+    /// The state to start the pass from, and whether it can be trusted (it is the last one saved, or there is
+    /// no store). A load failure gives a fresh state that is not trusted: the pass must not act on it.
+    private func loadedState(engine: Engine) async -> (EngineState, trusted: Bool) {
+        if let current = state.withLock({ $0 }) { return (current, true) }
+        let fresh = EngineState(maxActionsPerMinute: engine.configuration.safety.maxActionsPerMinute)
+        guard let store = dependencies.store else { return (fresh, true) }
+        do {
+            return (try await store.load() ?? fresh, true)
+        } catch {
+            logger.error("cannot load the state: observing only until it can be read", metadata: ["error": "\(error)"])
+            return (fresh, false)
         }
-        return loaded ?? EngineState(maxActionsPerMinute: engine.configuration.safety.maxActionsPerMinute)
     }
 
     /// Every rule's name and expression: recovery, weight and scale rules.

@@ -28,6 +28,7 @@ struct ConfigurationParser {
         if let state = fields["state"]?.mapping(allowed: ["path"]), let path = state["path"]?.string() {
             configuration.state.path = path
         }
+        configuration.state.path = ConfigurationLoader.resolve(configuration.state.path, in: directory)
         if let server = fields["server"]?.mapping(allowed: ["listen", "bearer_token_file"]) {
             if let listen = server["listen"]?.string() {
                 if listen.split(separator: ":").last.flatMap({ Int($0) }) == nil {

@@ -112,6 +112,36 @@ struct CheckAndRunTests {
             let lines = outcome.output.split(separator: "\n").map(String.init)
             #expect(lines.contains { $0.hasPrefix("{") && $0.contains(#""msg":"healer started""#) })
             #expect(lines.contains { $0.hasPrefix("monitoring  prometheus  TargetDown  healthy") })
+            // The state went beside the configuration.
+            #expect(FileManager.default.fileExists(atPath: prometheus.directory + "/.healer/state.db"))
+        }
+    }
+
+    @Test func runRefusesToStartOnAStateFileItCannotRead() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await TemporaryDirectory.with(prefix: "state") { directory in
+            try """
+            prometheus: { url: "http://127.0.0.1:1" }
+            balancers: { edge: { haproxy: { runtime_api: "tcp://127.0.0.1:1" } } }
+            pools:
+              web: { balancer: edge, backend: be_web, target: { server: "{{ $labels.server }}" } }
+            rules: ["rules.yaml"]
+            state: { path: var/state.db }
+            """.write(toFile: directory.path + "/healer.yaml", atomically: true, encoding: .utf8)
+            try """
+            groups:
+              - name: web
+                pool: web
+                rules:
+                  - { name: Errors, expr: errors, unhealthy: "> 0.1", healthy: "< 0.01", ladder: [{ set_weight: 50% }] }
+            """.write(toFile: directory.path + "/rules.yaml", atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: directory.path + "/var", withIntermediateDirectories: true)
+            try "this is not a database, it is a note someone left".write(
+                toFile: directory.path + "/var/state.db", atomically: true, encoding: .utf8)
+            let outcome = try await Command.execute(healer, ["run", "--config", directory.path + "/healer.yaml", "--once"], in: "/")
+            #expect(outcome.status == 1)
+            #expect(outcome.output.contains("state file \(directory.path)/var/state.db cannot be read"))
+            #expect(outcome.output.contains("move it aside"))
         }
     }
 }

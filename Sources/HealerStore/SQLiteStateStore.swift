@@ -1,0 +1,153 @@
+import Dispatch
+import Foundation
+import GRDB
+public import HealerCore
+
+/// The engine's state in a SQLite database (GRDB): one row holding the versioned `EngineState` as JSON,
+/// replaced in a transaction by every save.
+///
+/// The reconcile loop saves the state of a pass *before* it acts on it, so a controller killed mid-action
+/// restarts knowing what it did (which servers it drained, which incidents are open, the budgets and token
+/// buckets), and re-asserts it instead of leaving a server drained by accident. All database work runs on
+/// GRDB's own serial queue, never on Swift's cooperative pool.
+public final class SQLiteStateStore: StateStore {
+    /// The database file.
+    public let path: String
+    private let database: DatabaseQueue
+
+    private init(path: String, database: DatabaseQueue) {
+        self.path = path
+        self.database = database
+    }
+
+    /// Opens (or creates, with its directory) the database at `path` and brings its schema up to date.
+    ///
+    /// - Throws: ``StateStoreError`` naming the file: it cannot be created, or is not a Healer state database.
+    public static func open(path: String) async throws(StateStoreError) -> SQLiteStateStore {
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                // Opening and migrating are blocking calls: run them off the cooperative pool.
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result { try openBlocking(path: path) })
+                }
+            }
+        } catch let error as StateStoreError {
+            throw error
+        } catch {
+            throw StateStoreError(path: path, problem: .unreadable(Self.describe(error)))
+        }
+    }
+
+    private static func openBlocking(path: String) throws -> SQLiteStateStore {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw StateStoreError(path: path, problem: .unreadable("cannot create the directory \(directory): \(error.localizedDescription)"))
+            }
+        }
+        var configuration = Configuration()
+        configuration.label = "healer-state"
+        // Another healer (a `run --once` beside the daemon) may hold the lock for a moment.
+        configuration.busyMode = .timeout(5)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: engine state") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE engine_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        format INTEGER NOT NULL,
+                        saved_at REAL NOT NULL,
+                        body BLOB NOT NULL
+                    )
+                    """)
+        }
+        try migrator.migrate(database)
+        return SQLiteStateStore(path: path, database: database)
+    }
+
+    /// The saved state, or `nil` when nothing was saved yet.
+    ///
+    /// - Throws: ``StateStoreError`` when the state was written by a newer Healer or cannot be read: starting
+    ///   afresh would forget what Healer did (servers it drained), so that is for an operator to decide.
+    public func load() async throws -> EngineState? {
+        let path = self.path
+        let row: (format: Int, body: Data)?
+        do {
+            row = try await database.read { db in
+                try Row.fetchOne(db, sql: "SELECT format, body FROM engine_state WHERE id = 1").map { ($0["format"], $0["body"]) }
+            }
+        } catch {
+            throw StateStoreError(path: path, problem: .unreadable(Self.describe(error)))
+        }
+        guard let row else { return nil }
+        guard row.format <= EngineState.currentVersion else {
+            throw StateStoreError(path: path, problem: .newerFormat(found: row.format, supported: EngineState.currentVersion))
+        }
+        do {
+            return try JSONDecoder().decode(EngineState.self, from: row.body)
+        } catch {
+            throw StateStoreError(path: path, problem: .unreadable("the saved state does not decode: \(error)"))
+        }
+    }
+
+    /// Replaces the saved state with `state`, durably (the transaction is committed when this returns).
+    public func save(_ state: EngineState) async throws {
+        let body: Data
+        do {
+            body = try JSONEncoder().encode(state)
+        } catch {
+            throw StateStoreError(path: path, problem: .unwritable("the state does not encode: \(error)"))
+        }
+        do {
+            try await database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO engine_state (id, format, saved_at, body) VALUES (1, ?, ?, ?)
+                        ON CONFLICT(id) DO UPDATE SET format = excluded.format, saved_at = excluded.saved_at, body = excluded.body
+                        """,
+                    arguments: [state.version, Date().timeIntervalSince1970, body])
+            }
+        } catch {
+            throw StateStoreError(path: path, problem: .unwritable(Self.describe(error)))
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? error.description }
+        return String(describing: error)
+    }
+}
+
+/// A state database that cannot be used, with the file and what to do.
+public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong.
+    public enum Problem: Sendable, Equatable {
+        /// The file cannot be opened or read, or is not a Healer state database.
+        case unreadable(String)
+        /// The state cannot be written.
+        case unwritable(String)
+        /// A newer Healer wrote it, in a format this one does not know.
+        case newerFormat(found: Int, supported: Int)
+    }
+
+    /// The database file.
+    public var path: String
+    /// What is wrong.
+    public var problem: Problem
+
+    public var description: String {
+        switch problem {
+        case .unreadable(let detail):
+            "state file \(path) cannot be read: \(detail). Healer keeps what it did there (drained servers, open incidents); "
+                + "fix or restore the file, or move it aside to start with no memory of past remedies"
+        case .unwritable(let detail):
+            "state file \(path) cannot be written: \(detail)"
+        case .newerFormat(let found, let supported):
+            "state file \(path) was written by a newer Healer (format \(found); this one reads up to \(supported)): "
+                + "run the newer version, or move the file aside to start with no memory of past remedies"
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import HealerController
+import HealerCore
+import HealerStore
+import HealerTesting
+import Logging
+import Testing
+
+/// Intent before action, and a restart that remembers: the loop with a real SQLite store.
+@Suite("Durable state in the loop")
+struct DurableStateTests {
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    static let servers = ["web": ["s1", "s2", "s3"].map { ServerInfo(server: $0) }]
+
+    func service(store: any StateStore, metrics: ScriptedMetricsSource, balancer: FakeBalancer, actuator: RecordingActuator = RecordingActuator())
+        -> ReconcilerService<ManualClock>
+    {
+        ReconcilerService(
+            configuration: .fixture(pendingFor: .zero),
+            dependencies: .init(metrics: metrics, actuator: actuator, balancer: balancer, store: store), clock: ManualClock(),
+            now: { Date(timeIntervalSince1970: 1_800_000_000) }, logger: Self.logger)
+    }
+
+    /// A Healer killed after it lowered s1's weight, and a balancer reloaded meanwhile: the new Healer reads
+    /// the incident back and puts the remedy back, without opening a new incident.
+    @Test func aRestartedControllerReassertsTheRemediesInForce() async throws {
+        try await TemporaryDirectory.with(prefix: "durable") { directory in
+            let path = directory.path + "/state.db"
+            let metrics = ScriptedMetricsSource()
+            metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+            let first = FakeBalancer(pools: Self.servers)
+            await service(store: try await SQLiteStateStore.open(path: path), metrics: metrics, balancer: first).runPass()
+            #expect(first.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
+
+            let reloaded = FakeBalancer(pools: Self.servers)  // back at full weight
+            let restarted = service(store: try await SQLiteStateStore.open(path: path), metrics: metrics, balancer: reloaded)
+            let pass = await restarted.runPass()
+            #expect(reloaded.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
+            #expect(restarted.currentState?.incidents.count == 1)
+            #expect(!pass.outcome.records.contains { $0.reason.hasPrefix("unhealthy") })  // not opened again
+        }
+    }
+
+    @Test func nothingIsDoneWhenTheIntentCannotBeSaved() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let balancer = FakeBalancer(pools: Self.servers)
+        let store = FailingStore(failLoad: false)
+        let service = service(store: store, metrics: metrics, balancer: balancer)
+        let pass = await service.runPass()
+        #expect(balancer.applied.isEmpty)
+        #expect(pass.results.isEmpty)
+        #expect(service.currentState == nil)  // the decision is taken again next pass
+        #expect(service.lastSuccessfulPass == nil)  // so /readyz turns unready
+        #expect(pass.outcome.records.contains { $0.reason.hasPrefix("the state could not be saved, so nothing was done this pass") })
+    }
+
+    @Test func nothingIsDoneWhileTheSavedStateCannotBeRead() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let balancer = FakeBalancer(pools: Self.servers)
+        let service = service(store: FailingStore(failLoad: true), metrics: metrics, balancer: balancer)
+        let pass = await service.runPass()
+        #expect(balancer.applied.isEmpty)
+        #expect(service.currentState == nil)
+        #expect(pass.outcome.records.contains { $0.reason == "the saved state could not be read, so nothing was done this pass" })
+    }
+}
+
+/// A store whose disk is gone.
+struct FailingStore: StateStore {
+    struct Broken: Error {}
+    var failLoad: Bool
+
+    func load() async throws -> EngineState? {
+        if failLoad { throw Broken() }
+        return nil
+    }
+
+    func save(_ state: EngineState) async throws { throw Broken() }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import HealerCore
+import HealerStore
+import HealerTesting
+import Testing
+
+@Suite("State in SQLite")
+struct SQLiteStateStoreTests {
+    static func state() -> EngineState {
+        var state = EngineState(maxActionsPerMinute: 4)
+        let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+        var incident = Incident(key: key, openedAt: Date(timeIntervalSince1970: 1_000), dryRun: false)
+        incident.phase = .firing
+        incident.appliedStep = 1
+        state.incidents[key] = incident
+        state.attempts[key] = [Date(timeIntervalSince1970: 1_010)]
+        state.pause = PauseState(pools: ["db"])
+        return state
+    }
+
+    @Test func aSavedStateIsReadBackByANewStoreInANewDirectory() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/nested/state.db"
+            let first = try await SQLiteStateStore.open(path: path)
+            #expect(try await first.load() == nil)
+            try await first.save(Self.state())
+            var changed = Self.state()
+            changed.pause.global = true
+            try await first.save(changed)  // replaces, never appends
+
+            let second = try await SQLiteStateStore.open(path: path)
+            #expect(try await second.load() == changed)
+        }
+    }
+
+    @Test func aStateFromANewerHealerIsRefusedWithTheFileNamed() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            let store = try await SQLiteStateStore.open(path: path)
+            var newer = Self.state()
+            newer.version = EngineState.currentVersion + 1
+            try await store.save(newer)
+            let error = await #expect(throws: StateStoreError.self) { try await store.load() }
+            #expect(error?.problem == .newerFormat(found: EngineState.currentVersion + 1, supported: EngineState.currentVersion))
+            #expect(error?.description.contains(path) == true)
+            #expect(error?.description.contains("move the file aside") == true)
+        }
+    }
+
+    @Test func aFileThatIsNotAStateDatabaseIsRefused() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            try Data(String(repeating: "not sqlite ", count: 100).utf8).write(to: URL(fileURLWithPath: path))
+            let error = await #expect(throws: StateStoreError.self) { try await SQLiteStateStore.open(path: path) }
+            #expect(error?.description.contains(path) == true)
+            guard case .unreadable? = error?.problem else { Issue.record("expected unreadable, got \(String(describing: error))"); return }
+        }
+    }
+
+    @Test func aStateThatDoesNotDecodeIsRefused() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            let store = try await SQLiteStateStore.open(path: path)
+            try await store.save(Self.state())
+            // Damage the saved body behind the store's back.
+            let database = try DatabaseQueue(path: path)
+            try await database.write { db in try db.execute(sql: "UPDATE engine_state SET body = ?", arguments: [Data("{}".utf8)]) }
+            let error = await #expect(throws: StateStoreError.self) { try await store.load() }
+            guard case .unreadable(let detail)? = error?.problem else { Issue.record("expected unreadable"); return }
+            #expect(detail.contains("does not decode"))
+        }
+    }
+}
