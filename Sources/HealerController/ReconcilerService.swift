@@ -64,6 +64,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let alerts = Mutex<[IncidentKey: String]>([:])
     /// When the last pass whose every query answered ended, for readiness.
     private let lastHealthyPass = Mutex<Date?>(nil)
+    /// Why the last pass could not load or save the state; `nil` when it could.
+    private let stateFailure = Mutex<String?>(nil)
     private let dependencies: Dependencies
     private let clock: C
     private let now: @Sendable () -> Date
@@ -118,6 +120,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
 
     /// When the last pass in which every query answered finished.
     public var lastSuccessfulPass: Date? { lastHealthyPass.withLock { $0 } }
+    /// Why the last pass could not load or save the state (so it did nothing); `nil` when it could.
+    public var stateProblem: String? { stateFailure.withLock { $0 } }
 
     public func run() async throws {
         let interval = engine.configuration.reconcile.interval
@@ -188,6 +192,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 try await store.save(outcome.state)
             } catch {
                 saved = false
+                stateFailure.withLock { $0 = "cannot be saved, so passes do nothing: \(error)" }
                 commands.withLock { $0 = queued + $0 }
                 logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
                 outcome.records.append(
@@ -196,7 +201,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                         reason: "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"))
             }
         }
-        if saved { state.withLock { $0 = outcome.state } }
+        if saved {
+            state.withLock { $0 = outcome.state }
+            stateFailure.withLock { $0 = nil }
+        }
         dependencies.journal.append(outcome.records)
         for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
         if !saved { outcome.plan = Plan(actions: [], desired: [:], simulated: outcome.plan.simulated) }
@@ -244,7 +252,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 return false
             }.map(\.expression)
         ).count
-        if failed == 0, saved { lastHealthyPass.withLock { $0 = time } }
+        if failed == 0 { lastHealthyPass.withLock { $0 = time } }
         dependencies.observer?.passFinished(
             outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, totalQueries: Set(rules.map(\.expression)).count,
             time: time, isLeader: isLeader, current: view.current)
@@ -303,7 +311,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         do {
             return (try await store.load() ?? fresh, true)
         } catch {
-            logger.error("cannot load the state: observing only until it can be read", metadata: ["error": "\(error)"])
+            logger.error("cannot load the state: nothing is done until it can be read", metadata: ["error": "\(error)"])
+            stateFailure.withLock { $0 = "cannot be read, so passes do nothing: \(error)" }
             return (fresh, false)
         }
     }

@@ -78,6 +78,12 @@ public final class ControllerAPI: Sendable {
             ready = false
             checks.append("prometheus: no pass with every rule query answered in the last \(Int(allowed))s")
         }
+        if let problem = service.stateProblem {
+            ready = false
+            checks.append("state: \(problem)")
+        } else {
+            checks.append("state: ok")
+        }
         if let failure = lastReloadFailure {
             checks.append("config: the last reload failed, the previous configuration is in force: \(failure.split(separator: "\n").first ?? "")")
         } else {

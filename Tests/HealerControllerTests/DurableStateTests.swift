@@ -38,6 +38,7 @@ struct DurableStateTests {
             #expect(reloaded.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
             #expect(restarted.currentState?.incidents.count == 1)
             #expect(!pass.outcome.records.contains { $0.reason.hasPrefix("unhealthy") })  // not opened again
+            #expect(restarted.stateProblem == nil)
         }
     }
 
@@ -51,7 +52,7 @@ struct DurableStateTests {
         #expect(balancer.applied.isEmpty)
         #expect(pass.results.isEmpty)
         #expect(service.currentState == nil)  // the decision is taken again next pass
-        #expect(service.lastSuccessfulPass == nil)  // so /readyz turns unready
+        #expect(service.stateProblem?.hasPrefix("cannot be saved, so passes do nothing") == true)  // /readyz names it
         #expect(pass.outcome.records.contains { $0.reason.hasPrefix("the state could not be saved, so nothing was done this pass") })
     }
 
@@ -64,6 +65,7 @@ struct DurableStateTests {
         #expect(balancer.applied.isEmpty)
         #expect(service.currentState == nil)
         #expect(pass.outcome.records.contains { $0.reason == "the saved state could not be read, so nothing was done this pass" })
+        #expect(service.stateProblem?.hasPrefix("cannot be read") == true)
     }
 }
 

@@ -72,8 +72,10 @@ struct EndToEndTests {
             #expect(escalated.contains { $0.reason.hasPrefix("firing") })
             #expect(escalated.contains { $0.reason.hasPrefix("escalating") })
             #expect(escalated.filter { $0.kind == .action }.allSatisfy { $0.dryRun })
-            #expect(
-                service.lastPass?.outcome.plan.simulated[TargetID(pool: "web", server: "s1")] == DesiredServerState(weightPercent: 50, admin: .drain))
+            // The journal has the record while its pass is still running: wait for the pass's report.
+            try await waitUntil("the drain in the last pass's plan", timeout: .seconds(10)) {
+                service.lastPass?.outcome.plan.simulated[TargetID(pool: "web", server: "s1")] == DesiredServerState(weightPercent: 50, admin: .drain)
+            }
             #expect(service.lastPass?.outcome.plan.desired.isEmpty == true)  // dry run: nothing enforced
 
             errorRatio.withLock { $0 = 0 }
