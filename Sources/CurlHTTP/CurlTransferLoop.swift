@@ -158,6 +158,9 @@ final class CurlTransferLoop: Sendable {
             }
             for id in work.cancels {
                 if let handle = handlesByID[id], let transfer = transfers[handle] {
+                    // A connection with half a response on it must never serve another request: say so
+                    // explicitly, whatever state the transfer was in when it was removed.
+                    _ = ccurl_easy_setopt_long(handle, CURLOPT_FORBID_REUSE, 1)
                     finish(transfer, with: .failure(CancellationError()))
                 }
             }
