@@ -49,6 +49,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             store = try await SQLiteStateStore.open(path: configuration.state.path)
             saved = try await store.load()
+            // The decisions from before the restart stay in the API and the status views.
+            journal.append(try await store.recentRecords(limit: journal.capacity))
         } catch {
             Output.error("healer: \(error)")
             throw ExitCode.failure

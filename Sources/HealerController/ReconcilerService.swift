@@ -189,7 +189,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 DecisionRecord(time: time, kind: .pool, pool: "*", reason: "the saved state could not be read, so nothing was done this pass"))
         } else if let store = dependencies.store {
             do {
-                try await store.save(outcome.state)
+                try await store.save(outcome.state, appending: outcome.records)
             } catch {
                 saved = false
                 stateFailure.withLock { $0 = "cannot be saved, so passes do nothing: \(error)" }

@@ -4,7 +4,7 @@ import GRDB
 public import HealerCore
 
 /// The engine's state in a SQLite database (GRDB): one row holding the versioned `EngineState` as JSON,
-/// replaced in a transaction by every save.
+/// replaced in a transaction by every save, with the pass's decision records appended in the same transaction.
 ///
 /// The reconcile loop saves the state of a pass *before* it acts on it, so a controller killed mid-action
 /// restarts knowing what it did (which servers it drained, which incidents are open, the budgets and token
@@ -13,22 +13,25 @@ public import HealerCore
 public final class SQLiteStateStore: StateStore {
     /// The database file.
     public let path: String
+    /// How many decisions are kept (the oldest go first).
+    public let decisionCapacity: Int
     private let database: DatabaseQueue
 
-    private init(path: String, database: DatabaseQueue) {
+    private init(path: String, database: DatabaseQueue, decisionCapacity: Int) {
         self.path = path
         self.database = database
+        self.decisionCapacity = decisionCapacity
     }
 
     /// Opens (or creates, with its directory) the database at `path` and brings its schema up to date.
     ///
     /// - Throws: ``StateStoreError`` naming the file: it cannot be created, or is not a Healer state database.
-    public static func open(path: String) async throws(StateStoreError) -> SQLiteStateStore {
+    public static func open(path: String, decisionCapacity: Int = 100_000) async throws(StateStoreError) -> SQLiteStateStore {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 // Opening and migrating are blocking calls: run them off the cooperative pool.
                 DispatchQueue.global().async {
-                    continuation.resume(with: Result { try openBlocking(path: path) })
+                    continuation.resume(with: Result { try openBlocking(path: path, decisionCapacity: decisionCapacity) })
                 }
             }
         } catch let error as StateStoreError {
@@ -38,7 +41,7 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    private static func openBlocking(path: String) throws -> SQLiteStateStore {
+    private static func openBlocking(path: String, decisionCapacity: Int) throws -> SQLiteStateStore {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             do {
@@ -64,8 +67,18 @@ public final class SQLiteStateStore: StateStore {
                     )
                     """)
         }
+        migrator.registerMigration("v2: decisions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE decisions (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        time REAL NOT NULL,
+                        body BLOB NOT NULL
+                    )
+                    """)
+        }
         try migrator.migrate(database)
-        return SQLiteStateStore(path: path, database: database)
+        return SQLiteStateStore(path: path, database: database, decisionCapacity: decisionCapacity)
     }
 
     /// The saved state, or `nil` when nothing was saved yet.
@@ -95,12 +108,22 @@ public final class SQLiteStateStore: StateStore {
 
     /// Replaces the saved state with `state`, durably (the transaction is committed when this returns).
     public func save(_ state: EngineState) async throws {
+        try await save(state, appending: [])
+    }
+
+    /// Replaces the saved state with `state` and adds `records` to the saved decisions, in one transaction.
+    /// The oldest decisions beyond ``decisionCapacity`` are dropped.
+    public func save(_ state: EngineState, appending records: [DecisionRecord]) async throws {
         let body: Data
+        let recordBodies: [(Double, Data)]
         do {
-            body = try JSONEncoder().encode(state)
+            let encoder = JSONEncoder()
+            body = try encoder.encode(state)
+            recordBodies = try records.map { ($0.time.timeIntervalSince1970, try encoder.encode($0)) }
         } catch {
             throw StateStoreError(path: path, problem: .unwritable("the state does not encode: \(error)"))
         }
+        let capacity = decisionCapacity
         do {
             try await database.write { db in
                 try db.execute(
@@ -109,10 +132,32 @@ public final class SQLiteStateStore: StateStore {
                         ON CONFLICT(id) DO UPDATE SET format = excluded.format, saved_at = excluded.saved_at, body = excluded.body
                         """,
                     arguments: [state.version, Date().timeIntervalSince1970, body])
+                for (time, record) in recordBodies {
+                    try db.execute(sql: "INSERT INTO decisions (time, body) VALUES (?, ?)", arguments: [time, record])
+                }
+                if !recordBodies.isEmpty {
+                    try db.execute(sql: "DELETE FROM decisions WHERE id <= (SELECT max(id) FROM decisions) - ?", arguments: [capacity])
+                }
             }
         } catch {
             throw StateStoreError(path: path, problem: .unwritable(Self.describe(error)))
         }
+    }
+
+    /// The most recent saved decisions, oldest first, at most `limit`.
+    public func recentRecords(limit: Int) async throws -> [DecisionRecord] {
+        let path = self.path
+        let bodies: [Data]
+        do {
+            bodies = try await database.read { db in
+                try Data.fetchAll(db, sql: "SELECT body FROM decisions ORDER BY id DESC LIMIT ?", arguments: [limit])
+            }
+        } catch {
+            throw StateStoreError(path: path, problem: .unreadable(Self.describe(error)))
+        }
+        let decoder = JSONDecoder()
+        // A record this version cannot read (written by a newer one) is history, not state: it is skipped.
+        return bodies.reversed().compactMap { try? decoder.decode(DecisionRecord.self, from: $0) }
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -32,8 +32,11 @@ struct DurableStateTests {
             await service(store: try await SQLiteStateStore.open(path: path), metrics: metrics, balancer: first).runPass()
             #expect(first.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
 
+            let reopened = try await SQLiteStateStore.open(path: path)
+            // Why it acted survives the restart too.
+            #expect(try await reopened.recentRecords(limit: 100).contains { $0.server == "s1" && $0.action != nil })
             let reloaded = FakeBalancer(pools: Self.servers)  // back at full weight
-            let restarted = service(store: try await SQLiteStateStore.open(path: path), metrics: metrics, balancer: reloaded)
+            let restarted = service(store: reopened, metrics: metrics, balancer: reloaded)
             let pass = await restarted.runPass()
             #expect(reloaded.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
             #expect(restarted.currentState?.incidents.count == 1)

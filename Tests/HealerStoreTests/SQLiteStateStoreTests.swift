@@ -71,4 +71,20 @@ struct SQLiteStateStoreTests {
             #expect(detail.contains("does not decode"))
         }
     }
+
+    @Test func decisionsAreSavedWithTheStateAndTheOldestDropped() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            let store = try await SQLiteStateStore.open(path: path, decisionCapacity: 3)
+            let records = (0..<5).map { index in
+                DecisionRecord(time: Date(timeIntervalSince1970: Double(1_000 + index)), kind: .pool, pool: "web", reason: "record \(index)")
+            }
+            try await store.save(Self.state(), appending: Array(records[0..<2]))
+            try await store.save(Self.state(), appending: Array(records[2...]))
+            let reopened = try await SQLiteStateStore.open(path: path, decisionCapacity: 3)
+            #expect(try await reopened.recentRecords(limit: 10).map(\.reason) == ["record 2", "record 3", "record 4"])
+            #expect(try await reopened.recentRecords(limit: 2).map(\.reason) == ["record 3", "record 4"])
+            #expect(try await reopened.load() == Self.state())
+        }
+    }
 }
