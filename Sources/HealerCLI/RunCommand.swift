@@ -20,7 +20,7 @@ struct RunCommand: AsyncParsableCommand {
 
             Remedies change HAProxy through its runtime API and run the configured exec and webhook actuators; with safety.dry_run (or a rule's dry_run) they are only recorded.
 
-            What Healer did (open incidents and their steps, budgets, quarantines, pauses) is saved in state.path (SQLite, default .healer/state.db beside the configuration) before it acts, and read back at start: a restarted Healer re-asserts the remedies in force. A state file it cannot read stops it at start, naming the file.
+            What Healer did (open incidents and their steps, budgets, quarantines, pauses) is saved in state.path (SQLite, default .healer/state.db beside the configuration) before it acts, and read back at start: a restarted Healer re-asserts the remedies in force. A state file it cannot read, or that another Healer holds, stops it at start, naming the file.
 
             It serves server.listen (default 127.0.0.1:9102): /metrics, /healthz, /readyz, the Alertmanager receiver POST /api/v1/alerts and the admin API (docs/api.md). SIGHUP or POST /api/v1/reload reloads the configuration; a broken file keeps the previous one.
             """

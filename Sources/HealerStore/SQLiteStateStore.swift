@@ -26,12 +26,15 @@ public final class SQLiteStateStore: StateStore {
     /// Opens (or creates, with its directory) the database at `path` and brings its schema up to date.
     ///
     /// - Throws: ``StateStoreError`` naming the file: it cannot be created, or is not a Healer state database.
-    public static func open(path: String, decisionCapacity: Int = 100_000) async throws(StateStoreError) -> SQLiteStateStore {
+    /// - Parameter lockTimeout: how long to wait for another Healer to let go of the file before giving up.
+    public static func open(
+        path: String, decisionCapacity: Int = 100_000, lockTimeout: Double = 5
+    ) async throws(StateStoreError) -> SQLiteStateStore {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 // Opening and migrating are blocking calls: run them off the cooperative pool.
                 DispatchQueue.global().async {
-                    continuation.resume(with: Result { try openBlocking(path: path, decisionCapacity: decisionCapacity) })
+                    continuation.resume(with: Result { try openBlocking(path: path, decisionCapacity: decisionCapacity, lockTimeout: lockTimeout) })
                 }
             }
         } catch let error as StateStoreError {
@@ -41,7 +44,7 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    private static func openBlocking(path: String, decisionCapacity: Int) throws -> SQLiteStateStore {
+    private static func openBlocking(path: String, decisionCapacity: Int, lockTimeout: Double) throws -> SQLiteStateStore {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             do {
@@ -52,9 +55,17 @@ public final class SQLiteStateStore: StateStore {
         }
         var configuration = Configuration()
         configuration.label = "healer-state"
-        // Another healer (a `run --once` beside the daemon) may hold the lock for a moment.
-        configuration.busyMode = .timeout(5)
-        let database = try DatabaseQueue(path: path, configuration: configuration)
+        configuration.busyMode = .timeout(lockTimeout)
+        // One Healer per state file: the first write takes SQLite's lock and keeps it until the store closes,
+        // so a second Healer on the same file (a copy started by mistake, a `run --once` beside the daemon)
+        // stops at start instead of acting on a state it does not own.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
+        let database: DatabaseQueue
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw StateStoreError(path: path, problem: .inUse)
+        }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: engine state") { db in
             try db.execute(
@@ -77,8 +88,24 @@ public final class SQLiteStateStore: StateStore {
                     )
                     """)
         }
-        try migrator.migrate(database)
+        do {
+            try migrator.migrate(database)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw StateStoreError(path: path, problem: .inUse)
+        }
         return SQLiteStateStore(path: path, database: database, decisionCapacity: decisionCapacity)
+    }
+
+    /// Closes the database and lets go of the file (another Healer may then open it). The store cannot be used
+    /// afterwards.
+    public func close() async {
+        let database = self.database
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                try? database.close()
+                continuation.resume()
+            }
+        }
     }
 
     /// The saved state, or `nil` when nothing was saved yet.
@@ -176,6 +203,8 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
         case unwritable(String)
         /// A newer Healer wrote it, in a format this one does not know.
         case newerFormat(found: Int, supported: Int)
+        /// Another Healer holds it.
+        case inUse
     }
 
     /// The database file.
@@ -190,6 +219,9 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
                 + "fix or restore the file, or move it aside to start with no memory of past remedies"
         case .unwritable(let detail):
             "state file \(path) cannot be written: \(detail)"
+        case .inUse:
+            "state file \(path) is in use by another Healer: only one may run on a state file (stop the other, "
+                + "or give this one its own state.path)"
         case .newerFormat(let found, let supported):
             "state file \(path) was written by a newer Healer (format \(found); this one reads up to \(supported)): "
                 + "run the newer version, or move the file aside to start with no memory of past remedies"

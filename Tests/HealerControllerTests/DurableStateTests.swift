@@ -29,8 +29,10 @@ struct DurableStateTests {
             let metrics = ScriptedMetricsSource()
             metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
             let first = FakeBalancer(pools: Self.servers)
-            await service(store: try await SQLiteStateStore.open(path: path), metrics: metrics, balancer: first).runPass()
+            let store = try await SQLiteStateStore.open(path: path)
+            await service(store: store, metrics: metrics, balancer: first).runPass()
             #expect(first.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
+            await store.close()  // the first Healer is gone
 
             let reopened = try await SQLiteStateStore.open(path: path)
             // Why it acted survives the restart too.

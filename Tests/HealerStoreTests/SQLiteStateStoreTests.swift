@@ -28,6 +28,7 @@ struct SQLiteStateStoreTests {
             var changed = Self.state()
             changed.pause.global = true
             try await first.save(changed)  // replaces, never appends
+            await first.close()  // as a Healer that stopped
 
             let second = try await SQLiteStateStore.open(path: path)
             #expect(try await second.load() == changed)
@@ -63,10 +64,13 @@ struct SQLiteStateStoreTests {
             let path = directory.path + "/state.db"
             let store = try await SQLiteStateStore.open(path: path)
             try await store.save(Self.state())
-            // Damage the saved body behind the store's back.
+            await store.close()
+            // Damage the saved body while no Healer runs.
             let database = try DatabaseQueue(path: path)
             try await database.write { db in try db.execute(sql: "UPDATE engine_state SET body = ?", arguments: [Data("{}".utf8)]) }
-            let error = await #expect(throws: StateStoreError.self) { try await store.load() }
+            try database.close()
+            let reopened = try await SQLiteStateStore.open(path: path)
+            let error = await #expect(throws: StateStoreError.self) { try await reopened.load() }
             guard case .unreadable(let detail)? = error?.problem else { Issue.record("expected unreadable"); return }
             #expect(detail.contains("does not decode"))
         }
@@ -81,10 +85,23 @@ struct SQLiteStateStoreTests {
             }
             try await store.save(Self.state(), appending: Array(records[0..<2]))
             try await store.save(Self.state(), appending: Array(records[2...]))
+            await store.close()
             let reopened = try await SQLiteStateStore.open(path: path, decisionCapacity: 3)
             #expect(try await reopened.recentRecords(limit: 10).map(\.reason) == ["record 2", "record 3", "record 4"])
             #expect(try await reopened.recentRecords(limit: 2).map(\.reason) == ["record 3", "record 4"])
             #expect(try await reopened.load() == Self.state())
+        }
+    }
+
+    @Test func aSecondHealerOnTheSameFileStopsAtStart() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            let first = try await SQLiteStateStore.open(path: path)
+            try await first.save(Self.state())
+            let error = await #expect(throws: StateStoreError.self) { try await SQLiteStateStore.open(path: path, lockTimeout: 0.2) }
+            #expect(error?.problem == .inUse)
+            #expect(error?.description.contains("in use by another Healer") == true)
+            #expect(try await first.load() == Self.state())  // the first one carries on
         }
     }
 }
