@@ -17,8 +17,17 @@ public struct PrometheusMetricsSource: MetricsSource {
     }
 
     public func observe(_ expression: String, at time: Date) async -> RuleObservation {
+        await observe(expression, at: time, keeping: nil)
+    }
+
+    /// Only the labels in `labels` are read from the answer.
+    public func observe(_ expression: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation {
+        await observe(expression, at: time, keeping: labels)
+    }
+
+    private func observe(_ expression: String, at time: Date, keeping labels: Set<String>?) async -> RuleObservation {
         do {
-            let response = try await client.query(expression, at: time)
+            let response = try await client.query(expression, at: time, keepingLabels: labels)
             switch response.result {
             case .vector(let samples):
                 return .series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, warnings: response.warnings, at: time)

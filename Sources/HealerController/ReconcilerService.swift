@@ -317,25 +317,32 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    /// Every rule's name and expression: recovery, weight and scale rules.
-    private static func allRules(_ engine: Engine) -> [(name: String, expression: String)] {
+    /// Every rule's name, expression and pool: recovery, weight and scale rules.
+    private static func allRules(_ engine: Engine) -> [(name: String, expression: String, pool: String)] {
         engine.configuration.groups.flatMap { group in
-            group.rules.map { ($0.name, $0.expression) } + group.weights.map { ($0.name, $0.expression) }
-                + group.scale.map { ($0.name, $0.expression) }
+            group.rules.map { ($0.name, $0.expression, group.pool) } + group.weights.map { ($0.name, $0.expression, group.pool) }
+                + group.scale.map { ($0.name, $0.expression, group.pool) }
         }
     }
 
-    /// Runs every distinct rule expression once, at most `query_concurrency` at a time.
+    /// Runs every distinct rule expression once, at most `query_concurrency` at a time, keeping only the labels
+    /// the pools' target templates read (the engine reads series through them and nothing else).
     private func observeAll(at time: Date, engine: Engine) async -> [String: RuleObservation] {
         let rules = Self.allRules(engine)
         let expressions = Array(Set(rules.map(\.expression))).sorted()
+        var labelsByExpression: [String: Set<String>] = [:]
+        for rule in rules {
+            let pool = engine.configuration.pools[rule.pool]
+            let names = (pool?.serverTemplate.labelNames ?? []) + (pool?.backendTemplate?.labelNames ?? [])
+            labelsByExpression[rule.expression, default: []].formUnion(names)
+        }
         let limit = max(1, engine.configuration.reconcile.queryConcurrency)
         let metrics = dependencies.metrics
         let observer = dependencies.observer
         let clock = ContinuousClock()
-        @Sendable func observe(_ expression: String) async -> (String, RuleObservation) {
+        @Sendable func observe(_ expression: String, keeping labels: Set<String>) async -> (String, RuleObservation) {
             let started = clock.now
-            let observation = await metrics.observe(expression, at: time)
+            let observation = await metrics.observe(expression, at: time, keepingLabels: labels)
             observer?.queryFinished(duration: started.duration(to: clock.now))
             return (expression, observation)
         }
@@ -344,11 +351,15 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             var pending = expressions.makeIterator()
             for _ in 0..<limit {
                 guard let expression = pending.next() else { break }
-                group.addTask { await observe(expression) }
+                let labels = labelsByExpression[expression] ?? []
+                group.addTask { await observe(expression, keeping: labels) }
             }
             while let (expression, observation) = await group.next() {
                 byExpression[expression] = observation
-                if let next = pending.next() { group.addTask { await observe(next) } }
+                if let next = pending.next() {
+                    let labels = labelsByExpression[next] ?? []
+                    group.addTask { await observe(next, keeping: labels) }
+                }
             }
         }
         var byRule: [String: RuleObservation] = [:]

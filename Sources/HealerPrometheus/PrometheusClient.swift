@@ -19,11 +19,16 @@ public struct PrometheusClient: Sendable {
 
     /// Evaluates `expression` at `time` (the server's now when `nil`).
     ///
-    /// - Parameter timeout: the server-side evaluation limit; defaults to ``PrometheusConfiguration/queryTimeout``.
-    public func query(_ expression: String, at time: Date? = nil, timeout: Duration? = nil) async throws -> QueryResponse {
+    /// - Parameters:
+    ///   - timeout: the server-side evaluation limit; defaults to ``PrometheusConfiguration/queryTimeout``.
+    ///   - keepingLabels: when set, series keep only these labels: a caller that reads two labels of series
+    ///     that carry ten saves reading the other eight.
+    public func query(
+        _ expression: String, at time: Date? = nil, timeout: Duration? = nil, keepingLabels: Set<String>? = nil
+    ) async throws -> QueryResponse {
         var fields = [("query", expression)]
         if let time { fields.append(("time", PrometheusTime.format(time))) }
-        return try await post("/api/v1/query", fields: fields, timeout: timeout)
+        return try await post("/api/v1/query", fields: fields, timeout: timeout, keepingLabels: keepingLabels)
     }
 
     /// Evaluates `expression` at every `step` from `start` to `end`, both included.
@@ -34,7 +39,7 @@ public struct PrometheusClient: Sendable {
             ("query", expression), ("start", PrometheusTime.format(start)), ("end", PrometheusTime.format(end)),
             ("step", PrometheusTime.format(step)),
         ]
-        return try await post("/api/v1/query_range", fields: fields, timeout: timeout)
+        return try await post("/api/v1/query_range", fields: fields, timeout: timeout, keepingLabels: nil)
     }
 
     /// The scrape targets and their health.
@@ -51,12 +56,15 @@ public struct PrometheusClient: Sendable {
         try await send(HTTPRequest(url: configuration.endpoint("/-/ready")), endpoint: "/-/ready").isSuccess
     }
 
-    /// Decodes a captured `/api/v1/query` answer (benchmarks and tools; the client does this for every query).
+    /// Decodes a captured `/api/v1/query` answer (benchmarks and tools; the client does this for every query),
+    /// keeping only `keepingLabels` when set.
     ///
     /// - Throws: ``PrometheusError`` as for a live answer with status 200.
-    public static func decodeQueryResponse(_ body: Data) throws -> QueryResponse {
-        if let response = QueryResponseReader.read(body) { return response }
-        return try decodeWithJSONDecoder(body)
+    public static func decodeQueryResponse(_ body: Data, keepingLabels: Set<String>? = nil) throws -> QueryResponse {
+        if let response = QueryResponseReader.read(body, keeping: keepingLabels) { return response }
+        var response = try decodeWithJSONDecoder(body)
+        if let keepingLabels { response.result = response.result.keepingLabels(keepingLabels) }
+        return response
     }
 
     /// ``decodeQueryResponse(_:)`` without the fast reader: the reference it is tested against.
@@ -68,14 +76,16 @@ public struct PrometheusClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func post(_ path: String, fields: [(String, String)], timeout: Duration?) async throws -> QueryResponse {
+    private func post(_ path: String, fields: [(String, String)], timeout: Duration?, keepingLabels: Set<String>?) async throws -> QueryResponse {
         var fields = fields
         if let limit = timeout ?? configuration.queryTimeout { fields.append(("timeout", PrometheusTime.format(limit))) }
         if let partial = configuration.partialResponse { fields.append(("partial_response", partial ? "true" : "false")) }
         let response = try await send(.form(url: configuration.endpoint(path), fields: fields), endpoint: path)
-        if response.isSuccess, let fast = QueryResponseReader.read(response.body) { return fast }
+        if response.isSuccess, let fast = QueryResponseReader.read(response.body, keeping: keepingLabels) { return fast }
         let decoded = try decode(QueryData.self, from: response, endpoint: path)
-        return QueryResponse(result: decoded.data.result, warnings: decoded.warnings, infos: decoded.infos)
+        var result = decoded.data.result
+        if let keepingLabels { result = result.keepingLabels(keepingLabels) }
+        return QueryResponse(result: result, warnings: decoded.warnings, infos: decoded.infos)
     }
 
     private func send(_ request: HTTPRequest, endpoint: String) async throws -> HTTPResponse {

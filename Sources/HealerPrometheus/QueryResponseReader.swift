@@ -8,15 +8,33 @@ import SeriesLabels
 /// JSON, a native histogram, a key with escapes) it returns `nil` and the client decodes the body with
 /// `JSONDecoder`, which explains the problem.
 enum QueryResponseReader {
-    /// The response, or `nil` when the body needs the slow path.
-    static func read(_ body: Data) -> QueryResponse? {
-        body.withUnsafeBytes { bytes in
+    /// The response, or `nil` when the body needs the slow path. With `keeping`, series keep only the labels
+    /// named there (the others are skipped, not made into strings).
+    static func read(_ body: Data, keeping: Set<String>? = nil) -> QueryResponse? {
+        let filter = keeping.map(LabelFilter.init)
+        return body.withUnsafeBytes { bytes in
             var scanner = JSONScanner(bytes)
-            return try? readEnvelope(&scanner)
+            return try? readEnvelope(&scanner, filter: filter)
         }
     }
 
-    private static func readEnvelope(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> QueryResponse {
+    /// The label names to keep, as bytes.
+    struct LabelFilter {
+        let names: [[UInt8]]
+
+        init(_ names: Set<String>) {
+            self.names = names.map { Array($0.utf8) }
+        }
+
+        /// Whether the label named `name` is kept.
+        func keeps(_ name: UnsafeRawBufferPointer) -> Bool {
+            names.contains { kept in
+                kept.count == name.count && kept.withUnsafeBytes { JSONScanner.same($0.baseAddress!, name.baseAddress!, name.count) }
+            }
+        }
+    }
+
+    private static func readEnvelope(_ scanner: inout JSONScanner, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResponse {
         var status: String?
         var result: QueryResult?
         var warnings: [String] = []
@@ -25,7 +43,7 @@ enum QueryResponseReader {
             if key.is("status") {
                 status = try scanner.readString()
             } else if key.is("data") {
-                result = try readData(&scanner)
+                result = try readData(&scanner, filter: filter)
             } else if key.is("warnings") {
                 warnings = try readStrings(&scanner)
             } else if key.is("infos") {
@@ -38,7 +56,7 @@ enum QueryResponseReader {
         return QueryResponse(result: result, warnings: warnings, infos: infos)
     }
 
-    private static func readData(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> QueryResult {
+    private static func readData(_ scanner: inout JSONScanner, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResult {
         var resultType: String?
         var result: QueryResult?
         var deferred: JSONScanner?
@@ -47,7 +65,7 @@ enum QueryResponseReader {
                 resultType = try scanner.readString()
             } else if key.is("result") {
                 if let resultType {
-                    result = try readResult(&scanner, type: resultType)
+                    result = try readResult(&scanner, type: resultType, filter: filter)
                 } else {
                     // Prometheus writes resultType first; any other writer may not: come back to it.
                     deferred = scanner
@@ -57,15 +75,15 @@ enum QueryResponseReader {
                 try scanner.skipValue()
             }
         }
-        if var deferred, let resultType { result = try readResult(&deferred, type: resultType) }
+        if var deferred, let resultType { result = try readResult(&deferred, type: resultType, filter: filter) }
         guard let result else { throw JSONScanner.Failure() }
         return result
     }
 
-    private static func readResult(_ scanner: inout JSONScanner, type: String) throws(JSONScanner.Failure) -> QueryResult {
+    private static func readResult(_ scanner: inout JSONScanner, type: String, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResult {
         // Every label set of the answer goes into one array; each series gets a slice of it.
         var labels: [Labels.Label] = []
-        var memo = PointMemo()
+        var memo = ReadState(filter: filter)
         switch type {
         case "vector":
             var read: [(labels: Range<Int>, point: Point, sorted: Bool)] = []
@@ -90,7 +108,7 @@ enum QueryResponseReader {
             }
             return .matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) })
         case "scalar":
-            var memo = PointMemo()
+            var memo = ReadState()
             return .scalar(try readPoint(&scanner, memo: &memo))
         case "string":
             let (seconds, text) = try readPair(&scanner)
@@ -104,7 +122,7 @@ enum QueryResponseReader {
     /// no escapes), or `nil` with the scanner back where it was and `labels` as they were. Four in five of
     /// the reader's steps on a large vector are saved this way; anything else takes the general path.
     private static func readCompactSample(
-        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout PointMemo
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout ReadState
     ) -> (labels: Range<Int>, point: Point, sorted: Bool)? {
         let mark = scanner.mark
         let start = labels.endIndex
@@ -126,6 +144,7 @@ enum QueryResponseReader {
                 guard let name = scanner.scanPlainString(), scanner.consume(byte: UInt8(ascii: ":")), let value = scanner.scanPlainString() else {
                     return fail()
                 }
+                if let filter = memo.filter, !filter.keeps(name) { continue }
                 var label: Labels.Label
                 if candidate < texts, previous.count == texts, memo.labelTexts[candidate].name.count == name.count,
                     JSONScanner.same(memo.labelTexts[candidate].name.baseAddress!, name.baseAddress!, name.count)
@@ -157,13 +176,13 @@ enum QueryResponseReader {
 
     /// `{"metric": {...}, "value": [...]}`: the labels are appended to `labels`; returns where they are.
     private static func readSample(
-        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout PointMemo
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout ReadState
     ) throws(JSONScanner.Failure) -> (Range<Int>, Point) {
         var range = labels.endIndex..<labels.endIndex
         var point: Point?
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
             if key.is("metric") {
-                range = try readLabels(&scanner, into: &labels, previous: previous)
+                range = try readLabels(&scanner, into: &labels, previous: previous, filter: memo.filter)
             } else if key.is("value") {
                 point = try readPoint(&scanner, memo: &memo)
             } else if key.is("histogram") {
@@ -178,7 +197,7 @@ enum QueryResponseReader {
 
     /// `{"metric": {...}, "values": [[...], ...]}`: the labels are appended to `labels`; returns where they are.
     private static func readSeries(
-        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout PointMemo
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, memo: inout ReadState
     ) throws(JSONScanner.Failure) -> (Range<Int>, [Point]) {
         var range = labels.endIndex..<labels.endIndex
         var points: [Point] = []
@@ -186,7 +205,7 @@ enum QueryResponseReader {
         var sawValues = false
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
             if key.is("metric") {
-                range = try readLabels(&scanner, into: &labels, previous: previous)
+                range = try readLabels(&scanner, into: &labels, previous: previous, filter: memo.filter)
             } else if key.is("values") {
                 sawValues = true
                 try scanner.readArray { scanner throws(JSONScanner.Failure) in points.append(try readPoint(&scanner, memo: &memo)) }
@@ -203,12 +222,16 @@ enum QueryResponseReader {
     /// value) equal to the one at the same place in the `previous` series is not made into a string again (the
     /// series of one answer mostly have the same names, and many the same values).
     private static func readLabels(
-        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>
+        _ scanner: inout JSONScanner, into labels: inout [Labels.Label], previous: Range<Int>, filter: LabelFilter?
     ) throws(JSONScanner.Failure) -> Range<Int> {
         let start = labels.endIndex
         if try scanner.readNull() { return start..<start }
         var candidate = previous.lowerBound
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+            if let filter, !filter.keeps(key.bytes) {
+                _ = try scanner.readString()
+                return
+            }
             var same: Labels.Label?
             if candidate < previous.upperBound, JSONScanner.equal(key.bytes, labels[candidate].name) { same = labels[candidate] }
             labels.append(Labels.Label(name: same?.name ?? key.string, value: try scanner.readString(reusing: same?.value)))
@@ -217,8 +240,9 @@ enum QueryResponseReader {
         return start..<labels.endIndex
     }
 
-    /// The last timestamp and value read, by their text.
-    struct PointMemo {
+    /// What reading an answer carries from series to series: the labels to keep, and the last texts read.
+    struct ReadState {
+        var filter: LabelFilter?
         var timestamp = JSONScanner.NumberMemo()
         var value = JSONScanner.NumberMemo()
         /// The label texts of the previous compact series (into the body, valid while it is read).
@@ -226,7 +250,7 @@ enum QueryResponseReader {
     }
 
     /// `[<number>, "<value>"]`, the value read from its bytes.
-    private static func readPoint(_ scanner: inout JSONScanner, memo: inout PointMemo) throws(JSONScanner.Failure) -> Point {
+    private static func readPoint(_ scanner: inout JSONScanner, memo: inout ReadState) throws(JSONScanner.Failure) -> Point {
         var seconds: Double?
         var value: Double?
         try scanner.readArray { scanner throws(JSONScanner.Failure) in

@@ -30,6 +30,15 @@ public enum QueryResult: Sendable, Equatable {
     /// A string literal.
     case string(String, at: Date)
 
+    /// The result with only the labels named in `names` on each series.
+    public func keepingLabels(_ names: Set<String>) -> QueryResult {
+        switch self {
+        case .vector(let samples): .vector(samples.map { Sample(labels: $0.labels.keeping(names), point: $0.point) })
+        case .matrix(let series): .matrix(series.map { Series(labels: $0.labels.keeping(names), points: $0.points) })
+        case .scalar, .string: self
+        }
+    }
+
     /// The result type as Prometheus names it.
     public var resultType: String {
         switch self {

@@ -10,6 +10,7 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
         var held = false
         var waiting: [CheckedContinuation<Void, Never>] = []
         var queries: [(expression: String, time: Date)] = []
+        var keptLabels: [String: Set<String>] = [:]
     }
 
     private let state = Mutex(State())
@@ -48,6 +49,15 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
 
     /// Every query so far.
     public var queries: [(expression: String, time: Date)] { state.withLock { $0.queries } }
+
+    /// The labels each expression was last asked to keep.
+    public var keptLabels: [String: Set<String>] { state.withLock { $0.keptLabels } }
+
+    /// Records the labels asked for, then answers as ``observe(_:at:)`` (the scripted series keep all theirs).
+    public func observe(_ expression: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation {
+        state.withLock { $0.keptLabels[expression] = labels }
+        return await observe(expression, at: time)
+    }
 
     public func observe(_ expression: String, at time: Date) async -> RuleObservation {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -83,6 +83,13 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
         }
     }
 
+    /// The labels named in `names` only.
+    public func keeping(_ names: Set<String>) -> Labels {
+        var kept = Labels()
+        kept.pairs = pairs.filter { names.contains($0.name) }
+        return kept
+    }
+
     /// The names, sorted.
     public var names: [String] { pairs.map(\.name) }
 

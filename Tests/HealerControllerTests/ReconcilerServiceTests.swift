@@ -33,6 +33,7 @@ struct ReconcilerServiceTests {
         let service = makeService(metrics: metrics, balancer: balancer, journal: journal)
         let pass = await service.runPass()
         #expect(metrics.queries.map(\.expression) == ["error_ratio"])
+        #expect(metrics.keptLabels == ["error_ratio": ["server"]])  // only what the pool's template reads
         #expect(balancer.applied == [[TargetID(pool: "web", server: "s1"): DesiredServerState(weightPercent: 25)]])
         #expect(pass.results.map(\.outcome) == [ActionOutcome(.success, detail: "now ready@25%")])
         #expect(journal.records(server: "s1").map(\.kind) == [.transition, .transition, .action])

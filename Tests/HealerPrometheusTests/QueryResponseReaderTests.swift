@@ -1,4 +1,5 @@
 import Foundation
+import HealerTesting
 import PropertyBased
 import SeriesLabels
 import Testing
@@ -106,7 +107,11 @@ struct QueryResponseReaderTests {
             let body = try JSONSerialization.data(
                 withJSONObject: ["status": "success", "data": ["resultType": "vector", "result": result]], options: [.sortedKeys])
             let fast = try #require(QueryResponseReader.read(body))
-            #expect(fast.result == (try PrometheusClient.decodeWithJSONDecoder(body)).result)
+            let reference = try PrometheusClient.decodeWithJSONDecoder(body).result
+            #expect(fast.result == reference)
+            // Keeping some labels reads the same as dropping the others afterwards.
+            let kept: Set<String> = ["server", "job"]
+            #expect(try #require(QueryResponseReader.read(body, keeping: kept)).result == reference.keepingLabels(kept))
         }
     }
 
@@ -118,6 +123,23 @@ struct QueryResponseReaderTests {
             if negative { text = "-" + text }
             let parsed = text.utf8.withContiguousStorageIfAvailable { JSONScanner.double(UnsafeRawBufferPointer($0)) } ?? nil
             #expect(parsed == Double(text), "\(text)")
+        }
+    }
+}
+
+@Suite("Keeping only some labels")
+struct KeepingLabelsTests {
+    /// Both paths of the client drop the labels not asked for: the reader, and JSONDecoder behind it (here made
+    /// to run by a key with an escape, which the reader hands back).
+    @Test(arguments: [#""job":"j""#, #""a\u0062":"x","job":"j""#])
+    func theClientDropsTheOtherLabelsOnBothPaths(_ labels: String) async throws {
+        let body =
+            #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"server":"s1","#
+            + labels + #"},"value":[1,"2"]}]}}"#
+        try await ScriptedHTTPServer.with({ _ in .json(body) }) { server in
+            let client = PrometheusClient(configuration: PrometheusConfiguration(url: server.url))
+            let response = try await client.query("x", keepingLabels: ["server"])
+            #expect(response.result == .vector([Sample(labels: ["server": "s1"], point: Point(timestamp: Date(timeIntervalSince1970: 1), value: 2))]))
         }
     }
 }

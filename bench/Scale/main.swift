@@ -25,6 +25,7 @@ struct Options {
     var repeats = 5
     var serve: Int?
     var decodeOnly: Int?
+    var wide = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -36,6 +37,7 @@ struct Options {
             case "--repeats": repeats = Int(value) ?? repeats
             case "--serve": serve = Int(value)
             case "--decode-only": decodeOnly = Int(value)
+            case "--wide": wide = value == "yes" || value == "true"
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -57,13 +59,18 @@ func peakRSSMiB() -> Double {
 
 func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
 
-/// A vector answer with one series per server; about 1 % of servers unhealthy by each rule.
-func fixture(servers: Int, rule: Int) -> String {
+/// A vector answer with one series per server; about 1 % of servers unhealthy by each rule. Series carry the
+/// two labels the pool template reads, or with `wide` the six a `sum by` over HAProxy's exporter usually keeps.
+func fixture(servers: Int, rule: Int, wide: Bool = options.wide) -> String {
     var parts: [String] = []
     parts.reserveCapacity(servers)
     for index in 0..<servers {
         let value = (index + rule) % 97 == 0 ? "0.3" : "0.001"
-        parts.append(#"{"metric":{"proxy":"be_app","server":"s\#(index)"},"value":[1795726808.818,"\#(value)"]}"#)
+        let labels =
+            wide
+            ? #""env":"prod","instance":"10.1.\#(index / 250).\#(index % 250):8404","job":"haproxy","proxy":"be_app","region":"eu-west-1","server":"s\#(index)""#
+            : #""proxy":"be_app","server":"s\#(index)""#
+        parts.append(#"{"metric":{\#(labels)},"value":[1795726808.818,"\#(value)"]}"#)
     }
     return #"{"status":"success","data":{"resultType":"vector","result":["# + parts.joined(separator: ",") + "]}}"
 }
@@ -84,7 +91,7 @@ func serve(servers: Int, rules: Int) throws {
 func startServer(servers: Int, rules: Int) throws -> (Process, Pipe, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-    process.arguments = ["--serve", String(servers), "--rules", String(rules)]
+    process.arguments = ["--serve", String(servers), "--rules", String(rules), "--wide", options.wide ? "yes" : "no"]
     let input = Pipe()
     let output = Pipe()
     process.standardInput = input
@@ -112,7 +119,7 @@ if let servers = options.decodeOnly {
     let bodies = (0..<options.rules).map { Data(fixture(servers: servers, rule: $0).utf8) }
     for _ in 0..<options.repeats {
         let start = cpuSeconds(thread: true)
-        for body in bodies { _ = try PrometheusClient.decodeQueryResponse(body) }
+        for body in bodies { _ = try PrometheusClient.decodeQueryResponse(body, keepingLabels: ["server"]) }
         print(String(format: "decode %.1f ms", (cpuSeconds(thread: true) - start) * 1000))
     }
     exit(0)
@@ -170,7 +177,8 @@ for targets in options.targets {
         allocatedBytes.append(Double(allocations().bytes - allocated.bytes))
 
         let decodeStart = cpuSeconds(thread: true)
-        let responses = try bodies.map { try PrometheusClient.decodeQueryResponse($0) }
+        // Read as the pass reads them: keeping the one label the pool's template reads.
+        let responses = try bodies.map { try PrometheusClient.decodeQueryResponse($0, keepingLabels: ["server"]) }
         decodes.append(cpuSeconds(thread: true) - decodeStart)
 
         let observations = Observations(

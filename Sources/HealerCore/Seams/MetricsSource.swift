@@ -9,4 +9,14 @@ public protocol MetricsSource: Sendable {
     /// Evaluates `expression` at `time`. Never throws: a failure is an observation (``RuleObservation/Outcome/failed(_:)``)
     /// that makes every verdict of the rule unknown.
     func observe(_ expression: String, at time: Date) async -> RuleObservation
+    /// ``observe(_:at:)`` where only the labels named in `labels` are needed (the engine reads series through
+    /// the pools' target templates and nothing else); a source may drop the others.
+    func observe(_ expression: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation
+}
+
+extension MetricsSource {
+    /// A source that cannot drop labels keeps them all.
+    public func observe(_ expression: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation {
+        await observe(expression, at: time)
+    }
 }
