@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A forward-only reader of JSON text in a byte buffer: just enough to walk a document of a known shape
 /// (objects, arrays, strings, numbers) and skip what it does not know.
 ///

@@ -63,18 +63,9 @@ struct Pass {
 
     // MARK: - Readings
 
-    /// The servers of `pool` this pass.
-    func inventory(_ pool: String) -> [ServerInfo] { tables[pool]?.servers ?? [] }
-
     /// This pass's reading of `key`, if one was taken.
     func read(_ key: IncidentKey) -> PoolReadings.Cell? {
         tables[key.target.pool]?.cell(rule: key.rule, server: key.target.server)
-    }
-
-    /// The keys read this pass for `target`.
-    func keys(of target: TargetID) -> [IncidentKey] {
-        guard let table = tables[target.pool], let row = table.row(of: target.server) else { return [] }
-        return table.keys(row: row)
     }
 
     private mutating func readAll() {

@@ -77,11 +77,6 @@ struct PoolReadings {
         return cell(column: column, row: row)
     }
 
-    /// The keys read on `row`.
-    func keys(row: Int) -> [IncidentKey] {
-        columns.indices.compactMap { column in row < columns[column].count && columns[column][row] != nil ? key(column: column, row: row) : nil }
-    }
-
     /// The reading of `column` on `row`.
     func cell(column: Int, row: Int) -> Cell? {
         guard let stored = stored(column: column, row: row) else { return nil }
