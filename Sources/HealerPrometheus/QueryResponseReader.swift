@@ -3,10 +3,10 @@ import SeriesLabels
 
 /// Reads a successful `/api/v1/query` or `/api/v1/query_range` answer straight from its bytes.
 ///
-/// The fast path of ``PrometheusClient``: a large vector costs it a few percent of what it costs `JSONDecoder` (docs/scale.md). It handles
-/// exactly the answers that decode to a ``QueryResponse``; for anything else (an error envelope, malformed
-/// JSON, a native histogram, a key with escapes) it returns `nil` and the client decodes the body with
-/// `JSONDecoder`, which explains the problem.
+/// The fast path of ``PrometheusClient``: a large vector costs it a few percent of what it costs
+/// `JSONDecoder` (docs/scale.md). It handles exactly the answers that decode to a ``QueryResponse``; for
+/// anything else (an error envelope, malformed JSON, a native histogram, a key with escapes) it returns `nil`
+/// and the client decodes the body with `JSONDecoder`, which explains the problem.
 enum QueryResponseReader {
     /// The response, or `nil` when the body needs the slow path. With `keeping`, series keep only the labels
     /// named there (the others are skipped, not made into strings).
