@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "SeriesLabels"),
         // Configuration and rule files (YAML), every error with file, line and field.
         .target(name: "HealerRules", dependencies: ["HealerCore", .product(name: "Yams", package: "Yams")]),
+        // Child processes in a process group of their own (the exec actuator and the test harness).
+        .target(name: "ProcessGroups"),
         // Durable state: the engine's state in SQLite (GRDB).
         .target(name: "HealerStore", dependencies: ["HealerCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // HAProxy's runtime API and the balancer driver.
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "HealerController",
             dependencies: [
-                "HealerCore", "HealerPrometheus", "HealerHAProxy", "CurlHTTP", "SeriesLabels",
+                "HealerCore", "HealerPrometheus", "HealerHAProxy", "CurlHTTP", "SeriesLabels", "ProcessGroups",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -97,7 +99,7 @@ let package = Package(
             ]
         ),
         // Test support: launchers for real services, scripted loopback servers, polling.
-        .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels"]),
+        .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels", "ProcessGroups"]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
         .executableTarget(
             name: "bench-prometheus-client",

@@ -182,26 +182,23 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         // Intent before action: the state that says what this pass does is saved before anything is done, so a
         // controller killed mid-action restarts knowing it. When it cannot be saved, nothing is done, the state
         // stays as it was and the operators' commands wait for the next pass.
-        var saved = trusted
+        var unsaved: String?
         if !trusted {
-            commands.withLock { $0 = queued + $0 }
-            outcome.records.append(
-                DecisionRecord(time: time, kind: .pool, pool: "*", reason: "the saved state could not be read, so nothing was done this pass"))
+            unsaved = "the saved state could not be read, so nothing was done this pass"
         } else if let store = dependencies.store {
             do {
                 try await store.save(outcome.state, appending: outcome.records)
             } catch {
-                saved = false
                 stateFailure.withLock { $0 = "cannot be saved, so passes do nothing: \(error)" }
-                commands.withLock { $0 = queued + $0 }
                 logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
-                outcome.records.append(
-                    DecisionRecord(
-                        time: time, kind: .pool, pool: "*",
-                        reason: "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"))
+                unsaved = "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"
             }
         }
-        if saved {
+        let saved = unsaved == nil
+        if let unsaved {
+            commands.withLock { $0 = queued + $0 }
+            outcome.records.append(DecisionRecord(time: time, kind: .pool, pool: "*", reason: unsaved))
+        } else {
             state.withLock { $0 = outcome.state }
             stateFailure.withLock { $0 = nil }
         }
@@ -332,9 +329,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let expressions = Array(Set(rules.map(\.expression))).sorted()
         var labelsByExpression: [String: Set<String>] = [:]
         for rule in rules {
-            let pool = engine.configuration.pools[rule.pool]
-            let names = (pool?.serverTemplate.labelNames ?? []) + (pool?.backendTemplate?.labelNames ?? [])
-            labelsByExpression[rule.expression, default: []].formUnion(names)
+            labelsByExpression[rule.expression, default: []].formUnion(engine.configuration.pools[rule.pool]?.labelsRead ?? [])
         }
         let limit = max(1, engine.configuration.reconcile.queryConcurrency)
         let metrics = dependencies.metrics

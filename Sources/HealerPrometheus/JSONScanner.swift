@@ -109,21 +109,32 @@ struct JSONScanner {
     /// Reads a string starting right here, returning its bytes, or `nil` (position unspecified) when it is not
     /// a string without escapes.
     mutating func scanPlainString() -> UnsafeRawBufferPointer? {
-        guard consume(byte: UInt8(ascii: "\"")) else { return nil }
-        let start = position
-        let count = bytes.count
-        guard let base = bytes.baseAddress else { return nil }
-        var end = position
-        while end < count {
+        guard consume(byte: UInt8(ascii: "\"")), case .plain(let end) = stringBody(from: position) else { return nil }
+        defer { position = end + 1 }
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+    }
+
+    /// How the string whose text starts at `start` (after its opening quote) goes on.
+    private enum StringBody {
+        /// Without escapes, up to its closing quote at `end`.
+        case plain(end: Int)
+        /// With an escape: it has to be decoded.
+        case escaped
+        /// A control character, or no closing quote.
+        case invalid
+    }
+
+    private func stringBody(from start: Int) -> StringBody {
+        guard let base = bytes.baseAddress else { return .invalid }
+        var end = start
+        while end < bytes.count {
             let byte = base.load(fromByteOffset: end, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") {
-                position = end + 1
-                return UnsafeRawBufferPointer(start: base + start, count: end - start)
-            }
-            guard byte != UInt8(ascii: "\\"), byte >= 0x20 else { return nil }
+            if byte == UInt8(ascii: "\"") { return .plain(end: end) }
+            if byte == UInt8(ascii: "\\") { return .escaped }
+            guard byte >= 0x20 else { return .invalid }
             end += 1
         }
-        return nil
+        return .invalid
     }
 
     // MARK: - Scalars
@@ -131,39 +142,33 @@ struct JSONScanner {
     /// Reads a string, escapes decoded; `reuse` is returned instead of a new string when it is the same text
     /// (answers repeat label values from series to series).
     mutating func readString(reusing reuse: String? = nil) throws(Failure) -> String {
-        let start = position
-        if let plain = try readPlainString() {
+        try expect(UInt8(ascii: "\""))
+        switch stringBody(from: position) {
+        case .plain(let end):
+            let plain = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+            position = end + 1
             if let reuse, Self.equal(plain, reuse) { return reuse }
             return String(decoding: plain, as: UTF8.self)
+        case .escaped:
+            return try readEscapedString(from: position)
+        case .invalid:
+            throw Failure()
         }
-        position = start
-        skipWhitespace()
-        position += 1
-        return try readEscapedString(from: position)
     }
 
-    /// Reads a string without escapes as its raw bytes; at a string with escapes, returns `nil` with the
-    /// position inside it (call ``readString()`` from the saved position instead).
+    /// Reads a string without escapes as its raw bytes; at a string with escapes, returns `nil` (the position is
+    /// then unspecified: read it with ``readString(reusing:)`` from a saved position instead).
     mutating func readPlainString() throws(Failure) -> UnsafeRawBufferPointer? {
         try expect(UInt8(ascii: "\""))
-        let start = position
-        var end = position
-        let count = bytes.count
-        guard let base = bytes.baseAddress else { throw Failure() }
-        while end < count {
-            let byte = base.load(fromByteOffset: end, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") {
-                position = end + 1
-                return UnsafeRawBufferPointer(start: base + start, count: end - start)
-            }
-            if byte == UInt8(ascii: "\\") {
-                position = end
-                return nil
-            }
-            guard byte >= 0x20 else { throw Failure() }
-            end += 1
+        switch stringBody(from: position) {
+        case .plain(let end):
+            defer { position = end + 1 }
+            return UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+        case .escaped:
+            return nil
+        case .invalid:
+            throw Failure()
         }
-        throw Failure()
     }
 
     /// Whether `count` bytes at `a` and `b` are the same: a loop, since the texts compared are a few bytes and

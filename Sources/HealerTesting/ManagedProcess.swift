@@ -1,5 +1,6 @@
 public import CurlHTTP
 public import Foundation
+import ProcessGroups
 import Synchronization
 
 #if canImport(Glibc)
@@ -83,26 +84,11 @@ public final class ManagedProcess: Sendable {
     /// Starts the process without waiting for it; the caller must call ``stop()``.
     public static func start(_ specification: Specification) throws -> ManagedProcess {
         let logPath = specification.directory + "/\(specification.name).log"
-        let argv = [specification.executable] + specification.arguments
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         // Its own process group, so that stop() also reaches any children it forks.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, specification.executable, &actions, &attributes, &cArguments, environ)
-        guard status == 0 else {
-            throw HarnessError.system("cannot start \(specification.executable): \(String(cString: strerror(status)))")
+        let pid: Int32
+        switch ProcessGroup.spawn([specification.executable] + specification.arguments, output: .file(logPath)) {
+        case .success(let started): pid = started
+        case .failure(let error): throw HarnessError.system("cannot start \(specification.executable): \(error)")
         }
         OrphanReaper.record(group: pid, executable: specification.executable)
         return ManagedProcess(specification: specification, pid: pid, logPath: logPath)
@@ -115,7 +101,7 @@ public final class ManagedProcess: Sendable {
             var status: Int32 = 0
             let result = waitpid(pid, &status, WNOHANG)
             if result == pid {
-                reaped = exitCode(fromWaitStatus: status)
+                reaped = ProcessGroup.exitCode(fromWaitStatus: status)
                 OrphanReaper.forget(group: pid)
             }
             return reaped
@@ -172,10 +158,4 @@ public final class ManagedProcess: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
-}
-
-/// The exit code of a `waitpid` status, or 128 + the signal number for a killed process (as shells report it).
-func exitCode(fromWaitStatus status: Int32) -> Int32 {
-    let signal = status & 0x7F
-    return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
 }

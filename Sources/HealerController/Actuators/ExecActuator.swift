@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 public import HealerCore
+import ProcessGroups
 
 #if canImport(Glibc)
     import Glibc
@@ -38,30 +39,14 @@ public struct ExecActuator: Sendable {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else { return ActionOutcome(.failure, detail: "pipe: \(String(cString: strerror(errno)))") }
         let (reader, writer) = (pipeEnds[0], pipeEnds[1])
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writer, 1)
-        posix_spawn_file_actions_adddup2(&actions, writer, 2)
-        posix_spawn_file_actions_addclose(&actions, reader)
-        posix_spawn_file_actions_addclose(&actions, writer)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned =
-            program.contains("/")
-            ? posix_spawn(&pid, program, &actions, &attributes, &cArguments, environ)
-            : posix_spawnp(&pid, program, &actions, &attributes, &cArguments, environ)
+        let started = ProcessGroup.spawn(argv, output: .descriptor(writer, closeInChild: [reader, writer]))
         close(writer)
-        guard spawned == 0 else {
+        let pid: Int32
+        switch started {
+        case .success(let spawned): pid = spawned
+        case .failure(let error):
             close(reader)
-            return ActionOutcome(.failure, detail: "cannot start \(program): \(String(cString: strerror(spawned)))")
+            return ActionOutcome(.failure, detail: "cannot start \(program): \(error)")
         }
         _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) | O_NONBLOCK)
 
@@ -105,8 +90,7 @@ public struct ExecActuator: Sendable {
         close(reader)
         let text = String(decoding: output.suffix(outputLimit), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if timedOut { return ActionOutcome(.failure, detail: "timed out after \(timeout), killed" + (text.isEmpty ? "" : ": \(text)")) }
-        let signal = status & 0x7F
-        let code = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+        let code = ProcessGroup.exitCode(fromWaitStatus: status)
         let detail = "exit \(code)" + (text.isEmpty ? "" : ": \(text)")
         return ActionOutcome(code == 0 ? .success : .failure, detail: detail)
     }

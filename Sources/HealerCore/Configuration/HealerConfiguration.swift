@@ -142,6 +142,11 @@ public struct PoolSettings: Sendable, Equatable {
         if let backendTemplate, backendTemplate.render(labels) != backend { return nil }
         return serverTemplate.render(labels)
     }
+
+    /// The labels ``server(for:)`` reads: all the engine needs of a series of this pool.
+    public var labelsRead: Set<String> {
+        Set(serverTemplate.labelNames + (backendTemplate?.labelNames ?? []))
+    }
 }
 
 /// Loop timing and query settings.
