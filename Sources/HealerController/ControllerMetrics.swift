@@ -81,6 +81,14 @@ public final class ControllerMetrics: Sendable {
         for rule in configuration.recoveryRules {
             for verdict in Verdict.allCases { _ = verdictGauge(pool: rule.pool, rule: rule.name, verdict: verdict.rawValue) }
         }
+        // The reasons that mean a rule is wrong start at 0, so that `increase()` sees the first one.
+        for group in configuration.groups {
+            for rule in group.rules.map(\.name) + group.weights.map(\.name) + group.scale.map(\.name) {
+                for reason in RuleFailure.Reason.allCases where RuleFailure(reason, "").isRuleFault {
+                    _ = ruleFailureCounter(rule: rule, reason: reason.rawValue)
+                }
+            }
+        }
         for pool in configuration.pools.keys {
             for phase in Incident.Phase.allCases { _ = incidentGauge(pool: pool, phase: phase.rawValue) }
             for gate in Gate.allCases { _ = suppressedCounter(pool: pool, reason: gate.rawValue) }
@@ -95,11 +103,13 @@ public final class ControllerMetrics: Sendable {
     /// Records one finished pass.
     public func passFinished(
         outcome: Engine.Outcome, results: [(action: PlannedAction, outcome: ActionOutcome)], duration: Duration, failedQueries: Int,
-        totalQueries: Int, time: Date, isLeader: Bool = true, current: [TargetID: DesiredServerState] = [:]
+        totalQueries: Int, ruleFailures: [String: RuleFailure] = [:], time: Date, isLeader: Bool = true,
+        current: [TargetID: DesiredServerState] = [:]
     ) {
         let result = failedQueries == 0 ? "success" : (failedQueries < totalQueries ? "partial" : "error")
         counter("reconcile", ["result": result], "").increment()
         reconcileDuration.record(duration)
+        for (rule, failure) in ruleFailures { ruleFailureCounter(rule: rule, reason: failure.reason.rawValue).increment() }
         if result == "success" { lastSuccess.set(to: time.timeIntervalSince1970) }
         prometheusUp.set(to: result == "error" && totalQueries > 0 ? 0 : 1)
         leader.set(to: isLeader ? 1 : 0)
@@ -177,6 +187,10 @@ public final class ControllerMetrics: Sendable {
             "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).")
     }
 
+    private func ruleFailureCounter(rule: String, reason: String) -> Counter {
+        counter("rule_evaluation_failures", ["rule": rule, "reason": reason], "")
+    }
+
     private func actionCounter(pool: String, action: String, result: String) -> Counter {
         counter("actions", ["pool": pool, "action": action, "result": result], "Actions per pool, kind and result (success, failure, dry_run).")
     }
@@ -234,6 +248,8 @@ public final class ControllerMetrics: Sendable {
         "incidents": "Open incidents per pool and phase.",
         "actions_suppressed": "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).",
         "actions": "Actions per pool, kind and result (success, failure, dry_run).",
+        "rule_evaluation_failures":
+            "Passes in which a rule could not be evaluated, by reason (bad_data, execution and wrong_result_type: the rule itself is wrong).",
         "pool_healthy_capacity": "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.",
         "target_weight": "Weight of each server as a share of its configured weight (0 when out of rotation).",
     ]

@@ -34,12 +34,29 @@ public struct PrometheusMetricsSource: MetricsSource {
             case .scalar(let point):
                 return .series([SeriesSample(labels: [:], value: point.value)], warnings: response.warnings, at: point.timestamp)
             case .matrix, .string:
-                return .failed("the expression returns a \(response.result.resultType); rules need an instant vector")
+                return .failed(.wrongResultType, "the expression returns a \(response.result.resultType); rules need an instant vector")
             }
         } catch let error as PrometheusError {
-            return .failed(error.description)
+            return .failed(Self.reason(error.kind), error.description)
         } catch {
-            return .failed(String(describing: error))
+            return .failed(.other, String(describing: error))
+        }
+    }
+
+    /// The rule failure reason of a Prometheus error.
+    static func reason(_ kind: PrometheusError.Kind) -> RuleFailure.Reason {
+        switch kind {
+        case .badData: .badData
+        case .execution: .execution
+        case .timeout: .timeout
+        case .canceled: .canceled
+        case .internal: .internal
+        case .notFound: .notFound
+        case .unavailable: .unavailable
+        case .unauthorized: .unauthorized
+        case .invalidResponse: .invalidResponse
+        case .transport: .transport
+        case .other: .other
         }
     }
 }

@@ -62,8 +62,11 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let commands = Mutex<[@Sendable (Engine, inout EngineState, Date) -> [DecisionRecord]]>([])
     /// Alerts waiting for the next pass, by incident key.
     private let alerts = Mutex<[IncidentKey: String]>([:])
-    /// When the last pass whose every query answered ended, for readiness.
+    /// When the last pass in which Prometheus answered every query ended, for readiness (a rule whose own
+    /// expression is wrong does not count against it).
     private let lastHealthyPass = Mutex<Date?>(nil)
+    /// Rules that could not be evaluated in the last pass through their own fault, by name.
+    private let brokenRulesBox = Mutex<[String: RuleFailure]>([:])
     /// Why the last pass could not load or save the state; `nil` when it could.
     private let stateFailure = Mutex<String?>(nil)
     private let dependencies: Dependencies
@@ -118,8 +121,11 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         alerts.withLock { $0[key] = alert }
     }
 
-    /// When the last pass in which every query answered finished.
+    /// When the last pass in which Prometheus answered every query finished (rules broken by their own fault
+    /// aside: see ``brokenRules``).
     public var lastSuccessfulPass: Date? { lastHealthyPass.withLock { $0 } }
+    /// Rules whose own expression failed in the last pass (``RuleFailure/isRuleFault``), by name.
+    public var brokenRules: [String: RuleFailure] { brokenRulesBox.withLock { $0 } }
     /// Why the last pass could not load or save the state (so it did nothing); `nil` when it could.
     public var stateProblem: String? { stateFailure.withLock { $0 } }
 
@@ -243,16 +249,14 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
         let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
         let rules = Self.allRules(engine)
-        let failed = Set(
-            rules.filter { rule in
-                if case .failed? = observations[rule.name]?.outcome { return true }
-                return false
-            }.map(\.expression)
-        ).count
-        if failed == 0 { lastHealthyPass.withLock { $0 = time } }
+        let failures = observations.compactMapValues(\.failure)
+        let failed = Set(rules.filter { failures[$0.name] != nil }.map(\.expression)).count
+        let broken = failures.filter(\.value.isRuleFault)
+        if failures.count == broken.count { lastHealthyPass.withLock { $0 = time } }
+        brokenRulesBox.withLock { $0 = broken }
         dependencies.observer?.passFinished(
             outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, totalQueries: Set(rules.map(\.expression)).count,
-            time: time, isLeader: isLeader, current: view.current)
+            ruleFailures: failures, time: time, isLeader: isLeader, current: view.current)
         report.withLock { $0 = pass }
         return pass
     }
@@ -261,8 +265,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         var changes: [(rule: String, failure: String?)] = []
         queryFailures.withLock { failures in
             for (rule, observation) in observations.sorted(by: { $0.key < $1.key }) {
-                var failure: String?
-                if case .failed(let reason) = observation.outcome { failure = reason }
+                var failure = observation.failure?.description
                 if failure == nil, !observation.warnings.isEmpty { failure = "warnings: " + observation.warnings.joined(separator: "; ") }
                 if failures[rule] != failure {
                     failures[rule] = failure
@@ -272,7 +275,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
         for change in changes {
             if let failure = change.failure {
-                logger.warning("rule query failed: its verdicts are unknown", metadata: ["rule": "\(change.rule)", "error": "\(failure)"])
+                logger.warning("rule cannot be evaluated: its verdicts are unknown", metadata: ["rule": "\(change.rule)", "error": "\(failure)"])
             } else {
                 logger.info("rule query answers again", metadata: ["rule": "\(change.rule)"])
             }
@@ -322,22 +325,35 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    /// Runs every distinct rule expression once, at most `query_concurrency` at a time, keeping only the labels
-    /// the pools' target templates read (the engine reads series through them and nothing else).
+    /// Runs every distinct rule expression, and every recovery rule's freshness query, once, at most
+    /// `query_concurrency` at a time, keeping only the labels the pools' target templates read (the engine reads
+    /// series through them and nothing else).
+    ///
+    /// A rule's freshness answer joins its observation as ``RuleObservation/staleInputs``. When the freshness
+    /// query fails, the rule's observation fails the same way: data whose age cannot be told is not trusted.
     private func observeAll(at time: Date, engine: Engine) async -> [String: RuleObservation] {
         let rules = Self.allRules(engine)
-        let expressions = Array(Set(rules.map(\.expression))).sorted()
         var labelsByExpression: [String: Set<String>] = [:]
+        var freshnessQueries: Set<String> = []
         for rule in rules {
-            labelsByExpression[rule.expression, default: []].formUnion(engine.configuration.pools[rule.pool]?.labelsRead ?? [])
+            let labels = engine.configuration.pools[rule.pool]?.labelsRead ?? []
+            labelsByExpression[rule.expression, default: []].formUnion(labels)
+            if let freshness = engine.freshnessQueries[rule.name] {
+                labelsByExpression[freshness, default: []].formUnion(labels)
+                freshnessQueries.insert(freshness)
+            }
         }
+        let expressions = labelsByExpression.keys.sorted()
         let limit = max(1, engine.configuration.reconcile.queryConcurrency)
         let metrics = dependencies.metrics
         let observer = dependencies.observer
         let clock = ContinuousClock()
-        @Sendable func observe(_ expression: String, keeping labels: Set<String>) async -> (String, RuleObservation) {
+        @Sendable func observe(_ expression: String, keeping labels: Set<String>, freshness: Bool) async -> (String, RuleObservation) {
             let started = clock.now
-            let observation = await metrics.observe(expression, at: time, keepingLabels: labels)
+            let observation =
+                freshness
+                ? await metrics.observeFreshness(expression, at: time, keepingLabels: labels)
+                : await metrics.observe(expression, at: time, keepingLabels: labels)
             observer?.queryFinished(duration: started.duration(to: clock.now))
             return (expression, observation)
         }
@@ -347,18 +363,31 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             for _ in 0..<limit {
                 guard let expression = pending.next() else { break }
                 let labels = labelsByExpression[expression] ?? []
-                group.addTask { await observe(expression, keeping: labels) }
+                let freshness = freshnessQueries.contains(expression)
+                group.addTask { await observe(expression, keeping: labels, freshness: freshness) }
             }
             while let (expression, observation) = await group.next() {
                 byExpression[expression] = observation
                 if let next = pending.next() {
                     let labels = labelsByExpression[next] ?? []
-                    group.addTask { await observe(next, keeping: labels) }
+                    let freshness = freshnessQueries.contains(next)
+                    group.addTask { await observe(next, keeping: labels, freshness: freshness) }
                 }
             }
         }
         var byRule: [String: RuleObservation] = [:]
-        for rule in rules { byRule[rule.name] = byExpression[rule.expression] }
+        for rule in rules {
+            guard var observation = byExpression[rule.expression] else { continue }
+            if let query = engine.freshnessQueries[rule.name], let freshness = byExpression[query], observation.failure == nil {
+                switch freshness.outcome {
+                case .series(let stale):
+                    observation.staleInputs = stale
+                case .failed(let failure):
+                    observation = .failed(failure.reason, "its freshness query `\(query)` failed: \(failure.message)")
+                }
+            }
+            byRule[rule.name] = observation
+        }
         return byRule
     }
 }

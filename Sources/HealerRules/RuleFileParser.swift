@@ -30,8 +30,8 @@ struct RuleFileParser {
 
     private func recoveryRule(_ field: YAMLField, pool: String) -> RecoveryRule? {
         let keys = [
-            "name", "expr", "unhealthy", "healthy", "for", "clear_for", "no_data", "max_sample_age", "dry_run", "ramp_step", "ladder",
-            "budget",
+            "name", "expr", "unhealthy", "healthy", "for", "clear_for", "no_data", "max_sample_age", "freshness", "dry_run", "ramp_step",
+            "ladder", "budget",
         ]
         guard let fields = field.mapping(allowed: keys) else { return nil }
         let name = required(fields, "name", in: field)?.string()
@@ -56,6 +56,7 @@ struct RuleFileParser {
                 return nil
             }()
         let budget = fields["budget"].flatMap(budget) ?? Budget()
+        let freshness = fields["freshness"].flatMap(freshness) ?? .derived
         // Every field is read before deciding, so that every problem is reported.
         let pendingFor = fields["for"]?.duration()
         let clearFor = fields["clear_for"]?.duration()
@@ -65,8 +66,19 @@ struct RuleFileParser {
         guard let name, let expression, let unhealthy, let healthy, let ladder else { return nil }
         return RecoveryRule(
             name: name, pool: pool, expression: expression, unhealthy: unhealthy, healthy: healthy, pendingFor: pendingFor ?? .zero,
-            clearFor: clearFor ?? .seconds(30), noData: noData, maxSampleAge: maxSampleAge, dryRun: dryRun ?? false,
+            clearFor: clearFor ?? .seconds(30), noData: noData, maxSampleAge: maxSampleAge, freshness: freshness,
+            dryRun: dryRun ?? false,
             rampStep: rampStep ?? .seconds(10), ladder: ladder, budget: budget, source: field.location)
+    }
+
+    /// `auto` (the default: from the expression's raw selectors), `none`, or a PromQL expression.
+    private func freshness(_ field: YAMLField) -> Freshness? {
+        guard let text = field.string() else { return nil }
+        switch text {
+        case "auto": return .derived
+        case "none": return Freshness.none
+        default: return .expression(text)
+        }
     }
 
     private func ladder(_ field: YAMLField) -> [LadderStep]? {

@@ -78,6 +78,16 @@ public final class ControllerAPI: Sendable {
             ready = false
             checks.append("prometheus: no pass with every rule query answered in the last \(Int(allowed))s")
         }
+        // A rule whose own expression is wrong is named but does not make Healer unready: on Kubernetes an unready
+        // pod leaves its Service, and with it the Alertmanager webhooks and the admin API of every other rule.
+        let broken = service.brokenRules
+        if broken.isEmpty {
+            checks.append("rules: ok")
+        } else {
+            for (rule, failure) in broken.sorted(by: { $0.key < $1.key }) {
+                checks.append("rules: \(rule) cannot be evaluated, its verdicts are unknown (\(failure.reason.rawValue)); not counted against readiness")
+            }
+        }
         if let problem = service.stateProblem {
             ready = false
             checks.append("state: \(problem)")

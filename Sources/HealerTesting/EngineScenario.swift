@@ -26,24 +26,37 @@ public struct EngineScenario {
     }
 
     /// Runs one pass at `start + seconds`, with each rule's series given as server → value (`nil`: no series).
+    /// Rules in `failing` fail as if Prometheus could not answer, those in `broken` as if their expression were
+    /// malformed; `staleInputs` gives, per rule, the servers its freshness answer names with the age in seconds
+    /// of their newest input sample.
     @discardableResult
     public mutating func pass(
         at seconds: Double, _ values: [String: [String: Double?]], isLeader: Bool = true, warnings: [String] = [],
-        failing: Set<String> = [], inventory: [String: [ServerInfo]] = [:], alerts: [IncidentKey: String] = [:]
+        failing: Set<String> = [], broken: Set<String> = [], staleInputs: [String: [String: Double]] = [:], inventory: [String: [ServerInfo]] = [:], alerts: [IncidentKey: String] = [:]
     ) -> Engine.Outcome {
         let now = start.addingTimeInterval(seconds)
         var rules: [String: RuleObservation] = [:]
         for (rule, series) in values {
             if failing.contains(rule) {
-                rules[rule] = .failed("injected failure")
+                rules[rule] = .failed(.unavailable, "injected failure")
+                continue
+            }
+            if broken.contains(rule) {
+                rules[rule] = .failed(.badData, "injected parse error")
                 continue
             }
             let samples = series.sorted { $0.key < $1.key }.compactMap { server, value in
                 value.map { SeriesSample(labels: ["server": server], value: $0) }
             }
             rules[rule] = .series(samples, warnings: warnings, at: now)
+            if let stale = staleInputs[rule] {
+                rules[rule]?.staleInputs = stale.sorted { $0.key < $1.key }.map { server, age in
+                    SeriesSample(labels: ["server": server], value: now.timeIntervalSince1970 - age)
+                }
+            }
         }
-        for rule in failing where rules[rule] == nil { rules[rule] = .failed("injected failure") }
+        for rule in failing where rules[rule] == nil { rules[rule] = .failed(.unavailable, "injected failure") }
+        for rule in broken where rules[rule] == nil { rules[rule] = .failed(.badData, "injected parse error") }
         let outcome = engine.reconcile(
             state: state, observations: Observations(isLeader: isLeader, rules: rules, inventory: inventory, alerts: alerts), now: now)
         state = outcome.state

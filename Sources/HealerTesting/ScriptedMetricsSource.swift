@@ -11,6 +11,7 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
         var waiting: [CheckedContinuation<Void, Never>] = []
         var queries: [(expression: String, time: Date)] = []
         var keptLabels: [String: Set<String>] = [:]
+        var freshnessQueries: [String] = []
     }
 
     private let state = Mutex(State())
@@ -25,8 +26,8 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
     }
 
     /// Sets the answer for `expression` to a failure.
-    public func fail(_ expression: String, reason: String = "scripted failure") {
-        state.withLock { $0.answers[expression] = .failed(reason) }
+    public func fail(_ expression: String, reason: RuleFailure.Reason = .unavailable, message: String = "scripted failure") {
+        state.withLock { $0.answers[expression] = .failed(reason, message) }
     }
 
     /// From now on, queries wait until ``release()``.
@@ -59,6 +60,16 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
         return await observe(expression, at: time)
     }
 
+    /// Answers a freshness query as scripted with ``set(_:values:)`` or ``fail(_:reason:message:)``; unscripted,
+    /// all data is fresh (no series).
+    public func observeFreshness(_ query: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation {
+        state.withLock { $0.freshnessQueries.append(query) }
+        return state.withLock { $0.answers[query] } ?? .series([], at: time)
+    }
+
+    /// Every freshness query so far.
+    public var freshnessQueries: [String] { state.withLock { $0.freshnessQueries } }
+
     public func observe(_ expression: String, at time: Date) async -> RuleObservation {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let proceed = state.withLock { state -> Bool in
@@ -69,7 +80,7 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
             if proceed { continuation.resume() }
         }
         let answer = state.withLock { $0.answers[expression] }
-        guard var answer else { return .failed("no scripted answer for \(expression)") }
+        guard var answer else { return .failed(.noAnswer, "no scripted answer for \(expression)") }
         if answer.evaluatedAt == nil, case .series = answer.outcome { answer.evaluatedAt = time }
         return answer
     }

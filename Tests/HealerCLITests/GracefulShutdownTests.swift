@@ -18,6 +18,10 @@ struct GracefulShutdownTests {
         // server healthy, the later ones s1 unhealthy: a "firing" decision can only come from a later pass.
         try await ScriptedHTTPServer.with({ request in
             guard request.path == "/api/v1/query" else { return .text("ok") }
+            // The rule's freshness query (its data is fresh: no series) is not counted.
+            guard request.formFields["query"] == "error_ratio" else {
+                return .json(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
+            }
             let number = queries.withLock { count in
                 count += 1
                 return count

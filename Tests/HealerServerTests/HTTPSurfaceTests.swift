@@ -18,7 +18,7 @@ struct HTTPSurfaceTests {
             await harness.api.service.runPass()
             let ready = try await harness.get("/readyz")
             #expect(ready.status == 200)
-            #expect(ready.text == "reconcile: ok\nprometheus: ok\nstate: ok\nconfig: ok\n")
+            #expect(ready.text == "reconcile: ok\nprometheus: ok\nrules: ok\nstate: ok\nconfig: ok\n")
             harness.metrics.fail("error_ratio")
             await harness.api.service.runPass()
             #expect(try await harness.get("/readyz").status == 200)  // a failed pass just now is within the allowance

@@ -16,6 +16,34 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
         case suppressed
         /// A pool-wide event (storm started or ended).
         case pool
+        /// A rule could not be evaluated, or the data behind it is stale for some servers, or it answers again.
+        case rule
+    }
+
+    /// Where the incident is after the decision: one of its phases, or closed.
+    ///
+    /// Closing belongs to the record, not to ``Incident/Phase``: an incident that is closed no longer exists.
+    public enum Phase: String, Sendable, Codable, CaseIterable {
+        /// See ``Incident/Phase/pending``.
+        case pending
+        /// See ``Incident/Phase/firing``.
+        case firing
+        /// See ``Incident/Phase/recovering``.
+        case recovering
+        /// See ``Incident/Phase/quarantined``.
+        case quarantined
+        /// The incident ended with this decision (healthy before firing, or recovered in full).
+        case closed
+
+        /// The record's phase of an open incident.
+        public init(_ phase: Incident.Phase) {
+            switch phase {
+            case .pending: self = .pending
+            case .firing: self = .firing
+            case .recovering: self = .recovering
+            case .quarantined: self = .quarantined
+            }
+        }
     }
 
     /// When.
@@ -32,10 +60,14 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
     public var verdict: Verdict?
     /// The value this pass.
     public var value: Double?
+    /// Why the verdict is unknown, when it is.
+    public var unknownReason: UnknownReason?
+    /// Why the rule could not be evaluated, for ``Kind/rule`` records of a failing rule.
+    public var failure: RuleFailure.Reason?
     /// The evaluation (or scrape) time of the value.
     public var sampleTime: Date?
     /// The incident's phase after the decision.
-    public var phase: Incident.Phase?
+    public var phase: Phase?
     /// The ladder step involved.
     public var step: Int?
     /// The action, by name (`set_weight 25%`, `drain`, `restart restart-backend`, ...).
@@ -52,8 +84,8 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
     /// Creates a record.
     public init(
         time: Date, kind: Kind, pool: String, rule: String? = nil, server: String? = nil, verdict: Verdict? = nil, value: Double? = nil,
-        sampleTime: Date? = nil, phase: Incident.Phase? = nil, step: Int? = nil, action: String? = nil, gatesPassed: [Gate] = [],
-        suppressedBy: Gate? = nil, dryRun: Bool = false, reason: String
+        unknownReason: UnknownReason? = nil, failure: RuleFailure.Reason? = nil, sampleTime: Date? = nil, phase: Phase? = nil, step: Int? = nil,
+        action: String? = nil, gatesPassed: [Gate] = [], suppressedBy: Gate? = nil, dryRun: Bool = false, reason: String
     ) {
         self.time = time
         self.kind = kind
@@ -62,6 +94,8 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
         self.server = server
         self.verdict = verdict
         self.value = value
+        self.unknownReason = unknownReason
+        self.failure = failure
         self.sampleTime = sampleTime
         self.phase = phase
         self.step = step

@@ -13,6 +13,10 @@ public struct Engine: Sendable {
     public let configuration: HealerConfiguration
     /// Recovery rules by name, ladders normalised to end in quarantine.
     let rules: [String: RecoveryRule]
+    /// Per recovery rule whose data age is checked: the query naming its servers with stale data
+    /// (``RecoveryRule/freshnessQuery(keeping:maxAge:)``). The shell runs it beside the rule's own query and
+    /// hands the answer over as ``RuleObservation/staleInputs``.
+    public let freshnessQueries: [String: String]
 
     /// Creates an engine for a validated configuration.
     public init(configuration: HealerConfiguration) {
@@ -26,6 +30,13 @@ public struct Engine: Sendable {
             rules[rule.name] = rule
         }
         self.rules = rules
+        var freshness: [String: String] = [:]
+        for rule in rules.values {
+            let labels = configuration.pools[rule.pool]?.labelsRead ?? []
+            let maxAge = rule.maxSampleAge ?? configuration.reconcile.maxSampleAge
+            freshness[rule.name] = rule.freshnessQuery(keeping: labels, maxAge: maxAge)
+        }
+        self.freshnessQueries = freshness
     }
 
     /// The result of one pass.

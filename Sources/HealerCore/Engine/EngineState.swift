@@ -8,8 +8,8 @@
 ///
 /// `Codable` and versioned: the durable store writes it, and a newer Healer must read an older file.
 public struct EngineState: Sendable, Equatable, Codable {
-    /// The format version this build writes.
-    public static let currentVersion = 1
+    /// The format version this build writes. 2 added ``rules``.
+    public static let currentVersion = 2
 
     /// The format version of this value.
     public var version: Int
@@ -33,6 +33,8 @@ public struct EngineState: Sendable, Equatable, Codable {
     public var adaptiveWeights: [TargetID: Double]
     /// Elastic capacity per pool (scale rules).
     public var scale: [String: ScaleState]
+    /// What was last recorded as wrong with each rule (failing, or stale data), to record each change once.
+    public var rules: [String: RuleCondition]
 
     /// An empty state.
     public init(maxActionsPerMinute: Int = 6) {
@@ -47,7 +49,48 @@ public struct EngineState: Sendable, Equatable, Codable {
         pause = PauseState()
         adaptiveWeights = [:]
         scale = [:]
+        rules = [:]
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case version, incidents, rateLimiter, dryRunRateLimiter, storms, lastActionAt, attempts, flaps, pause, adaptiveWeights, scale, rules
+    }
+
+    /// Reads a state of any format up to ``currentVersion`` (fields added since version 1 may be missing).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        // Whatever format it was read from, it is this build's format in memory, and is saved as such.
+        _ = try container.decode(Int.self, forKey: .version)
+        version = Self.currentVersion
+        incidents = try container.decode([IncidentKey: Incident].self, forKey: .incidents)
+        rateLimiter = try container.decode(TokenBucket.self, forKey: .rateLimiter)
+        dryRunRateLimiter = try container.decode(TokenBucket.self, forKey: .dryRunRateLimiter)
+        storms = try container.decode([String: StormState].self, forKey: .storms)
+        lastActionAt = try container.decode([TargetID: Date].self, forKey: .lastActionAt)
+        attempts = try container.decode([IncidentKey: [Date]].self, forKey: .attempts)
+        flaps = try container.decode([IncidentKey: FlapHistory].self, forKey: .flaps)
+        pause = try container.decode(PauseState.self, forKey: .pause)
+        adaptiveWeights = try container.decode([TargetID: Double].self, forKey: .adaptiveWeights)
+        scale = try container.decode([String: ScaleState].self, forKey: .scale)
+        rules = try container.decodeIfPresent([String: RuleCondition].self, forKey: .rules) ?? [:]
+    }
+}
+
+/// What is wrong with a rule, as last recorded.
+public struct RuleCondition: Sendable, Equatable, Codable {
+    /// Why its query failed, when it did.
+    public var failure: RuleFailure.Reason?
+    /// Whether the data behind it was stale for some servers.
+    public var stale: Bool
+
+    /// A condition.
+    public init(failure: RuleFailure.Reason? = nil, stale: Bool = false) {
+        self.failure = failure
+        self.stale = stale
+    }
+
+    /// Nothing wrong.
+    public var isHealthy: Bool { failure == nil && !stale }
 }
 
 /// A pool's spares: which are in rotation, and how long utilisation has been past a threshold.

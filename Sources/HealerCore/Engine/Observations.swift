@@ -43,8 +43,8 @@ public struct RuleObservation: Sendable {
     public enum Outcome: Sendable {
         /// Prometheus answered.
         case series([SeriesSample])
-        /// Prometheus failed; the text says why.
-        case failed(String)
+        /// The rule could not be evaluated.
+        case failed(RuleFailure)
     }
 
     /// The outcome.
@@ -53,12 +53,17 @@ public struct RuleObservation: Sendable {
     public var warnings: [String]
     /// The evaluation time of the answer.
     public var evaluatedAt: Date?
+    /// The answer of the rule's freshness query (``RecoveryRule/freshnessQuery(keeping:maxAge:)``): a series for
+    /// each server whose newest input sample is older than the rule's `max_sample_age`, valued at that sample's
+    /// time in Unix seconds. `nil` when none was asked (the rule's freshness is `none`, or the source cannot say).
+    public var staleInputs: [SeriesSample]?
 
     /// Creates an observation.
-    public init(outcome: Outcome, warnings: [String] = [], evaluatedAt: Date? = nil) {
+    public init(outcome: Outcome, warnings: [String] = [], evaluatedAt: Date? = nil, staleInputs: [SeriesSample]? = nil) {
         self.outcome = outcome
         self.warnings = warnings
         self.evaluatedAt = evaluatedAt
+        self.staleInputs = staleInputs
     }
 
     /// An answer with these series.
@@ -67,9 +72,74 @@ public struct RuleObservation: Sendable {
     }
 
     /// A failed query.
-    public static func failed(_ reason: String) -> RuleObservation {
-        RuleObservation(outcome: .failed(reason))
+    public static func failed(_ reason: RuleFailure.Reason, _ message: String) -> RuleObservation {
+        RuleObservation(outcome: .failed(RuleFailure(reason, message)))
     }
+
+    /// The failure, when the rule could not be evaluated.
+    public var failure: RuleFailure? {
+        if case .failed(let failure) = outcome { failure } else { nil }
+    }
+}
+
+/// Why a rule could not be evaluated, and whose fault that is.
+public struct RuleFailure: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// What went wrong, as a code for metrics (`healer_rule_evaluation_failures_total{reason}`) and records.
+    public enum Reason: String, Sendable, Codable, CaseIterable {
+        /// The expression is malformed (Prometheus `bad_data`, HTTP 400).
+        case badData = "bad_data"
+        /// The expression failed while running on this data, e.g. many-to-many matching (`execution`, HTTP 422).
+        case execution
+        /// The expression returns a range vector or a string; rules need an instant vector or a scalar.
+        case wrongResultType = "wrong_result_type"
+        /// Prometheus ran out of time (`timeout`).
+        case timeout
+        /// Prometheus canceled the query (`canceled`).
+        case canceled
+        /// Prometheus failed internally (`internal`, HTTP 500).
+        case `internal`
+        /// Prometheus cannot answer now: starting, overloaded, behind a failing proxy (`unavailable`, 502–504).
+        case unavailable
+        /// Prometheus refused Healer's credentials (401, 403).
+        case unauthorized
+        /// The API endpoint does not exist: a wrong URL or path prefix (404).
+        case notFound = "not_found"
+        /// The answer is not a Prometheus API response.
+        case invalidResponse = "invalid_response"
+        /// No answer: connection refused, reset, timed out, TLS failure.
+        case transport
+        /// The query was not asked or not answered this pass.
+        case noAnswer = "no_answer"
+        /// Anything else.
+        case other
+    }
+
+    /// What went wrong.
+    public var reason: Reason
+    /// Details for people (Prometheus' own error text).
+    public var message: String
+
+    /// Creates a failure.
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    /// Whether the rule itself is at fault: its expression is wrong, or cannot run on the data it reads.
+    ///
+    /// Only that rule's verdicts are lost then; Prometheus answers the other rules, so Healer is not blind, and
+    /// the rule is left out of the storm and capacity-floor counts that protect the pool's other rules. Any other
+    /// failure (no answer, 5xx, timeout, unavailable, credentials, a wrong URL) may hide what every rule would
+    /// see, and counts as missing data.
+    public var isRuleFault: Bool {
+        switch reason {
+        case .badData, .execution, .wrongResultType: true
+        case .timeout, .canceled, .internal, .unavailable, .unauthorized, .notFound, .invalidResponse, .transport, .noAnswer, .other: false
+        }
+    }
+
+    /// `bad_data: parse error …`
+    public var description: String { message.isEmpty ? reason.rawValue : "\(reason.rawValue): \(message)" }
 }
 
 /// One series of a rule's answer.

@@ -6,9 +6,12 @@
 
 /// Adaptive weights between healthy servers, and elastic capacity from spares.
 extension Pass {
-    /// Whether adaptive and elastic changes may be made this pass (they need the same trust as giving capacity back).
-    private func mayAdjust(_ pool: String) -> Bool {
-        observations.isLeader && !state.pause.isPaused(pool) && observations.unreachableBalancers[pool] == nil
+    /// A scale rule's load this pass: its one finite value from a trustworthy answer, or `nil`.
+    func load(of rule: String) -> Double? {
+        guard let observation = observations.rules[rule], case .series(let samples) = observation.outcome, observation.warnings.isEmpty,
+            samples.count == 1, let load = samples.first?.value, load.isFinite
+        else { return nil }
+        return load
     }
 
     // MARK: - Adaptive weights
@@ -21,7 +24,9 @@ extension Pass {
     /// rotation, or without a usable value keep their weight (unknown changes nothing).
     mutating func adaptWeights() {
         for group in engine.configuration.groups where !group.weights.isEmpty {
-            guard let pool = engine.configuration.pools[group.pool], let first = group.weights.first, mayAdjust(group.pool) else { continue }
+            guard let pool = engine.configuration.pools[group.pool], let first = group.weights.first,
+                evaluateGates(.adaptiveWeights(pool: group.pool)).suppressedBy == nil
+            else { continue }
             var targets: [String: Double] = [:]
             for rule in group.weights {
                 guard let observation = observations.rules[rule.name], case .series = observation.outcome, observation.warnings.isEmpty else {
@@ -75,9 +80,7 @@ extension Pass {
             guard let pool = engine.configuration.pools[group.pool], let rule = group.scale.first else { continue }
             var scale = state.scale[group.pool] ?? ScaleState()
             defer { state.scale[group.pool] = scale == ScaleState() ? nil : scale }
-            guard let observation = observations.rules[rule.name], case .series(let samples) = observation.outcome, observation.warnings.isEmpty,
-                samples.count == 1, let load = samples.first?.value, load.isFinite
-            else {
+            guard let load = load(of: rule.name) else {
                 scale.hotSince = nil
                 scale.coolSince = nil
                 continue
@@ -103,8 +106,10 @@ extension Pass {
             let reading = "utilisation \(percent(utilisation)) of \(serving) server\(serving == 1 ? "" : "s")"
 
             if let hot = scale.hotSince, now.timeIntervalSince(hot) >= rule.pendingFor.seconds, rested,
-                let spare = pool.spares.first(where: { !scale.activeSpares.contains($0) }), mayAdjust(group.pool)
+                let spare = pool.spares.first(where: { !scale.activeSpares.contains($0) })
             {
+                let check = evaluateGates(.scaleOut(pool: group.pool, rule: rule.name))
+                guard check.suppressedBy == nil else { continue }
                 scale.activeSpares.append(spare)
                 scale.retiredSpares.removeAll { $0 == spare }
                 scale.lastActionAt = now
@@ -114,26 +119,26 @@ extension Pass {
                 records.append(
                     DecisionRecord(
                         time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale out",
-                        gatesPassed: [.leader, .pause, .dataQuality], dryRun: dryRun,
+                        gatesPassed: check.passed, dryRun: dryRun,
                         reason: "scale out: \(reading) above \(percent(rule.outAbove)); spare \(spare) enters rotation"))
             } else if let cool = scale.coolSince, now.timeIntervalSince(cool) >= rule.pendingFor.seconds, rested,
-                let spare = scale.activeSpares.last, mayAdjust(group.pool)
+                let spare = scale.activeSpares.last
             {
-                let bucket = dryRun ? state.dryRunRateLimiter : state.rateLimiter
-                let storm = [group.pool, "*"].compactMap { state.storms[$0] }.contains { $0.isFreezing(at: now) }
-                guard bucket.tokens >= 1, !storm else { continue }
+                let target = TargetID(pool: group.pool, server: spare)
+                let check = evaluateGates(.scaleIn(target, rule: rule.name))
+                guard check.suppressedBy == nil else { continue }
                 _ = dryRun ? state.dryRunRateLimiter.take() : state.rateLimiter.take()
                 scale.activeSpares.removeLast()
                 scale.retiredSpares.append(spare)
                 scale.lastActionAt = now
                 scale.coolSince = nil
-                state.adaptiveWeights[TargetID(pool: group.pool, server: spare)] = nil
-                let key = IncidentKey(rule: rule.name, target: TargetID(pool: group.pool, server: spare))
+                state.adaptiveWeights[target] = nil
+                let key = IncidentKey(rule: rule.name, target: target)
                 actions.append(PlannedAction(key: key, kind: .setState(.drain, waitSessions: nil), step: nil, dryRun: dryRun))
                 records.append(
                     DecisionRecord(
                         time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale in",
-                        gatesPassed: [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .budget, .storm], dryRun: dryRun,
+                        gatesPassed: check.passed, dryRun: dryRun,
                         reason: "scale in: \(reading) below \(percent(rule.inBelow)); spare \(spare) leaves rotation"))
             }
         }

@@ -4,94 +4,156 @@
     import Foundation
 #endif
 
-/// The safety gates, checked in DESIGN.md's order; the first that fails holds the action back.
+/// A change the safety gates judge before the engine makes it.
+enum GatedChange {
+    /// A ladder step of an incident (weight down, drain, restart, quarantine); `after` is what the step sets.
+    case remedy(Incident, step: Int, after: DesiredServerState?)
+    /// One stage of giving an incident's capacity back.
+    case restore(Incident)
+    /// Moving the weights of a pool's healthy servers (weight rules).
+    case adaptiveWeights(pool: String)
+    /// Bringing a spare into rotation (scale rule `rule`).
+    case scaleOut(pool: String, rule: String)
+    /// Taking a spare out of rotation (scale rule `rule`).
+    case scaleIn(TargetID, rule: String)
+
+    /// The kinds of change, for ``Gate/applies(to:)``.
+    enum Kind: CaseIterable {
+        case remedy, restore, adaptiveWeights, scaleOut, scaleIn
+    }
+
+    var kind: Kind {
+        switch self {
+        case .remedy: .remedy
+        case .restore: .restore
+        case .adaptiveWeights: .adaptiveWeights
+        case .scaleOut: .scaleOut
+        case .scaleIn: .scaleIn
+        }
+    }
+
+    var pool: String {
+        switch self {
+        case .remedy(let incident, _, _), .restore(let incident): incident.key.target.pool
+        case .adaptiveWeights(let pool), .scaleOut(let pool, _): pool
+        case .scaleIn(let target, _): target.pool
+        }
+    }
+}
+
+extension Gate {
+    /// Whether the gate guards changes of `kind`. The one place that says which gates hold back what: taking
+    /// capacity away passes them all (a spare leaving has no incident, so no budget or per-server cooldown — the
+    /// scale rule has its own cooldown); giving capacity back, moving weights between healthy servers and bringing
+    /// a spare in need only leadership, no pause and trustworthy data.
+    func applies(to kind: GatedChange.Kind) -> Bool {
+        switch self {
+        case .leader, .pause, .dataQuality: true
+        case .capacityFloor, .inFlight, .rateLimit, .storm: kind == .remedy || kind == .scaleIn
+        case .budget, .cooldown: kind == .remedy
+        }
+    }
+}
+
+/// The safety gates, checked in DESIGN.md's order; the first that fails holds the change back.
 extension Pass {
+    /// The gates a change passed, and the one that held it back, with why.
     struct GateCheck {
         var passed: [Gate] = []
         var suppressedBy: Gate?
         var reason = ""
     }
 
-    /// Gates for a remedy step (weight down, drain, restart, quarantine).
-    func checkDestructive(_ incident: Incident, newState: DesiredServerState?) -> GateCheck {
-        let target = incident.key.target
-        let pool = engine.configuration.pools[target.pool]
+    /// Evaluates every gate that applies to `change`, in order, up to the first that fails.
+    func evaluateGates(_ change: GatedChange) -> GateCheck {
         var check = GateCheck()
-        func gate(_ gate: Gate, _ ok: Bool, _ reason: @autoclosure () -> String) -> Bool {
-            guard check.suppressedBy == nil else { return false }
-            if ok {
-                check.passed.append(gate)
-            } else {
+        for gate in Gate.allCases where gate.applies(to: change.kind) {
+            if let reason = failure(of: gate, for: change) {
                 check.suppressedBy = gate
-                check.reason = reason()
+                check.reason = reason
+                return check
             }
-            return ok
-        }
-        guard gate(.leader, observations.isLeader, "not the leader: another replica acts"),
-            gate(.pause, !state.pause.isPaused(target.pool), "paused" + (state.pause.global ? "" : " (pool \(target.pool))")),
-            gate(
-                .dataQuality, isDefinite(incident.key) && balancerVisible(target.pool),
-                balancerVisible(target.pool)
-                    ? "the verdict does not rest on fresh, complete data"
-                    : "the balancer cannot be seen: \(observations.unreachableBalancers[target.pool] ?? "")")
-        else { return check }
-
-        let floor = pool?.minHealthyCapacity ?? 1
-        let current = simulatedStates()[target] ?? .normal
-        let after = newState.map { current.combined(with: $0) } ?? current
-        let capacity = healthyCapacity(of: target.pool, overriding: (target, after))
-        guard
-            gate(
-                .capacityFloor, capacity >= floor - 1e-9,
-                "healthy capacity would be \(percent(capacity)), below the floor of \(percent(floor)): spreading load instead of taking servers out")
-        else { return check }
-
-        let inFlight = Set(
-            state.incidents.values.filter { $0.key.target.pool == target.pool && $0.phase == .firing && $0.hasActed }.map(\.key.target))
-        let alreadyInFlight = inFlight.contains(target)
-        let limit = pool?.maxInFlight ?? 1
-        let bucket = incident.dryRun ? state.dryRunRateLimiter : state.rateLimiter
-        let storm = [target.pool, "*"].compactMap { state.storms[$0] }.first { $0.isFreezing(at: now) }
-        let lastAction = state.lastActionAt[target]
-        _ =
-            gate(
-                .inFlight, alreadyInFlight || inFlight.count < limit,
-                "\(inFlight.count) servers of \(target.pool) already under remediation (max_in_flight \(limit))")
-            && gate(.rateLimit, bucket.tokens >= 1, "global rate limit of \(safety.maxActionsPerMinute) actions per minute reached")
-            && gate(.budget, true, "")
-            && gate(.storm, storm == nil, stormReason(storm))
-            && gate(
-                .cooldown, lastAction.map { now.timeIntervalSince($0) >= safety.targetCooldown.seconds } ?? true,
-                "last action on \(target) was \(Int(now.timeIntervalSince(lastAction ?? now)))s ago (cooldown \(PrometheusDuration.format(safety.targetCooldown)))"
-            )
-        return check
-    }
-
-    /// Gates for giving capacity back: only leadership, pause and trustworthy data stand in the way.
-    func checkRestore(_ incident: Incident) -> GateCheck {
-        var check = GateCheck()
-        if !observations.isLeader {
-            check.suppressedBy = .leader
-            check.reason = "not the leader: another replica acts"
-        } else if state.pause.isPaused(incident.key.target.pool) {
-            check.passed = [.leader]
-            check.suppressedBy = .pause
-            check.reason = "paused"
-        } else if !isDefinite(incident.key) || !balancerVisible(incident.key.target.pool) {
-            check.passed = [.leader, .pause]
-            check.suppressedBy = .dataQuality
-            check.reason =
-                balancerVisible(incident.key.target.pool)
-                ? "the verdict does not rest on fresh, complete data"
-                : "the balancer cannot be seen: \(observations.unreachableBalancers[incident.key.target.pool] ?? "")"
-        } else {
-            check.passed = [.leader, .pause, .dataQuality]
+            check.passed.append(gate)
         }
         return check
     }
 
-    private func balancerVisible(_ pool: String) -> Bool {
-        observations.unreachableBalancers[pool] == nil
+    /// Why `gate` holds `change` back, or `nil` when it lets it through.
+    private func failure(of gate: Gate, for change: GatedChange) -> String? {
+        let pool = change.pool
+        switch gate {
+        case .leader:
+            return observations.isLeader ? nil : "not the leader: another replica acts"
+        case .pause:
+            return state.pause.isPaused(pool) ? "paused" + (state.pause.global ? "" : " (pool \(pool))") : nil
+        case .dataQuality:
+            if let reason = observations.unreachableBalancers[pool] { return "the balancer cannot be seen: \(reason)" }
+            switch change {
+            case .remedy(let incident, _, _), .restore(let incident):
+                return isDefinite(incident.key) ? nil : "the verdict does not rest on fresh, complete data"
+            case .scaleOut(_, let rule), .scaleIn(_, let rule):
+                return load(of: rule) == nil ? "the load does not rest on fresh, complete data" : nil
+            case .adaptiveWeights:
+                return nil  // each weight rule's answer is checked as it is read
+            }
+        case .capacityFloor:
+            guard let (target, after) = removal(change) else { return nil }
+            let floor = engine.configuration.pools[pool]?.minHealthyCapacity ?? 1
+            let current = simulatedStates()[target] ?? .normal
+            let capacity = healthyCapacity(of: pool, overriding: (target, after.map { current.combined(with: $0) } ?? current))
+            guard capacity < floor - 1e-9 else { return nil }
+            return "healthy capacity would be \(percent(capacity)), below the floor of \(percent(floor)): spreading load instead of taking servers out"
+        case .inFlight:
+            guard let (target, _) = removal(change) else { return nil }
+            let inFlight = serversInFlight(pool)
+            let limit = engine.configuration.pools[pool]?.maxInFlight ?? 1
+            guard !inFlight.contains(target), inFlight.count >= limit else { return nil }
+            return "\(inFlight.count) servers of \(pool) already under remediation (max_in_flight \(limit))"
+        case .rateLimit:
+            let bucket = isDryRun(change) ? state.dryRunRateLimiter : state.rateLimiter
+            return bucket.tokens >= 1 ? nil : "global rate limit of \(safety.maxActionsPerMinute) actions per minute reached"
+        case .budget:
+            guard case .remedy(let incident, let step, _) = change, let rule = engine.rules[incident.key.rule] else { return nil }
+            let attempts = attemptsInWindow(incident.key, rule: rule)
+            // The quarantine spends no budget: it is where an exhausted budget leads.
+            guard step < rule.ladder.count - 1, attempts >= rule.budget.maxAttempts else { return nil }
+            return "budget exhausted: \(attempts) remedies in \(PrometheusDuration.format(rule.budget.window))"
+        case .storm:
+            let storm = [pool, "*"].compactMap { state.storms[$0] }.first { $0.isFreezing(at: now) }
+            return storm.map(stormReason)
+        case .cooldown:
+            guard case .remedy(let incident, _, _) = change, let last = state.lastActionAt[incident.key.target] else { return nil }
+            let elapsed = now.timeIntervalSince(last)
+            guard elapsed < safety.targetCooldown.seconds else { return nil }
+            return "last action on \(incident.key.target) was \(Int(elapsed))s ago (cooldown \(PrometheusDuration.format(safety.targetCooldown)))"
+        }
+    }
+
+    /// The server a change takes capacity from, and the state it sets (`nil`: a step that changes no state,
+    /// such as a restart).
+    private func removal(_ change: GatedChange) -> (TargetID, DesiredServerState?)? {
+        switch change {
+        case .remedy(let incident, _, let after): (incident.key.target, after)
+        case .scaleIn(let target, _): (target, DesiredServerState(admin: .drain))
+        case .restore, .adaptiveWeights, .scaleOut: nil
+        }
+    }
+
+    private func isDryRun(_ change: GatedChange) -> Bool {
+        switch change {
+        case .remedy(let incident, _, _), .restore(let incident): incident.dryRun
+        case .adaptiveWeights, .scaleOut, .scaleIn: safety.dryRun
+        }
+    }
+
+    /// The servers of `pool` under remediation: a remedy applied and the incident firing.
+    func serversInFlight(_ pool: String) -> Set<TargetID> {
+        Set(state.incidents.values.filter { $0.key.target.pool == pool && $0.phase == .firing && $0.hasActed }.map(\.key.target))
+    }
+
+    /// Remedy steps applied to `key` within its rule's budget window.
+    func attemptsInWindow(_ key: IncidentKey, rule: RecoveryRule) -> Int {
+        (state.attempts[key] ?? []).filter { now.timeIntervalSince($0) < rule.budget.window.seconds }.count
     }
 
     private func isDefinite(_ key: IncidentKey) -> Bool {
@@ -101,8 +163,7 @@ extension Pass {
         }
     }
 
-    private func stormReason(_ storm: StormState?) -> String {
-        guard let storm else { return "" }
+    private func stormReason(_ storm: StormState) -> String {
         if storm.activeSince != nil { return "storm: too much of the pool is unhealthy or unknown; Healer may be the one that is blind" }
         let left = storm.cooldownUntil.map { Int($0.timeIntervalSince(now).rounded(.up)) } ?? 0
         return "storm cooldown: \(left)s left"

@@ -103,7 +103,7 @@ extension Pass {
         guard var incident = state.incidents[key] else { return }
         if isHealthyEvidence(key) {
             state.incidents[key] = nil
-            note(.transition, incident, phase: nil, reason: "healthy again before firing; nothing done")
+            note(.transition, incident, closing: true, reason: "healthy again before firing; nothing done")
             return
         }
         guard isUnhealthyEvidence(key) || read(key)?.reading == .band,
@@ -209,7 +209,7 @@ extension Pass {
     private mutating func attemptStep(_ key: IncidentKey, rule: RecoveryRule) {
         guard var incident = state.incidents[key], var step = incident.wantedStep else { return }
         let quarantineStep = rule.ladder.count - 1
-        let attempts = (state.attempts[key] ?? []).filter { now.timeIntervalSince($0) < rule.budget.window.seconds }.count
+        let attempts = attemptsInWindow(key, rule: rule)
         if step < quarantineStep, attempts >= rule.budget.maxAttempts {
             step = quarantineStep
             incident.wantedStep = step
@@ -237,7 +237,7 @@ extension Pass {
         incident.waitingForSessions = false
         let newState = RemedyEffects.state(after: step, of: rule.ladder)
         let actionName = Self.describe(ladderStep.action)
-        let check = checkDestructive(incident, newState: newState)
+        let check = evaluateGates(.remedy(incident, step: step, after: newState))
         guard check.suppressedBy == nil else {
             if incident.lastSuppression != check.suppressedBy {
                 incident.lastSuppression = check.suppressedBy
@@ -278,10 +278,10 @@ extension Pass {
             if let fired = incident.firedAt, !incident.dryRun {
                 milestones.append(Engine.Milestone(kind: .recovery, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
             }
-            note(.transition, incident, phase: nil, reason: "recovered: full weight, in rotation")
+            note(.transition, incident, closing: true, reason: "recovered: full weight, in rotation")
             return
         }
-        let check = checkRestore(incident)
+        let check = evaluateGates(.restore(incident))
         guard check.suppressedBy == nil else {
             if incident.lastSuppression != check.suppressedBy {
                 incident.lastSuppression = check.suppressedBy
@@ -325,16 +325,20 @@ extension Pass {
 
     // MARK: - Records
 
+    /// Records a decision about `incident`; `closing` when the decision ends it (the record's phase is then
+    /// ``DecisionRecord/Phase/closed``, whatever phase the incident was in).
     mutating func note(
-        _ kind: DecisionRecord.Kind, _ incident: Incident, phase: Incident.Phase?? = .none, step: Int? = nil, action: String? = nil,
+        _ kind: DecisionRecord.Kind, _ incident: Incident, closing: Bool = false, step: Int? = nil, action: String? = nil,
         gates: [Gate] = [], suppressedBy: Gate? = nil, reason: String
     ) {
         let read = read(incident.key)
+        var unknownReason: UnknownReason?
+        if case .unknown(let why)? = read?.reading { unknownReason = why }
         records.append(
             DecisionRecord(
                 time: now, kind: kind, pool: incident.key.target.pool, rule: incident.key.rule, server: incident.key.target.server,
-                verdict: read == nil ? .unknown : verdict(incident.key), value: read?.value, sampleTime: read?.sampleTime,
-                phase: phase ?? incident.phase, step: step ?? incident.appliedStep, action: action, gatesPassed: gates,
-                suppressedBy: suppressedBy, dryRun: incident.dryRun, reason: reason))
+                verdict: read == nil ? .unknown : verdict(incident.key), value: read?.value, unknownReason: unknownReason,
+                sampleTime: read?.sampleTime, phase: closing ? .closed : DecisionRecord.Phase(incident.phase), step: step ?? incident.appliedStep,
+                action: action, gatesPassed: gates, suppressedBy: suppressedBy, dryRun: incident.dryRun, reason: reason))
     }
 }

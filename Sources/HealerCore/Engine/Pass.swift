@@ -18,6 +18,8 @@ struct Pass {
     var tables: [String: PoolReadings] = [:]
     var capacity: [String: Double] = [:]
     var milestones: [Engine.Milestone] = []
+    /// Per recovery rule: the servers whose data is stale this pass.
+    var staleServers: [String: [String]] = [:]
     /// Per pool: configured weight of non-spare servers, and of the rows that are healthy without an incident
     /// all pass long (computed once; only rows that may have an incident are judged again).
     private var staticCapacity: [String: StaticCapacity] = [:]
@@ -39,6 +41,7 @@ struct Pass {
         state.rateLimiter.refill(capacity: safety.maxActionsPerMinute, now: now)
         state.dryRunRateLimiter.refill(capacity: safety.maxActionsPerMinute, now: now)
         readAll()
+        noteRuleConditions()
         // Only keys with an incident, an unhealthy reading or an alert can change anything: the rest of a large
         // fleet is healthy, and advancing it would be a costly no-op.
         let active = activeKeys()
@@ -75,18 +78,19 @@ struct Pass {
             var table = PoolReadings(pool: name, servers: observations.inventory[name] ?? Self.configuredServers(pool), rules: rules)
             let activeSpares = Set(state.scale[name]?.activeSpares ?? [])
             for rule in rules {
-                let observation = observations.rules[rule.name] ?? .failed("no answer this pass")
+                let observation = observations.rules[rule.name] ?? .failed(.noAnswer, "no answer this pass")
                 var samples: [SeriesSample] = []
                 if case .series(let series) = observation.outcome { samples = series }
                 // Servers seen in the series join the inventory when the balancer does not say otherwise.
                 let (first, count) = table.match(samples, settings: pool, discover: discover)
-                let base = Self.baseReading(rule: rule, observation: observation, now: now, engine: engine)
-                let maxAge = (rule.maxSampleAge ?? engine.configuration.reconcile.maxSampleAge).seconds
+                let maxAge = maxSampleAge(of: rule).seconds
+                let base = Self.baseReading(observation: observation, maxAge: maxAge, now: now)
+                let staleInputs = base == nil ? Self.staleInputs(observation, table: table, settings: pool) : [:]
                 var column = [PoolReadings.Stored?](repeating: nil, count: table.servers.count)
                 var exceptions: [Int: Date] = [:]
                 for (row, server) in table.servers.enumerated() {
                     // A spare out of rotation has no traffic: no series is no news.
-                    if server.isSpare, count[row] == 0, !activeSpares.contains(server.server),
+                    if server.isSpare, count[row] == 0, staleInputs[row] == nil, !activeSpares.contains(server.server),
                         state.incidents[IncidentKey(rule: rule.name, target: table.target(row))] == nil
                     {
                         continue
@@ -95,11 +99,14 @@ struct Pass {
                         base
                         ?? Self.reading(
                             rule: rule, observation: observation, sample: count[row] == 1 ? samples[first[row]] : nil, count: Int(count[row]),
-                            maxAge: maxAge, now: now)
+                            newestInput: staleInputs[row], maxAge: maxAge, now: now)
                     if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
+                    if cell.reading == .unknown(.stale) { staleServers[rule.name, default: []].append(server.server) }
                     column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
                 }
-                table.append(column: column, evaluatedAt: observation.evaluatedAt, exceptions: exceptions)
+                table.append(
+                    column: column, evaluatedAt: observation.evaluatedAt, exceptions: exceptions,
+                    ruleFault: observation.failure?.isRuleFault ?? false)
             }
             tables[name] = table
         }
@@ -118,22 +125,47 @@ struct Pass {
         return byServer
     }
 
+    /// The age past which a recovery rule's data is stale.
+    func maxSampleAge(of rule: RecoveryRule) -> Duration {
+        rule.maxSampleAge ?? engine.configuration.reconcile.maxSampleAge
+    }
+
     /// The reading every target of a rule gets when the answer as a whole is not trustworthy.
-    private static func baseReading(rule: RecoveryRule, observation: RuleObservation, now: Date, engine: Engine) -> PoolReadings.Cell? {
-        guard case .series = observation.outcome else { return PoolReadings.Cell(reading: .unknown(.prometheusError)) }
+    private static func baseReading(observation: RuleObservation, maxAge: Double, now: Date) -> PoolReadings.Cell? {
+        if let failure = observation.failure {
+            return PoolReadings.Cell(reading: .unknown(failure.isRuleFault ? .ruleError : .prometheusError))
+        }
         guard observation.warnings.isEmpty else { return PoolReadings.Cell(reading: .unknown(.warnings)) }
-        let maxAge = (rule.maxSampleAge ?? engine.configuration.reconcile.maxSampleAge).seconds
         if let evaluatedAt = observation.evaluatedAt, now.timeIntervalSince(evaluatedAt) > maxAge {
             return PoolReadings.Cell(reading: .unknown(.stale), sampleTime: evaluatedAt)
         }
         return nil
     }
 
-    /// The reading of one target of a trustworthy answer, before history: thresholds, no-data policy, sample
-    /// staleness. `sample` is the target's series when it has exactly one; `count` is how many it has.
+    /// The rows the rule's freshness answer names, with the time of their newest input sample.
+    private static func staleInputs(_ observation: RuleObservation, table: PoolReadings, settings: PoolSettings) -> [Int: Date] {
+        guard let stale = observation.staleInputs, !stale.isEmpty else { return [:] }
+        var rows: [Int: Date] = [:]
+        for sample in stale where sample.value.isFinite {
+            guard let server = settings.server(for: sample.labels), let row = table.row(of: server) else { continue }
+            let time = Date(timeIntervalSince1970: sample.value)
+            rows[row] = rows[row].map { min($0, time) } ?? time
+        }
+        return rows
+    }
+
+    /// The reading of one target of a trustworthy answer, before history: input staleness, no-data policy,
+    /// thresholds. `sample` is the target's series when it has exactly one; `count` is how many it has;
+    /// `newestInput` the time of the newest sample behind it, when the freshness answer names it.
     private static func reading(
-        rule: RecoveryRule, observation: RuleObservation, sample: SeriesSample?, count: Int, maxAge: Double, now: Date
+        rule: RecoveryRule, observation: RuleObservation, sample: SeriesSample?, count: Int, newestInput: Date?, maxAge: Double, now: Date
     ) -> PoolReadings.Cell {
+        let evaluatedAt = observation.evaluatedAt ?? now
+        // Old data behind the answer is unknown whatever the answer says, its absence included: the exporter is
+        // stuck, and the last thing it said proves nothing about the server now.
+        if let newestInput, evaluatedAt.timeIntervalSince(newestInput) > maxAge {
+            return PoolReadings.Cell(reading: .unknown(.stale), value: sample?.value, sampleTime: newestInput)
+        }
         guard count > 0 else {
             switch rule.noData {
             case .unknown: return PoolReadings.Cell(reading: .unknown(.noData))
@@ -143,7 +175,7 @@ struct Pass {
         }
         guard count == 1, let sample else { return PoolReadings.Cell(reading: .unknown(.duplicateSeries)) }
         let time = sample.sampledAt ?? observation.evaluatedAt
-        if let sampledAt = sample.sampledAt, (observation.evaluatedAt ?? now).timeIntervalSince(sampledAt) > maxAge {
+        if let sampledAt = sample.sampledAt, evaluatedAt.timeIntervalSince(sampledAt) > maxAge {
             return PoolReadings.Cell(reading: .unknown(.stale), value: sample.value, sampleTime: time)
         }
         if sample.value.isNaN { return PoolReadings.Cell(reading: .unknown(.notANumber), sampleTime: time) }
@@ -218,12 +250,13 @@ struct Pass {
         return verdict(table.key(column: column, row: row))
     }
 
-    /// Whether any rule read `row`, whether any found it unhealthy or unknown, and whether all found it healthy.
+    /// Whether any rule read `row`, whether any found it unhealthy or unknown, and whether any found it
+    /// unhealthy. Broken rules are left out: they say nothing about the server.
     func summary(_ table: PoolReadings, row: Int) -> (read: Bool, troubled: Bool, unhealthy: Bool) {
         var read = false
         var troubled = false
         var unhealthy = false
-        for column in table.columns.indices {
+        for column in table.judgingColumns {
             switch verdict(table, column: column, row: row) {
             case nil: continue
             case .healthy?: read = true
@@ -316,6 +349,7 @@ struct Pass {
     /// What of a pool's capacity cannot change during a pass. Rows without incidents and read healthy by every
     /// rule count at full weight; rows that may have an incident and are read healthy (or in the band) by every
     /// rule are candidates, healthy while none of their incidents is open; every other row is not healthy.
+    /// Broken rules are left out: a typo in one rule must not make the pool look dead to the others.
     struct StaticCapacity {
         /// Configured weight of non-spare servers.
         var total = 0
@@ -327,11 +361,12 @@ struct Pass {
 
         init(_ table: PoolReadings) {
             healthyRows = Array(repeating: false, count: table.servers.count)
+            let judging = table.judgingColumns
             for (row, server) in table.servers.enumerated() {
                 if !server.isSpare { total += server.configuredWeight }
                 var read = false
                 var healthyReadings = true
-                for column in table.columns.indices {
+                for column in judging {
                     guard let cell = table.stored(column: column, row: row) else { continue }
                     read = true
                     if cell.reading != .healthy, cell.reading != .band { healthyReadings = false }

@@ -35,6 +35,11 @@ struct PoolReadings {
     /// Per rule (same order), per row: the reading, or `nil` when none was taken (a spare out of rotation
     /// without series, or a server first seen in a later rule's series).
     private(set) var columns: [[Stored?]] = []
+    /// Per rule: whether the rule itself is broken this pass (``RuleFailure/isRuleFault``). Its verdicts are
+    /// unknown, and it is left out of what protects the other rules (storm counts, healthy capacity).
+    private(set) var isBroken: [Bool] = []
+    /// The columns that judge the pool's health as a whole (storms, healthy capacity): all but broken rules'.
+    private(set) var judgingColumns: [Int] = []
     /// Per rule: the answer's evaluation time, and the rows whose sample time differs from it.
     private var columnTimes: [(evaluatedAt: Date?, exceptions: [Int: Date])] = []
     /// Rows with a key that may have an incident this pass (one open at the start, or advanced this pass),
@@ -123,12 +128,14 @@ struct PoolReadings {
         return (first, count)
     }
 
-    /// Adds the next rule's column (rules are read in order): its answer was evaluated at `evaluatedAt`, and
-    /// the rows of `exceptions` carried their own sample time.
-    mutating func append(column: [Stored?], evaluatedAt: Date?, exceptions: [Int: Date]) {
+    /// Adds the next rule's column (rules are read in order): its answer was evaluated at `evaluatedAt`, the
+    /// rows of `exceptions` carried their own sample time, and `ruleFault` says the rule itself is broken.
+    mutating func append(column: [Stored?], evaluatedAt: Date?, exceptions: [Int: Date], ruleFault: Bool = false) {
         precondition(columns.count < rules.count && column.count == servers.count)
         columns.append(column)
         columnTimes.append((evaluatedAt, exceptions))
+        isBroken.append(ruleFault)
+        if !ruleFault { judgingColumns.append(columns.count - 1) }
     }
 
     /// Marks `key` as possibly having an incident this pass (rules are all read by then).

@@ -10,13 +10,15 @@ public enum Verdict: String, Sendable, Codable, CaseIterable {
 
 /// Why a verdict is unknown.
 public enum UnknownReason: String, Sendable, Codable, CaseIterable {
-    /// Prometheus failed the query or could not be reached.
+    /// Prometheus failed the query or could not be reached: Healer may be partly blind.
     case prometheusError = "prometheus_error"
+    /// The rule's own expression is wrong (``RuleFailure/isRuleFault``): only its verdicts are lost.
+    case ruleError = "rule_error"
     /// Prometheus answered with warnings (partial data).
     case warnings
     /// The target has no series and the rule's `no_data` is `unknown`.
     case noData = "no_data"
-    /// The answer or the sample is older than the allowed age.
+    /// The answer, or the newest sample behind it, is older than the rule's `max_sample_age`.
     case stale
     /// The value is NaN.
     case notANumber = "nan"

@@ -55,8 +55,10 @@ public struct RecoveryRule: Sendable, Equatable {
     public var clearFor: Duration
     /// What a missing series means.
     public var noData: NoDataPolicy
-    /// An answer older than this is unknown; `nil` uses the global setting.
+    /// An answer, or data behind it, older than this is unknown; `nil` uses the global setting.
     public var maxSampleAge: Duration?
+    /// How the age of the data behind the rule is learned.
+    public var freshness: Freshness
     /// Record only; never act.
     public var dryRun: Bool
     /// Time between weight steps when giving capacity back.
@@ -71,8 +73,8 @@ public struct RecoveryRule: Sendable, Equatable {
     /// Creates a rule.
     public init(
         name: String, pool: String, expression: String, unhealthy: Threshold, healthy: Threshold, pendingFor: Duration = .zero,
-        clearFor: Duration = .seconds(30), noData: NoDataPolicy = .unknown, maxSampleAge: Duration? = nil, dryRun: Bool = false,
-        rampStep: Duration = .seconds(10), ladder: [LadderStep], budget: Budget = Budget(),
+        clearFor: Duration = .seconds(30), noData: NoDataPolicy = .unknown, maxSampleAge: Duration? = nil, freshness: Freshness = .derived,
+        dryRun: Bool = false, rampStep: Duration = .seconds(10), ladder: [LadderStep], budget: Budget = Budget(),
         source: SourceLocation = SourceLocation(file: "<memory>")
     ) {
         self.name = name
@@ -84,6 +86,7 @@ public struct RecoveryRule: Sendable, Equatable {
         self.clearFor = clearFor
         self.noData = noData
         self.maxSampleAge = maxSampleAge
+        self.freshness = freshness
         self.dryRun = dryRun
         self.rampStep = rampStep
         self.ladder = ladder
