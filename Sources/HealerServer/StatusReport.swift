@@ -15,6 +15,8 @@ public struct StatusReport: Codable, Sendable {
         public var managed: Bool
         /// Verdict per rule.
         public var verdicts: [String: Verdict]
+        /// Why the verdict is unknown, per rule whose verdict is (`stale`, `rule_error`, `prometheus_error`, …).
+        public var unknownReasons: [String: UnknownReason] = [:]
         /// Value per rule.
         public var values: [String: Double]
         /// Incident phase per rule.
@@ -86,6 +88,7 @@ public struct StatusReport: Codable, Sendable {
                     ?? Server(
                         server: report.key.target.server, managed: false, verdicts: [:], values: [:], incidents: [:])
                 server.verdicts[report.key.rule] = report.verdict
+                if report.verdict == .unknown, let reason = report.unknownReason { server.unknownReasons[report.key.rule] = reason }
                 if let value = report.value, value.isFinite { server.values[report.key.rule] = value }
                 if let phase = report.phase { server.incidents[report.key.rule] = phase.rawValue }
                 servers[report.key.target.server] = server

@@ -102,4 +102,28 @@ struct CapacityTests {
         #expect(outcome.plan.actions.isEmpty)
         #expect(outcome.plan.desired.isEmpty)
     }
+
+    /// A spare leaving passes the gates its record lists — each evaluated: here the in-flight limit holds it while
+    /// another server is under remediation, and the floor would hold it if the pool needed it.
+    @Test func aSpareLeavesOnlyThroughTheGatesItsRecordLists() {
+        let rule = ScaleRule(
+            name: "load", expression: "load", perServerCapacity: 100, outAbove: 0.8, inBelow: 0.3, pendingFor: .zero, cooldown: .zero)
+        var configuration = Self.configuration(scale: [rule], spares: ["s4"])
+        configuration.pools["web"]?.maxInFlight = 1
+        var scenario = EngineScenario(configuration)
+        let healthy: [String: Double?] = ["s1": 0, "s2": 0, "s3": 0, "s4": 0]
+        #expect(scenario.pass(at: 0, ["errors": healthy, "load": ["": 270]]).plan.actions.count == 1)  // s4 in
+        // s1 under remediation (in flight, the limit is 1): the spare stays although the pool is cool.
+        let held = scenario.pass(at: 1, ["errors": ["s1": 0.3, "s2": 0, "s3": 0, "s4": 0], "load": ["": 40]])
+        #expect(held.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(!held.records.contains { $0.action == "scale in" })
+        // Once s1 is no longer in flight, the spare leaves, having passed exactly the gates that guard a spare leaving.
+        var time = 2.0
+        var left: DecisionRecord?
+        while left == nil, time < 200 {
+            left = scenario.pass(at: time, ["errors": healthy, "load": ["": 40]]).records.first { $0.action == "scale in" }
+            time += 1
+        }
+        #expect(left?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .storm])
+    }
 }

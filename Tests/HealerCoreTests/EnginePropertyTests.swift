@@ -4,52 +4,100 @@ import HealerTesting
 import PropertyBased
 import Testing
 
-/// Invariants of the engine over random observation sequences and pool sizes.
+/// Invariants of the engine over random multi-rule worlds, stated per (rule, target): random readings per pass,
+/// rule and server, leadership changes, passes in which Prometheus answers nothing, and one rule whose own
+/// expression is broken for a stretch of passes.
 @Suite("Engine invariants")
 struct EnginePropertyTests {
-    /// One random world: per pass and server a code (0 healthy, 1 unhealthy, 2 band, 3 no series), leadership
-    /// and Prometheus failures.
+    /// One random world: per pass, rule and server a code (0 healthy, 1 unhealthy, 2 band, 3 no series).
     struct World: CustomStringConvertible {
         var servers: Int
+        var rules: Int
         var codes: [Int]
         var floorPercent: Int
         var maxInFlight: Int
         var rate: Int
+        /// The rule broken by its own fault (none when it is `rules`), and the passes it is broken in.
+        var brokenRule: Int
+        var brokenFrom: Int
+        var brokenPasses: Int
 
-        var passes: Int { codes.count / servers }
+        var passes: Int { codes.count / (servers * rules) }
         var names: [String] { (1...servers).map { "s\($0)" } }
-        func code(pass: Int, server: Int) -> Int { codes[pass * servers + server] }
-        var description: String { "servers=\(servers) floor=\(floorPercent)% inFlight=\(maxInFlight) rate=\(rate) passes=\(passes)" }
+        var ruleNames: [String] { (0..<rules).map { "r\($0)" } }
+        func code(pass: Int, rule: Int, server: Int) -> Int { codes[(pass * rules + rule) * servers + server] }
+        var description: String {
+            "servers=\(servers) rules=\(rules) floor=\(floorPercent)% inFlight=\(maxInFlight) rate=\(rate) passes=\(passes) "
+                + "broken=r\(brokenRule)@\(brokenFrom)+\(brokenPasses)"
+        }
 
-        var configuration: HealerConfiguration {
+        static let safety: SafetySettings = {
             var safety = SafetySettings()
-            safety.maxActionsPerMinute = rate
             safety.targetCooldown = .seconds(2)
             safety.stormMaxUnhealthy = 0.7
             safety.stormCooldown = .seconds(5)
+            return safety
+        }()
+
+        var configuration: HealerConfiguration {
+            var safety = Self.safety
+            safety.maxActionsPerMinute = rate
             let ladder = [
                 LadderStep(.setWeight(percent: 25), verify: .seconds(3)),
                 LadderStep(.drain(waitSessions: .seconds(1)), verify: .seconds(3)),
                 LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(3)),
                 LadderStep(.quarantine(notify: nil, releaseAfter: .seconds(30))),
             ]
-            return .fixture(
+            var configuration = HealerConfiguration.fixture(
                 servers: names, ladder: ladder, pendingFor: .seconds(2), clearFor: .seconds(3), rampStep: .seconds(2),
                 budget: Budget(maxAttempts: 3, window: .seconds(120)), floor: Double(floorPercent) / 100, maxInFlight: maxInFlight,
                 safety: safety)
+            configuration.groups[0].rules[0].name = "r0"
+            configuration.groups[0].rules[0].expression = "q0"
+            for rule in 1..<rules { configuration = configuration.adding(rule: "r\(rule)", expression: "q\(rule)") }
+            return configuration
+        }
+
+        /// Prometheus answers nothing at all in these passes.
+        func isBlind(pass: Int) -> Bool { pass % 23 == 22 }
+        func isBroken(rule: Int, pass: Int) -> Bool { rule == brokenRule && pass >= brokenFrom && pass < brokenFrom + brokenPasses }
+        func isLeader(pass: Int) -> Bool { pass % 17 != 16 }
+
+        /// Whether rule `rule` read server `server` definitely (healthy, unhealthy or in the band) in `pass`.
+        func isDefinite(pass: Int, rule: Int, server: Int) -> Bool {
+            !isBlind(pass: pass) && !isBroken(rule: rule, pass: pass) && code(pass: pass, rule: rule, server: server) != 3
+        }
+
+        /// Whether `server` is read healthy (or in the band) by every rule that judges the pool in `pass`: broken
+        /// rules are left out, a blind pass sees nothing healthy.
+        func isReadHealthy(pass: Int, server: Int) -> Bool {
+            guard !isBlind(pass: pass) else { return false }
+            return (0..<rules).allSatisfy { rule in
+                isBroken(rule: rule, pass: pass) || [0, 2].contains(code(pass: pass, rule: rule, server: server))
+            }
+        }
+
+        /// Whether `server` is certainly troubled (unhealthy or unknown by a judging rule) in `pass`, whatever the
+        /// hysteresis: the band and flapping can only add to this.
+        func isSurelyTroubled(pass: Int, server: Int) -> Bool {
+            isBlind(pass: pass) || (0..<rules).contains { rule in !isBroken(rule: rule, pass: pass) && [1, 3].contains(code(pass: pass, rule: rule, server: server)) }
         }
 
         func values(pass: Int) -> [String: [String: Double?]] {
-            var series: [String: Double?] = [:]
-            for (index, name) in names.enumerated() {
-                switch code(pass: pass, server: index) {
-                case 0: series[name] = 0.0
-                case 1: series[name] = 0.3
-                case 2: series[name] = 0.03
-                default: series[name] = .some(nil)
+            var values: [String: [String: Double?]] = [:]
+            for rule in 0..<rules {
+                var series: [String: Double?] = [:]
+                for (index, name) in names.enumerated() {
+                    switch code(pass: pass, rule: rule, server: index) {
+                    case 0: series[name] = 0.0
+                    case 1: series[name] = 0.3
+                    case 2: series[name] = 0.03
+                    default: series[name] = .some(nil)
+                    }
                 }
+                values["r\(rule)"] = series
             }
-            return ["errors": series]
+            return values
         }
     }
 
@@ -65,26 +113,46 @@ struct EnginePropertyTests {
         var steps: [Step] = []
         for pass in 0..<world.passes {
             let previous = scenario.state
-            let isLeader = pass % 17 != 16
-            let failing: Set<String> = pass % 23 == 22 ? ["errors"] : []
-            let outcome = scenario.pass(at: Double(pass), world.values(pass: pass), isLeader: isLeader, failing: failing)
+            let failing: Set<String> = world.isBlind(pass: pass) ? Set(world.ruleNames) : []
+            let broken: Set<String> = Set((0..<world.rules).filter { world.isBroken(rule: $0, pass: pass) }.map { "r\($0)" }).subtracting(failing)
+            let outcome = scenario.pass(at: Double(pass), world.values(pass: pass), isLeader: world.isLeader(pass: pass), failing: failing, broken: broken)
             steps.append(Step(pass: pass, time: Double(pass), outcome: outcome, previous: previous))
         }
         return (scenario, steps)
     }
 
     static let worlds = zip(
-        Gen.int(in: 2...6), Gen.int(in: 0...3).array(of: 60...600), Gen.int(in: 0...90), Gen.int(in: 1...3), Gen.int(in: 1...12)
+        Gen.int(in: 2...6), Gen.int(in: 1...3), Gen.int(in: 0...3).array(of: 120...1800), Gen.int(in: 0...90), Gen.int(in: 1...3),
+        Gen.int(in: 1...12), Gen.int(in: 0...3), zip(Gen.int(in: 0...200), Gen.int(in: 0...400))
     )
-    .map { World(servers: $0.0, codes: $0.1, floorPercent: $0.2, maxInFlight: $0.3, rate: $0.4) }
+    .map { servers, rules, codes, floor, inFlight, rate, broken, span in
+        World(
+            servers: servers, rules: rules, codes: codes, floorPercent: floor, maxInFlight: inFlight, rate: rate, brokenRule: min(broken, rules),
+            brokenFrom: span.0, brokenPasses: span.1)
+    }
+
+    static func server(_ key: IncidentKey) -> Int { Int(key.target.server.dropFirst())! - 1 }
+    static func rule(_ name: String) -> Int { Int(name.dropFirst())! }
+
+    /// Healthy capacity after a pass, counted from the world: servers read healthy by every judging rule, in no
+    /// incident, at the weight the plan leaves them. Incidents only close during a pass, so this is at most what
+    /// the engine saw when it decided… and at least what any remedy of the pass left.
+    static func capacity(after step: Step, in world: World) -> Double {
+        var healthy = 0.0
+        for (index, name) in world.names.enumerated() where world.isReadHealthy(pass: step.pass, server: index) {
+            let target = TargetID(pool: "web", server: name)
+            guard !step.outcome.state.incidents.keys.contains(where: { $0.target == target }) else { continue }
+            healthy += step.outcome.plan.simulated[target]?.effectiveShare ?? 1
+        }
+        return healthy / Double(world.servers)
+    }
 
     @Test func neverActsOnUnknownData() async {
         await propertyCheck(count: 60, input: Self.worlds) { world in
             for step in Self.simulate(world).steps {
                 for action in step.outcome.plan.actions {
-                    let server = Int(action.key.target.server.dropFirst())! - 1
-                    let failed = step.pass % 23 == 22
-                    #expect(!failed && world.code(pass: step.pass, server: server) != 3, "\(world): \(action) at pass \(step.pass)")
+                    let definite = world.isDefinite(pass: step.pass, rule: Self.rule(action.key.rule), server: Self.server(action.key))
+                    #expect(definite, "\(world): \(action) of \(action.key.rule) at pass \(step.pass)")
                 }
             }
         }
@@ -93,16 +161,7 @@ struct EnginePropertyTests {
     @Test func neverPlansARemedyBelowTheCapacityFloor() async {
         await propertyCheck(count: 60, input: Self.worlds) { world in
             for step in Self.simulate(world).steps where step.outcome.plan.actions.contains(where: { $0.step != nil }) {
-                // Healthy (or in the band, which is healthy by hysteresis) and in no incident after the pass,
-                // at the weight the plan leaves it. Incidents only close during a pass, so this is at least the
-                // capacity the engine saw when it decided.
-                var healthy = 0.0
-                for (index, name) in world.names.enumerated() where [0, 2].contains(world.code(pass: step.pass, server: index)) {
-                    let target = TargetID(pool: "web", server: name)
-                    guard !step.outcome.state.incidents.keys.contains(where: { $0.target == target }) else { continue }
-                    healthy += step.outcome.plan.simulated[target]?.effectiveShare ?? 1
-                }
-                let capacity = healthy / Double(world.servers)
+                let capacity = Self.capacity(after: step, in: world)
                 #expect(capacity >= Double(world.floorPercent) / 100 - 1e-9, "\(world): capacity \(capacity) at pass \(step.pass)")
             }
         }
@@ -130,10 +189,67 @@ struct EnginePropertyTests {
         }
     }
 
+    /// A record that says a gate passed means the gate held: each listed gate's condition is recomputed from the
+    /// world and the state before the pass, not taken from the evaluator.
+    @Test func everyGateARecordListsHeld() async {
+        await propertyCheck(count: 60, input: Self.worlds) { world in
+            let configuration = world.configuration
+            for step in Self.simulate(world).steps {
+                let now = Date(timeIntervalSince1970: 1_800_000_000 + step.time)
+                var bucket = step.previous.rateLimiter
+                bucket.refill(capacity: world.rate, now: now)
+                var tokensTaken = 0
+                let inFlightBefore = Set(step.previous.incidents.values.filter { $0.phase == .firing && $0.hasActed }.map(\.key.target))
+                let inFlightAfter = Set(step.outcome.state.incidents.values.filter { $0.phase == .firing && $0.hasActed }.map(\.key.target))
+                let troubled = (0..<world.servers).filter { world.isSurelyTroubled(pass: step.pass, server: $0) }.count
+                for record in step.outcome.records {
+                    let context = "\(world): \(record.reason) at pass \(step.pass)"
+                    guard let rule = record.rule, let server = record.server, let index = Int(server.dropFirst()).map({ $0 - 1 }) else { continue }
+                    let key = IncidentKey(rule: rule, target: TargetID(pool: "web", server: server))
+                    for gate in record.gatesPassed {
+                        switch gate {
+                        case .leader:
+                            #expect(world.isLeader(pass: step.pass), "\(context): leader")
+                        case .pause:
+                            #expect(!step.previous.pause.isPaused("web"), "\(context): pause")
+                        case .dataQuality:
+                            #expect(world.isDefinite(pass: step.pass, rule: Self.rule(rule), server: index), "\(context): data quality")
+                        case .capacityFloor:
+                            let capacity = Self.capacity(after: step, in: world)
+                            #expect(capacity >= Double(world.floorPercent) / 100 - 1e-9, "\(context): capacity \(capacity)")
+                        case .inFlight:
+                            let left = !inFlightBefore.subtracting(inFlightAfter).isEmpty
+                            #expect(
+                                inFlightBefore.contains(key.target) || inFlightBefore.count < world.maxInFlight || left,
+                                "\(context): in flight \(inFlightBefore.count)")
+                        case .rateLimit:
+                            #expect(bucket.tokens - Double(tokensTaken) >= 1 - 1e-9, "\(context): tokens \(bucket.tokens) - \(tokensTaken)")
+                        case .budget:
+                            let window = 120.0
+                            let attempts = (step.previous.attempts[key] ?? []).filter { now.timeIntervalSince($0) < window }.count
+                            #expect(attempts < 3 || record.step == 3, "\(context): \(attempts) attempts")
+                        case .storm:
+                            #expect(Double(troubled) / Double(world.servers) <= World.safety.stormMaxUnhealthy, "\(context): storm")
+                            for scope in ["web", "*"] {
+                                let until = step.previous.storms[scope]?.cooldownUntil
+                                #expect(until.map { now >= $0 } ?? true, "\(context): storm cooldown")
+                            }
+                        case .cooldown:
+                            let last = step.previous.lastActionAt[key.target]
+                            #expect(last.map { now.timeIntervalSince($0) >= configuration.safety.targetCooldown.seconds } ?? true, "\(context): cooldown")
+                        }
+                    }
+                    if record.kind == .action, record.gatesPassed.contains(.rateLimit) { tokensTaken += 1 }
+                }
+            }
+        }
+    }
+
     @Test func aTargetThatStaysHealthyGetsItsFullWeightBack() async {
         await propertyCheck(count: 60, input: Self.worlds) { world in
             var scenario = Self.simulate(world).scenario
-            let healthy: [String: [String: Double?]] = ["errors": Dictionary(uniqueKeysWithValues: world.names.map { ($0, Optional(0.0)) })]
+            let series = Dictionary(uniqueKeysWithValues: world.names.map { ($0, Optional(0.0)) })
+            let healthy = Dictionary(uniqueKeysWithValues: world.ruleNames.map { ($0, series) })
             var time = Double(world.passes)
             for _ in 0..<200 {
                 scenario.pass(at: time, healthy)
@@ -154,4 +270,8 @@ struct EnginePropertyTests {
             #expect(first.last?.outcome.state == second.last?.outcome.state)
         }
     }
+}
+
+extension Duration {
+    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -199,12 +199,12 @@ struct IncidentMachineTests {
     @Test func staleAnswersAndDuplicateSeriesAreUnknown() {
         let engine = Engine(configuration: .fixture(pendingFor: .zero))
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let stale = RuleObservation.series([SeriesSample(labels: ["server": "s1"], value: 0.3)], at: now.addingTimeInterval(-120))
+        let stale = RuleObservation.series([SeriesSample(labels: ["server": "s1"], value: 0.3)], at: now.addingTimeInterval(-180))
         let staleOutcome = engine.reconcile(state: EngineState(), observations: Observations(rules: ["errors": stale]), now: now)
         #expect(staleOutcome.verdicts.first { $0.key.target.server == "s1" }?.unknownReason == .stale)
 
         let oldSample = RuleObservation.series(
-            [SeriesSample(labels: ["server": "s1"], value: 0.3, sampledAt: now.addingTimeInterval(-90))], at: now)
+            [SeriesSample(labels: ["server": "s1"], value: 0.3, sampledAt: now.addingTimeInterval(-150))], at: now)
         let oldOutcome = engine.reconcile(state: EngineState(), observations: Observations(rules: ["errors": oldSample]), now: now)
         #expect(oldOutcome.verdicts.first { $0.key.target.server == "s1" }?.unknownReason == .stale)
 

@@ -25,6 +25,29 @@ struct HTTPSurfaceTests {
         }
     }
 
+    /// A rule whose own expression is wrong is named, counted and recorded, but does not make Healer unready (an
+    /// unready pod leaves its Service, and the webhooks and API of every other rule with it); Prometheus failing does.
+    @Test func aBrokenRuleIsNamedButDoesNotMakeHealerUnready() async throws {
+        try await ServerHarness.run { harness in
+            harness.metrics.fail("error_ratio", reason: .badData, message: "parse error at char 9: unclosed left parenthesis")
+            await harness.api.service.runPass()
+            let ready = try await harness.get("/readyz")
+            #expect(ready.status == 200)
+            #expect(ready.text.contains("rules: errors cannot be evaluated"))
+            #expect(harness.api.service.brokenRules["errors"]?.reason == .badData)
+            let metrics = try await harness.get("/metrics").text
+            #expect(metrics.contains(#"healer_rule_evaluation_failures_total{reason="bad_data",rule="errors"} 1"#))
+            #expect(metrics.contains(#"healer_rule_evaluation_failures_total{reason="execution",rule="errors"} 0"#))
+            let records = harness.api.service.lastPass?.outcome.records.filter { $0.kind == .rule } ?? []
+            #expect(records.map(\.failure) == [.badData])
+
+            harness.metrics.fail("error_ratio", reason: .unavailable, message: "HTTP 503")
+            await harness.api.service.runPass()
+            #expect(harness.api.service.brokenRules.isEmpty)
+            #expect(try await harness.get("/metrics").text.contains(#"healer_rule_evaluation_failures_total{reason="unavailable",rule="errors"} 1"#))
+        }
+    }
+
     @Test func metricsAreTextFormatWithProcessMetrics() async throws {
         try await ServerHarness.run { harness in
             let response = try await harness.get("/metrics")

@@ -89,4 +89,36 @@ struct GrayFailureTests {
             }
         }
     }
+
+    /// A mistyped rule beside a working one: Prometheus answers it `bad_data`. Its verdicts are unknown, but they
+    /// neither count as lost capacity (floor 60 % of 3 servers) nor freeze the pool: the gray failure the working
+    /// rule sees is still mitigated, and the broken rule is named.
+    @Test func aBrokenRuleBesideAWorkingOneStillLetsAGrayFailureBeMitigated() async throws {
+        var typo = Self.rule
+        typo.name = "Typo"
+        typo.expression = "sum by (proxy, server) (rate(haproxy_server_http_responses_total{proxy=\"be_app\"}[3s]"
+        try await SystemFixture.run(rules: [Self.rule, typo], floor: 0.6) { system in
+            let load = LoadGenerator(url: system.haproxy.frontendURL, concurrency: 4, maximum: .seconds(90))
+            defer { Task { await load.stop() } }
+            try await waitUntil("every server judged healthy by the working rule", timeout: .seconds(60)) {
+                let verdicts = (system.service.lastPass?.outcome.verdicts ?? []).filter { $0.key.rule == "ErrorRatio" }
+                return verdicts.count == 3 && verdicts.allSatisfy { $0.verdict == .healthy }
+            }
+            let typoVerdicts = (system.service.lastPass?.outcome.verdicts ?? []).filter { $0.key.rule == "Typo" }
+            #expect(typoVerdicts.count == 3)
+            #expect(typoVerdicts.allSatisfy { $0.verdict == .unknown && $0.unknownReason == .ruleError })
+            #expect(system.service.brokenRules["Typo"]?.reason == .badData)
+            #expect(system.service.lastSuccessfulPass != nil)  // a broken rule is not Prometheus failing
+            let said = system.journal.records(pool: "web").filter { $0.kind == .rule && $0.rule == "Typo" }
+            #expect(said.map(\.failure) == [.badData])
+
+            try await system.backends["s1"].setFault(["error_ratio": 0.3])
+            try await waitUntil("the weight to be lowered", timeout: .seconds(30)) {
+                system.journal.records(server: "s1").contains { $0.kind == .action && $0.action == "set_weight 25%" }
+            }
+            let s1 = try await system.state(of: "s1")
+            #expect(s1.userWeight == 25)
+            #expect(!system.journal.records(pool: "web").contains { $0.suppressedBy == .capacityFloor || $0.suppressedBy == .storm })
+        }
+    }
 }

@@ -155,8 +155,9 @@ public struct ReconcileSettings: Sendable, Equatable {
     public var interval: Duration = .seconds(2)
     /// Rule queries in flight at once.
     public var queryConcurrency = 4
-    /// An answer evaluated longer ago than this is stale (unknown); rules may override.
-    public var maxSampleAge: Duration = .minutes(1)
+    /// An answer, or the newest sample behind it for a server, older than this is stale (unknown); rules may
+    /// override. Set it above the longest scrape (or recording-rule) interval of the series rules read.
+    public var maxSampleAge: Duration = .minutes(2)
 
     /// Creates settings with defaults.
     public init() {}

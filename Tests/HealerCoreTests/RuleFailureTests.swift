@@ -1,0 +1,195 @@
+import Foundation
+import HealerCore
+import HealerTesting
+import Testing
+
+extension HealerConfiguration {
+    /// This configuration with a second recovery rule `name` over `expression` in `pool`, judged like `errors`.
+    func adding(rule name: String, expression: String, pool: String = "web") -> HealerConfiguration {
+        var configuration = self
+        var rule = configuration.groups[0].rules[0]
+        rule.name = name
+        rule.pool = pool
+        rule.expression = expression
+        if let index = configuration.groups.firstIndex(where: { $0.pool == pool }) {
+            configuration.groups[index].rules.append(rule)
+        } else {
+            configuration.groups.append(RuleGroup(name: pool, pool: pool, rules: [rule]))
+        }
+        return configuration
+    }
+
+    /// This configuration with a second pool `name` of `servers`, configured like `web`.
+    func adding(pool name: String, servers: [String]) -> HealerConfiguration {
+        var configuration = self
+        var pool = configuration.pools["web"]!
+        pool.name = name
+        pool.backend = "be_\(name)"
+        pool.servers = servers
+        configuration.pools[name] = pool
+        return configuration
+    }
+}
+
+/// A rule that cannot be evaluated: its own fault (the expression is wrong) loses its verdicts only; Prometheus
+/// failing may blind Healer and counts as missing data.
+@Suite("Rule failures")
+struct RuleFailureTests {
+    let sick = 0.3
+    let fine = 0.0
+
+    @Test(arguments: RuleFailure.Reason.allCases)
+    func whoseFaultAFailureIs(reason: RuleFailure.Reason) {
+        let ruleFaults: Set<RuleFailure.Reason> = [.badData, .execution, .wrongResultType]
+        #expect(RuleFailure(reason, "").isRuleFault == ruleFaults.contains(reason))
+    }
+
+    @Test func aBrokenRuleDoesNotDisarmTheOtherRulesOfItsPool() {
+        // Floor 60 % of 3 servers: s1 sick by `errors` leaves 67 % healthy — unless the broken rule's unknowns count.
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.6).adding(rule: "typo", expression: "rate(x[5m]"))
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine], "typo": [:]], broken: ["typo"])
+        #expect(outcome.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
+        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.records.allSatisfy { $0.suppressedBy == nil })
+        #expect(outcome.healthyCapacity["web"].map { abs($0 - 2.0 / 3) < 1e-9 } == true)
+        // The broken rule's own verdicts are unknown, and say why.
+        let typo = outcome.verdicts.filter { $0.key.rule == "typo" }
+        #expect(typo.count == 3)
+        #expect(typo.allSatisfy { $0.verdict == .unknown && $0.unknownReason == .ruleError })
+    }
+
+    @Test func aBrokenRuleInOnePoolDoesNotFreezeAnother() {
+        // Fleet-wide storm threshold 50 %: three unknown servers of `web` out of six would freeze `api` too.
+        var safety = SafetySettings()
+        safety.maxActionsPerMinute = 100
+        safety.targetCooldown = .zero
+        safety.stormMaxUnhealthy = 0.5
+        let configuration = HealerConfiguration.fixture(pendingFor: .zero, floor: 0.5, safety: safety)
+            .adding(pool: "api", servers: ["a1", "a2", "a3"]).adding(rule: "api-errors", expression: "api_error_ratio", pool: "api")
+        var scenario = EngineScenario(configuration)
+        let outcome = scenario.pass(
+            at: 0, ["errors": [:], "api-errors": ["a1": sick, "a2": fine, "a3": fine]], broken: ["errors"])
+        #expect(outcome.plan.actions.map(\.key.target) == [TargetID(pool: "api", server: "a1")])
+        #expect(!outcome.records.contains { $0.kind == .pool && $0.reason.hasPrefix("storm") })
+        #expect(scenario.state.storms.isEmpty)
+    }
+
+    @Test func prometheusFailingStillCountsAsMissingData() {
+        // The same world, but the second rule's query gets no answer: Healer may be blind, the floor holds.
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.6).adding(rule: "latency", expression: "latency_seconds"))
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine], "latency": [:]], failing: ["latency"])
+        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.records.first { $0.kind == .suppressed }?.suppressedBy == .capacityFloor)
+        #expect(outcome.verdicts.filter { $0.key.rule == "latency" }.allSatisfy { $0.unknownReason == .prometheusError })
+    }
+
+    @Test func aFailingRuleIsRecordedOnceAndWhenItAnswersAgain() {
+        var scenario = EngineScenario(.fixture().adding(rule: "typo", expression: "rate(x[5m]"))
+        let healthy: [String: [String: Double?]] = ["errors": ["s1": fine, "s2": fine, "s3": fine], "typo": ["s1": fine, "s2": fine, "s3": fine]]
+        let first = scenario.pass(at: 0, healthy, broken: ["typo"])
+        let said = first.records.filter { $0.kind == .rule }
+        #expect(said.map(\.rule) == ["typo"])
+        #expect(said.map(\.failure) == [.badData])
+        #expect(said.map(\.unknownReason) == [.ruleError])
+        #expect(scenario.pass(at: 1, healthy, broken: ["typo"]).records.isEmpty)
+        let blind = scenario.pass(at: 2, healthy, failing: ["typo"]).records.filter { $0.kind == .rule }
+        #expect(blind.map(\.failure) == [.unavailable])
+        #expect(blind.map(\.unknownReason) == [.prometheusError])
+        let back = scenario.pass(at: 3, healthy).records.filter { $0.kind == .rule }
+        #expect(back.map(\.rule) == ["typo"])
+        #expect(back.map(\.failure) == [nil])
+        #expect(scenario.state.rules.isEmpty)
+    }
+}
+
+/// The age of the data behind a rule, as its freshness answer tells it.
+@Suite("Data freshness")
+struct FreshnessTests {
+    let sick = 0.3
+    let fine = 0.0
+
+    @Test func aServerWhoseDataIsStaleIsUnknownAndNothingIsDone() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero))
+        // s1's newest sample is 150 s old (max_sample_age 2m): Prometheus still answers with its last value.
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 150]])
+        #expect(outcome.plan.actions.isEmpty)
+        #expect(scenario.state.incidents.isEmpty)
+        let s1 = outcome.verdicts.first { $0.key.target.server == "s1" }
+        #expect(s1?.verdict == .unknown)
+        #expect(s1?.unknownReason == .stale)
+        let record = outcome.records.first { $0.kind == .rule }
+        #expect(record?.unknownReason == .stale)
+        #expect(record?.server == "s1")
+        // Fresh again: acted on.
+        let fresh = scenario.pass(at: 1, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        #expect(fresh.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(fresh.records.contains { $0.kind == .rule && $0.unknownReason == nil })
+    }
+
+    @Test func dataYoungerThanTheLimitCounts() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero))
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 90]])
+        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+    }
+
+    @Test func staleDataFreezesAnOpenIncident() {
+        var scenario = EngineScenario(.fixture(pendingFor: .seconds(10)))
+        scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
+        let stale = scenario.pass(at: 20, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 200]])
+        #expect(stale.plan.actions.isEmpty)
+        #expect(scenario.incident("errors", "s1")?.phase == .pending)
+        #expect(stale.records.contains { $0.server == "s1" && $0.kind == .transition && $0.unknownReason == .stale })
+    }
+
+    @Test func stalenessOverridesTheNoDataPolicy() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, noData: .unhealthy))
+        let outcome = scenario.pass(at: 0, ["errors": ["s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 600]])
+        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.verdicts.first { $0.key.target.server == "s1" }?.unknownReason == .stale)
+    }
+
+    @Test func derivedQueriesAskForTheNewestSampleOfEachSelectorPerServer() {
+        let rule = HealerConfiguration.fixture().groups[0].rules[0]
+        var ratio = rule
+        ratio.expression = #"sum by (server) (rate(http_requests_total{code=~"5.."}[30s])) / sum by (server) (rate(http_requests_total[30s]))"#
+        #expect(
+            ratio.freshnessQuery(keeping: ["server", "proxy"], maxAge: .seconds(90))
+                == #"(max by (proxy, server) (timestamp(http_requests_total{code=~"5.."})) < time() - 90)"#
+                + #" or (max by (proxy, server) (timestamp(http_requests_total)) < time() - 90)"#)
+        var custom = rule
+        custom.freshness = .expression("timestamp(backend_error_ratio)")
+        #expect(custom.freshnessQuery(keeping: ["server"], maxAge: .seconds(30)) == "(timestamp(backend_error_ratio)) < time() - 30")
+        var off = rule
+        off.freshness = .none
+        #expect(off.freshnessQuery(keeping: ["server"], maxAge: .seconds(30)) == nil)
+        var constant = rule
+        constant.expression = "vector(1)"
+        #expect(constant.freshnessQuery(keeping: ["server"], maxAge: .seconds(30)) == nil)
+    }
+}
+
+/// Records of decisions that end an incident say so.
+@Suite("Closing records")
+struct ClosingRecordTests {
+    @Test func healthyBeforeFiringClosesTheIncident() {
+        var scenario = EngineScenario(.fixture(pendingFor: .seconds(10)))
+        let opened = scenario.pass(at: 0, ["errors": ["s1": 0.3, "s2": 0, "s3": 0]])
+        #expect(opened.records.map(\.phase) == [.pending])
+        let closed = scenario.pass(at: 1, ["errors": ["s1": 0, "s2": 0, "s3": 0]])
+        #expect(closed.records.map(\.phase) == [.closed])
+        #expect(scenario.incident("errors", "s1") == nil)
+    }
+
+    @Test func recoveringInFullClosesTheIncident() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, clearFor: .seconds(1), rampStep: .seconds(1)))
+        scenario.pass(at: 0, ["errors": ["s1": 0.3, "s2": 0, "s3": 0]])
+        var time = 1.0
+        while scenario.incident("errors", "s1") != nil, time < 100 {
+            scenario.pass(at: time, ["errors": ["s1": 0, "s2": 0, "s3": 0]])
+            time += 1
+        }
+        let last = scenario.records.last { $0.server == "s1" }
+        #expect(last?.phase == .closed)
+        #expect(scenario.records.filter { $0.phase == .closed }.count == 1)
+    }
+}
