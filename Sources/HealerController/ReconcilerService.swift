@@ -325,63 +325,56 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    /// Runs every distinct rule expression, and every recovery rule's freshness query, once, at most
-    /// `query_concurrency` at a time, keeping only the labels the pools' target templates read (the engine reads
-    /// series through them and nothing else).
+    /// One query to run: its text, the labels to keep, and whether it is a freshness query.
+    private struct Query: Sendable {
+        var text: String
+        var labels: Set<String>
+        var isFreshness: Bool
+    }
+
+    /// Runs every distinct rule expression, and each pool's freshness check, once, at most `query_concurrency` at a
+    /// time, keeping only the labels the pools' target templates read (the engine reads series through them and
+    /// nothing else).
     ///
-    /// A rule's freshness answer joins its observation as ``RuleObservation/staleInputs``. When the freshness
-    /// query fails, the rule's observation fails the same way: data whose age cannot be told is not trusted.
+    /// Each rule's part of its pool's freshness answer joins its observation as ``RuleObservation/staleInputs``.
+    /// When a pool's combined freshness query fails because a clause is wrong, each rule's own freshness query is
+    /// asked instead, so that the failure stays with the rule it belongs to. A rule whose freshness query fails fails
+    /// the same way: data whose age cannot be told is not trusted.
     private func observeAll(at time: Date, engine: Engine) async -> [String: RuleObservation] {
         let rules = Self.allRules(engine)
         var labelsByExpression: [String: Set<String>] = [:]
-        var freshnessQueries: Set<String> = []
         for rule in rules {
-            let labels = engine.configuration.pools[rule.pool]?.labelsRead ?? []
-            labelsByExpression[rule.expression, default: []].formUnion(labels)
-            if let freshness = engine.freshnessQueries[rule.name] {
-                labelsByExpression[freshness, default: []].formUnion(labels)
-                freshnessQueries.insert(freshness)
+            labelsByExpression[rule.expression, default: []].formUnion(engine.configuration.pools[rule.pool]?.labelsRead ?? [])
+        }
+        var queries = labelsByExpression.map { Query(text: $0.key, labels: $0.value, isFreshness: false) }
+        queries += engine.freshnessChecks.map { Query(text: $0.query, labels: $0.labels, isFreshness: true) }
+        let answers = await run(queries, at: time, limit: engine.configuration.reconcile.queryConcurrency)
+
+        // Per recovery rule: its part of the freshness answer, or why there is none.
+        var freshness: [String: RuleObservation] = [:]
+        var isolate: [Query] = []
+        for check in engine.freshnessChecks {
+            let answer = answers[check.query] ?? .failed(.noAnswer, "no answer this pass")
+            switch answer.outcome {
+            case .series(let samples):
+                for (rule, stale) in check.split(samples) { freshness[rule] = .series(stale, warnings: answer.warnings, at: answer.evaluatedAt) }
+            case .failed(let failure) where failure.isRuleFault:
+                isolate += check.queries.values.map { Query(text: $0, labels: check.labels, isFreshness: true) }
+            case .failed:
+                for rule in check.rules { freshness[rule] = answer }
             }
         }
-        let expressions = labelsByExpression.keys.sorted()
-        let limit = max(1, engine.configuration.reconcile.queryConcurrency)
-        let metrics = dependencies.metrics
-        let observer = dependencies.observer
-        let clock = ContinuousClock()
-        @Sendable func observe(_ expression: String, keeping labels: Set<String>, freshness: Bool) async -> (String, RuleObservation) {
-            let started = clock.now
-            let observation =
-                freshness
-                ? await metrics.observeFreshness(expression, at: time, keepingLabels: labels)
-                : await metrics.observe(expression, at: time, keepingLabels: labels)
-            observer?.queryFinished(duration: started.duration(to: clock.now))
-            return (expression, observation)
-        }
-        var byExpression: [String: RuleObservation] = [:]
-        await withTaskGroup(of: (String, RuleObservation).self) { group in
-            var pending = expressions.makeIterator()
-            for _ in 0..<limit {
-                guard let expression = pending.next() else { break }
-                let labels = labelsByExpression[expression] ?? []
-                let freshness = freshnessQueries.contains(expression)
-                group.addTask { await observe(expression, keeping: labels, freshness: freshness) }
-            }
-            while let (expression, observation) = await group.next() {
-                byExpression[expression] = observation
-                if let next = pending.next() {
-                    let labels = labelsByExpression[next] ?? []
-                    let freshness = freshnessQueries.contains(next)
-                    group.addTask { await observe(next, keeping: labels, freshness: freshness) }
-                }
-            }
-        }
+        let isolated = isolate.isEmpty ? [:] : await run(isolate, at: time, limit: engine.configuration.reconcile.queryConcurrency)
+
         var byRule: [String: RuleObservation] = [:]
         for rule in rules {
-            guard var observation = byExpression[rule.expression] else { continue }
-            if let query = engine.freshnessQueries[rule.name], let freshness = byExpression[query], observation.failure == nil {
-                switch freshness.outcome {
+            guard var observation = answers[rule.expression] else { continue }
+            let query = engine.freshnessChecks.first { $0.pool == rule.pool }?.queries[rule.name]
+            if observation.failure == nil, let query, let answer = freshness[rule.name] ?? isolated[query] {
+                switch answer.outcome {
                 case .series(let stale):
                     observation.staleInputs = stale
+                    observation.warnings += answer.warnings  // a partial freshness answer may miss stale servers
                 case .failed(let failure):
                     observation = .failed(failure.reason, "its freshness query `\(query)` failed: \(failure.message)")
                 }
@@ -389,6 +382,35 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             byRule[rule.name] = observation
         }
         return byRule
+    }
+
+    /// Runs `queries`, at most `limit` at a time, and returns the answers by query text.
+    private func run(_ queries: [Query], at time: Date, limit: Int) async -> [String: RuleObservation] {
+        let metrics = dependencies.metrics
+        let observer = dependencies.observer
+        let clock = ContinuousClock()
+        @Sendable func observe(_ query: Query) async -> (String, RuleObservation) {
+            let started = clock.now
+            let observation =
+                query.isFreshness
+                ? await metrics.observeFreshness(query.text, at: time, keepingLabels: query.labels)
+                : await metrics.observe(query.text, at: time, keepingLabels: query.labels)
+            observer?.queryFinished(duration: started.duration(to: clock.now))
+            return (query.text, observation)
+        }
+        var answers: [String: RuleObservation] = [:]
+        await withTaskGroup(of: (String, RuleObservation).self) { group in
+            var pending = queries.sorted { $0.text < $1.text }.makeIterator()
+            for _ in 0..<max(1, limit) {
+                guard let query = pending.next() else { break }
+                group.addTask { await observe(query) }
+            }
+            while let (text, observation) = await group.next() {
+                answers[text] = observation
+                if let next = pending.next() { group.addTask { await observe(next) } }
+            }
+        }
+        return answers
     }
 }
 

@@ -111,3 +111,31 @@ extension HealerConfiguration {
             safety: safety ?? settings)
     }
 }
+
+extension HealerConfiguration {
+    /// This configuration with a second recovery rule `name` over `expression` in `pool`, judged like `errors`.
+    public func adding(rule name: String, expression: String, pool: String = "web") -> HealerConfiguration {
+        var configuration = self
+        var rule = configuration.groups[0].rules[0]
+        rule.name = name
+        rule.pool = pool
+        rule.expression = expression
+        if let index = configuration.groups.firstIndex(where: { $0.pool == pool }) {
+            configuration.groups[index].rules.append(rule)
+        } else {
+            configuration.groups.append(RuleGroup(name: pool, pool: pool, rules: [rule]))
+        }
+        return configuration
+    }
+
+    /// This configuration with a second pool `name` of `servers`, configured like `web`.
+    public func adding(pool name: String, servers: [String]) -> HealerConfiguration {
+        var configuration = self
+        var pool = configuration.pools["web"]!
+        pool.name = name
+        pool.backend = "be_\(name)"
+        pool.servers = servers
+        configuration.pools[name] = pool
+        return configuration
+    }
+}

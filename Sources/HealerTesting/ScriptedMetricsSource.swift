@@ -25,6 +25,11 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
         state.withLock { $0.answers[expression] = .series(samples) }
     }
 
+    /// Sets the answer for `expression` as given.
+    public func answer(_ expression: String, _ observation: RuleObservation) {
+        state.withLock { $0.answers[expression] = observation }
+    }
+
     /// Sets the answer for `expression` to a failure.
     public func fail(_ expression: String, reason: RuleFailure.Reason = .unavailable, message: String = "scripted failure") {
         state.withLock { $0.answers[expression] = .failed(reason, message) }

@@ -3,6 +3,7 @@ import HealerController
 import HealerCore
 import HealerTesting
 import Logging
+import SeriesLabels
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
@@ -38,6 +39,45 @@ struct ReconcilerServiceTests {
         #expect(pass.results.map(\.outcome) == [ActionOutcome(.success, detail: "now ready@25%")])
         #expect(journal.records(server: "s1").map(\.kind) == [.transition, .transition, .action])
         #expect(service.currentState?.incidents.count == 1)
+    }
+
+    /// A pool's rules share one freshness query; its answer is split per rule, and a stale server is acted on by
+    /// nothing.
+    @Test func onePoolAsksOneFreshnessQueryForAllItsRules() async throws {
+        let metrics = ScriptedMetricsSource()
+        // Floor 30 %: s1 unknown (stale data counts as lost capacity) and s2 out still leave s3.
+        let configuration = HealerConfiguration.fixture(pendingFor: .zero, floor: 0.3).adding(rule: "latency", expression: "latency_ratio")
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        metrics.set("latency_ratio", values: ["s1": 0, "s2": 0.3, "s3": 0])
+        let service = makeService(configuration, metrics: metrics)
+        let check = try #require(service.engine.freshnessChecks.first)
+        #expect(service.engine.freshnessChecks.count == 1)
+        #expect(check.rules == ["errors", "latency"])
+        // s1's data behind `errors` is old (1000 s before the pass): `errors` is unknown on s1, `latency` still acts on s2.
+        metrics.answer(
+            check.query,
+            .series([SeriesSample(labels: ["server": "s1", FreshnessCheck.ruleLabel: "0"], value: 1_800_000_000 - 1000)]))
+        let pass = await service.runPass()
+        #expect(metrics.freshnessQueries == [check.query])
+        #expect(pass.outcome.verdicts.first { $0.key.rule == "errors" && $0.key.target.server == "s1" }?.unknownReason == .stale)
+        #expect(pass.outcome.plan.actions.map(\.key) == [IncidentKey(rule: "latency", target: TargetID(pool: "web", server: "s2"))])
+    }
+
+    /// A wrong clause fails the pool's combined freshness query; each rule's own query is then asked, and only the rule
+    /// whose clause is wrong fails.
+    @Test func aFreshnessQueryThatIsWrongFailsOnlyItsRule() async throws {
+        let metrics = ScriptedMetricsSource()
+        let configuration = HealerConfiguration.fixture(pendingFor: .zero).adding(rule: "latency", expression: "latency_ratio")
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        metrics.set("latency_ratio", values: ["s1": 0, "s2": 0, "s3": 0])
+        let service = makeService(configuration, metrics: metrics)
+        let check = try #require(service.engine.freshnessChecks.first)
+        metrics.fail(check.query, reason: .badData, message: "parse error")
+        metrics.fail(try #require(check.queries["latency"]), reason: .badData, message: "parse error")
+        let pass = await service.runPass()
+        #expect(Set(metrics.freshnessQueries) == Set([check.query] + check.queries.values))
+        #expect(service.brokenRules.keys.sorted() == ["latency"])
+        #expect(pass.outcome.plan.actions.map(\.key.target.server) == ["s1"])
     }
 
     @Test func dryRunActionsNeverReachTheActuator() async {

@@ -1,35 +1,8 @@
 import Foundation
 import HealerCore
 import HealerTesting
+import SeriesLabels
 import Testing
-
-extension HealerConfiguration {
-    /// This configuration with a second recovery rule `name` over `expression` in `pool`, judged like `errors`.
-    func adding(rule name: String, expression: String, pool: String = "web") -> HealerConfiguration {
-        var configuration = self
-        var rule = configuration.groups[0].rules[0]
-        rule.name = name
-        rule.pool = pool
-        rule.expression = expression
-        if let index = configuration.groups.firstIndex(where: { $0.pool == pool }) {
-            configuration.groups[index].rules.append(rule)
-        } else {
-            configuration.groups.append(RuleGroup(name: pool, pool: pool, rules: [rule]))
-        }
-        return configuration
-    }
-
-    /// This configuration with a second pool `name` of `servers`, configured like `web`.
-    func adding(pool name: String, servers: [String]) -> HealerConfiguration {
-        var configuration = self
-        var pool = configuration.pools["web"]!
-        pool.name = name
-        pool.backend = "be_\(name)"
-        pool.servers = servers
-        configuration.pools[name] = pool
-        return configuration
-    }
-}
 
 /// A rule that cannot be evaluated: its own fault (the expression is wrong) loses its verdicts only; Prometheus
 /// failing may blind Healer and counts as missing data.
@@ -191,5 +164,37 @@ struct ClosingRecordTests {
         let last = scenario.records.last { $0.server == "s1" }
         #expect(last?.phase == .closed)
         #expect(scenario.records.filter { $0.phase == .closed }.count == 1)
+    }
+}
+
+/// A pool's freshness queries asked as one.
+@Suite("Freshness check")
+struct FreshnessCheckTests {
+    @Test func theCombinedQueryLabelsEachRulesClauseAndItsAnswerIsSplitBack() throws {
+        let queries = ["errors": "(max by (server) (timestamp(x)) < time() - 120)", "latency": "(timestamp(y)) < time() - 30"]
+        let check = try #require(FreshnessCheck(pool: "web", queries: queries, targetLabels: ["server"]))
+        #expect(check.rules == ["errors", "latency"])
+        #expect(
+            check.query
+                == #"label_replace((max by (server) (timestamp(x)) < time() - 120), "healer_freshness_rule", "0", "", "")"#
+                + #" or label_replace((timestamp(y)) < time() - 30, "healer_freshness_rule", "1", "", "")"#)
+        #expect(check.labels == ["server", "healer_freshness_rule"])
+        let split = check.split([
+            SeriesSample(labels: ["server": "s1", "healer_freshness_rule": "1"], value: 5),
+            SeriesSample(labels: ["server": "s2", "healer_freshness_rule": "7"], value: 5),
+            SeriesSample(labels: ["server": "s3"], value: 5),
+        ])
+        #expect(split["errors"] == [])
+        #expect(split["latency"] == [SeriesSample(labels: ["server": "s1"], value: 5)])
+        #expect(FreshnessCheck(pool: "web", queries: [:], targetLabels: ["server"]) == nil)
+    }
+
+    @Test func everyPoolWithACheckedRuleGetsOneCheck() {
+        var configuration = HealerConfiguration.fixture().adding(pool: "api", servers: ["a1"]).adding(
+            rule: "api-errors", expression: "api_error_ratio", pool: "api")
+        configuration.groups[1].rules[0].freshness = .none
+        let engine = Engine(configuration: configuration)
+        #expect(engine.freshnessChecks.map(\.pool) == ["web"])
+        #expect(engine.freshnessChecks.first?.query.contains("timestamp(error_ratio)") == true)
     }
 }

@@ -13,10 +13,10 @@ public struct Engine: Sendable {
     public let configuration: HealerConfiguration
     /// Recovery rules by name, ladders normalised to end in quarantine.
     let rules: [String: RecoveryRule]
-    /// Per recovery rule whose data age is checked: the query naming its servers with stale data
-    /// (``RecoveryRule/freshnessQuery(keeping:maxAge:)``). The shell runs it beside the rule's own query and
-    /// hands the answer over as ``RuleObservation/staleInputs``.
-    public let freshnessQueries: [String: String]
+    /// Per pool whose rules' data age is checked: the freshness queries of its recovery rules
+    /// (``RecoveryRule/freshnessQuery(keeping:maxAge:)``), asked as one. The shell runs them beside the rules' own
+    /// queries and hands each rule its part of the answer as ``RuleObservation/staleInputs``.
+    public let freshnessChecks: [FreshnessCheck]
 
     /// Creates an engine for a validated configuration.
     public init(configuration: HealerConfiguration) {
@@ -30,13 +30,14 @@ public struct Engine: Sendable {
             rules[rule.name] = rule
         }
         self.rules = rules
-        var freshness: [String: String] = [:]
-        for rule in rules.values {
-            let labels = configuration.pools[rule.pool]?.labelsRead ?? []
-            let maxAge = rule.maxSampleAge ?? configuration.reconcile.maxSampleAge
-            freshness[rule.name] = rule.freshnessQuery(keeping: labels, maxAge: maxAge)
+        freshnessChecks = configuration.pools.values.sorted { $0.name < $1.name }.compactMap { pool in
+            var queries: [String: String] = [:]
+            for rule in rules.values where rule.pool == pool.name {
+                let maxAge = rule.maxSampleAge ?? configuration.reconcile.maxSampleAge
+                queries[rule.name] = rule.freshnessQuery(keeping: pool.labelsRead, maxAge: maxAge)
+            }
+            return FreshnessCheck(pool: pool.name, queries: queries, targetLabels: pool.labelsRead)
         }
-        self.freshnessQueries = freshness
     }
 
     /// The result of one pass.

@@ -12,8 +12,8 @@ public protocol MetricsSource: Sendable {
     /// ``observe(_:at:)`` where only the labels named in `labels` are needed (the engine reads series through
     /// the pools' target templates and nothing else); a source may drop the others.
     func observe(_ expression: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation
-    /// Evaluates a rule's freshness query (``Engine/freshnessQueries``): its series name the servers whose data is
-    /// stale. A separate entry so that fakes can answer "all fresh" without being told each query's text.
+    /// Evaluates a freshness query (``Engine/freshnessChecks``): its series name the servers whose data is stale. A
+    /// separate entry so that fakes can answer "all fresh" without being told each query's text.
     func observeFreshness(_ query: String, at time: Date, keepingLabels labels: Set<String>) async -> RuleObservation
 }
 
