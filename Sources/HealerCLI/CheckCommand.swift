@@ -10,7 +10,7 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Validate the configuration and rule files; with --prometheus, run every rule's expression too.",
         discussion: """
-            Prints every problem at once as file:line:column: field: message, and exits 1 when there is any. With --prometheus, each expression is evaluated once, and PromQL errors are reported at the rule's file and line, along with how many series each returns and how many of them name a server of the rule's pool.
+            Prints every problem at once as file:line:column: field: message, and exits 1 when there is any, and a note for each recovery rule whose data age cannot be checked (freshness: auto on an expression whose raw selectors cannot be read). With --prometheus, each expression and each rule's freshness query is evaluated once, and PromQL errors are reported at the rule's file and line, along with how many series each returns, how many of them name a server of the rule's pool, and how many servers' data is stale now.
             """
     )
 
@@ -29,6 +29,16 @@ struct CheckCommand: AsyncParsableCommand {
             "\(config.path): ok: \(configuration.pools.count) pool\(configuration.pools.count == 1 ? "" : "s"), "
                 + "\(recovery) recovery rule\(recovery == 1 ? "" : "s"), \(weights) weight, \(scale) scale, in \(files) rule file\(files == 1 ? "" : "s")"
                 + (configuration.safety.dryRun ? " (dry run)" : ""))
+        let engine = Engine(configuration: configuration)
+        let freshness = Dictionary(engine.freshnessChecks.flatMap { $0.queries.map { ($0.key, $0.value) } }) { first, _ in first }
+        for rule in configuration.recoveryRules where rule.freshness == .derived && freshness[rule.name] == nil {
+            let why =
+                PromQLSelectors.selectors(in: rule.expression) == nil
+                ? "its raw selectors cannot be read with confidence" : "it reads no series"
+            print(
+                "\(rule.source): \(rule.name): note: the age of its data is not checked (\(why)); set `freshness:` to an expression "
+                    + "giving each server's newest sample time, or to none")
+        }
         guard let prometheus else { return }
         var settings = configuration.prometheus
         settings.url = prometheus
@@ -68,6 +78,26 @@ struct CheckCommand: AsyncParsableCommand {
                     Output.error("\(source): rules.\(name).expr: \(error.kind.rawValue): \(error.message)")
                     failures += 1
                 }
+            }
+        }
+        for rule in configuration.recoveryRules {
+            guard let query = freshness[rule.name] else { continue }
+            do {
+                let response = try await client.query(query)
+                guard case .vector(let samples) = response.result else {
+                    Output.error("\(rule.source): rules.\(rule.name).freshness: returns a \(response.result.resultType); it needs an instant vector")
+                    failures += 1
+                    continue
+                }
+                let pool = configuration.pools[rule.pool]
+                let stale = Set(samples.compactMap { pool?.server(for: $0.labels) })
+                print("\(rule.source): \(rule.name): freshness ok, \(stale.count) server\(stale.count == 1 ? "" : "s") with stale data now")
+            } catch let error as PrometheusError where error.kind == .transport || error.kind == .unavailable {
+                Output.error("healer: \(error)")
+                throw ExitCode.failure
+            } catch let error as PrometheusError {
+                Output.error("\(rule.source): rules.\(rule.name).freshness: \(error.kind.rawValue): \(error.message) (query: \(query))")
+                failures += 1
             }
         }
         if failures > 0 {

@@ -53,9 +53,10 @@ public final class ControllerMetrics: Sendable {
             descriptor: Self.descriptor("reconcile_iterations_missed", unit: "total", "Reconcile slots skipped because a pass overran its interval."))
         lastSuccess = registry.makeGauge(
             descriptor: Self.descriptor(
-                "last_successful_reconcile_timestamp", unit: "seconds", "Unix time of the last pass whose every rule query answered."))
+                "last_successful_reconcile_timestamp", unit: "seconds",
+                "Unix time of the last pass in which Prometheus answered every rule query (a rule whose own expression is wrong aside)."))
         prometheusUp = registry.makeGauge(
-            descriptor: Self.descriptor("prometheus_up", unit: "", "1 when the last pass reached Prometheus for every rule."))
+            descriptor: Self.descriptor("prometheus_up", unit: "", "0 when no rule query of the last pass got an answer from Prometheus."))
         leader = registry.makeGauge(descriptor: Self.descriptor("leader", unit: "", "1 when this replica is the leader and acts."))
         reloadSuccess = registry.makeGauge(
             descriptor: Self.descriptor("config_last_reload_successful", unit: "", "1 when the last configuration (re)load succeeded."))
@@ -103,15 +104,17 @@ public final class ControllerMetrics: Sendable {
     /// Records one finished pass.
     public func passFinished(
         outcome: Engine.Outcome, results: [(action: PlannedAction, outcome: ActionOutcome)], duration: Duration, failedQueries: Int,
-        totalQueries: Int, ruleFailures: [String: RuleFailure] = [:], time: Date, isLeader: Bool = true,
+        unansweredQueries: Int? = nil, totalQueries: Int, ruleFailures: [String: RuleFailure] = [:], time: Date, isLeader: Bool = true,
         current: [TargetID: DesiredServerState] = [:]
     ) {
         let result = failedQueries == 0 ? "success" : (failedQueries < totalQueries ? "partial" : "error")
         counter("reconcile", ["result": result], "").increment()
         reconcileDuration.record(duration)
         for (rule, failure) in ruleFailures { ruleFailureCounter(rule: rule, reason: failure.reason.rawValue).increment() }
-        if result == "success" { lastSuccess.set(to: time.timeIntervalSince1970) }
-        prometheusUp.set(to: result == "error" && totalQueries > 0 ? 0 : 1)
+        // A query failing because its rule is wrong is an answer: Prometheus was reached and understood the others.
+        let unanswered = unansweredQueries ?? failedQueries
+        if unanswered == 0 { lastSuccess.set(to: time.timeIntervalSince1970) }
+        prometheusUp.set(to: unanswered == totalQueries && totalQueries > 0 ? 0 : 1)
         leader.set(to: isLeader ? 1 : 0)
 
         let (pools, rules) = known.withLock { $0 }

@@ -251,11 +251,13 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let rules = Self.allRules(engine)
         let failures = observations.compactMapValues(\.failure)
         let failed = Set(rules.filter { failures[$0.name] != nil }.map(\.expression)).count
+        let unanswered = Set(rules.filter { failures[$0.name].map { !$0.isRuleFault } ?? false }.map(\.expression)).count
         let broken = failures.filter(\.value.isRuleFault)
         if failures.count == broken.count { lastHealthyPass.withLock { $0 = time } }
         brokenRulesBox.withLock { $0 = broken }
         dependencies.observer?.passFinished(
-            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, totalQueries: Set(rules.map(\.expression)).count,
+            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, unansweredQueries: unanswered,
+            totalQueries: Set(rules.map(\.expression)).count,
             ruleFailures: failures, time: time, isLeader: isLeader, current: view.current)
         report.withLock { $0 = pass }
         return pass
