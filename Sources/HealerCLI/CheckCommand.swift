@@ -51,58 +51,59 @@ struct CheckCommand: AsyncParsableCommand {
                 group.rules.map { ($0.name, $0.expression, $0.source, true) } + group.weights.map { ($0.name, $0.expression, $0.source, true) }
                 + group.scale.map { ($0.name, $0.expression, $0.source, false) }
             for (name, expression, source, perServer) in expressions {
-                do {
-                    let response = try await client.query(expression)
-                    guard case .vector(let samples) = response.result else {
-                        if case .scalar = response.result, !perServer {
-                            print("\(source): \(name): ok, a scalar")
-                            continue
-                        }
-                        Output.error("\(source): rules.\(name).expr: returns a \(response.result.resultType); rules need an instant vector")
-                        failures += 1
+                guard let response = try await Self.ask(client, expression, field: "\(source): rules.\(name).expr", failures: &failures) else {
+                    continue
+                }
+                guard case .vector(let samples) = response.result else {
+                    if case .scalar = response.result, !perServer {
+                        print("\(source): \(name): ok, a scalar")
                         continue
                     }
-                    let mapped = samples.filter { pool?.server(for: $0.labels) != nil }.count
-                    var line = "\(source): \(name): ok, \(samples.count) series"
-                    if perServer { line += ", \(mapped) naming a server of pool \(group.pool)" }
-                    for warning in response.warnings { line += "; warning: \(warning)" }
-                    print(line)
-                    if perServer, !samples.isEmpty, mapped == 0 {
-                        Output.error(
-                            "\(source): rules.\(name).expr: no series names a server of pool \(group.pool); check the pool's target templates")
-                    }
-                } catch let error as PrometheusError where error.kind == .transport || error.kind == .unavailable {
-                    Output.error("healer: \(error)")
-                    throw ExitCode.failure
-                } catch let error as PrometheusError {
-                    Output.error("\(source): rules.\(name).expr: \(error.kind.rawValue): \(error.message)")
+                    Output.error("\(source): rules.\(name).expr: returns a \(response.result.resultType); rules need an instant vector")
                     failures += 1
+                    continue
+                }
+                let mapped = samples.filter { pool?.server(for: $0.labels) != nil }.count
+                var line = "\(source): \(name): ok, \(samples.count) series"
+                if perServer { line += ", \(mapped) naming a server of pool \(group.pool)" }
+                for warning in response.warnings { line += "; warning: \(warning)" }
+                print(line)
+                if perServer, !samples.isEmpty, mapped == 0 {
+                    Output.error(
+                        "\(source): rules.\(name).expr: no series names a server of pool \(group.pool); check the pool's target templates")
                 }
             }
         }
         for rule in configuration.recoveryRules {
-            guard let query = freshness[rule.name] else { continue }
-            do {
-                let response = try await client.query(query)
-                guard case .vector(let samples) = response.result else {
-                    Output.error("\(rule.source): rules.\(rule.name).freshness: returns a \(response.result.resultType); it needs an instant vector")
-                    failures += 1
-                    continue
-                }
-                let pool = configuration.pools[rule.pool]
-                let stale = Set(samples.compactMap { pool?.server(for: $0.labels) })
-                print("\(rule.source): \(rule.name): freshness ok, \(stale.count) server\(stale.count == 1 ? "" : "s") with stale data now")
-            } catch let error as PrometheusError where error.kind == .transport || error.kind == .unavailable {
-                Output.error("healer: \(error)")
-                throw ExitCode.failure
-            } catch let error as PrometheusError {
-                Output.error("\(rule.source): rules.\(rule.name).freshness: \(error.kind.rawValue): \(error.message) (query: \(query))")
+            guard let query = freshness[rule.name],
+                let response = try await Self.ask(client, query, field: "\(rule.source): rules.\(rule.name).freshness", failures: &failures)
+            else { continue }
+            guard case .vector(let samples) = response.result else {
+                Output.error("\(rule.source): rules.\(rule.name).freshness: returns a \(response.result.resultType); it needs an instant vector")
                 failures += 1
+                continue
             }
+            let pool = configuration.pools[rule.pool]
+            let stale = Set(samples.compactMap { pool?.server(for: $0.labels) })
+            print("\(rule.source): \(rule.name): freshness ok, \(stale.count) server\(stale.count == 1 ? "" : "s") with stale data now")
         }
         if failures > 0 {
             Output.error("healer: \(failures) expression\(failures == 1 ? "" : "s") failed against \(prometheus)")
             throw ExitCode.failure
+        }
+    }
+
+    /// Runs `query`; a PromQL error is reported at `field` and counted, Prometheus out of reach stops the check.
+    private static func ask(_ client: PrometheusClient, _ query: String, field: String, failures: inout Int) async throws -> QueryResponse? {
+        do {
+            return try await client.query(query)
+        } catch let error as PrometheusError where error.kind == .transport || error.kind == .unavailable {
+            Output.error("healer: \(error)")
+            throw ExitCode.failure
+        } catch let error as PrometheusError {
+            Output.error("\(field): \(error.kind.rawValue): \(error.message)")
+            failures += 1
+            return nil
         }
     }
 }

@@ -85,7 +85,8 @@ public final class ControllerAPI: Sendable {
             checks.append("rules: ok")
         } else {
             for (rule, failure) in broken.sorted(by: { $0.key < $1.key }) {
-                checks.append("rules: \(rule) cannot be evaluated, its verdicts are unknown (\(failure.reason.rawValue)); not counted against readiness")
+                checks.append(
+                    "rules: \(rule) cannot be evaluated, its verdicts are unknown (\(failure.reason.rawValue)); not counted against readiness")
             }
         }
         if let problem = service.stateProblem {

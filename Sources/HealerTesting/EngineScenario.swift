@@ -32,7 +32,8 @@ public struct EngineScenario {
     @discardableResult
     public mutating func pass(
         at seconds: Double, _ values: [String: [String: Double?]], isLeader: Bool = true, warnings: [String] = [],
-        failing: Set<String> = [], broken: Set<String> = [], staleInputs: [String: [String: Double]] = [:], inventory: [String: [ServerInfo]] = [:], alerts: [IncidentKey: String] = [:]
+        failing: Set<String> = [], broken: Set<String> = [], staleInputs: [String: [String: Double]] = [:], inventory: [String: [ServerInfo]] = [:],
+        alerts: [IncidentKey: String] = [:]
     ) -> Engine.Outcome {
         let now = start.addingTimeInterval(seconds)
         var rules: [String: RuleObservation] = [:]

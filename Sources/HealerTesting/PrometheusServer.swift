@@ -25,6 +25,18 @@ public struct PrometheusServer: Sendable {
         """
     }
 
+    /// A scrape configuration in which Prometheus scrapes one loopback exporter on `port` every second (job `exporter`).
+    public static func scraping(exporterPort port: Int) -> @Sendable (Int) -> String {
+        { _ in
+            """
+            global: { scrape_interval: 1s, evaluation_interval: 1s }
+            scrape_configs:
+              - job_name: exporter
+                static_configs: [ { targets: ['127.0.0.1:\(port)'] } ]
+            """
+        }
+    }
+
     /// Starts Prometheus, waits for `/-/ready`, runs `body`, then stops it and deletes its data,
     /// also when `body` throws.
     ///

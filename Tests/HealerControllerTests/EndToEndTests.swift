@@ -27,15 +27,7 @@ struct EndToEndTests {
         }
         defer { exporter.stop() }
 
-        let scrape: @Sendable (Int) -> String = { _ in
-            """
-            global: { scrape_interval: 1s, evaluation_interval: 1s }
-            scrape_configs:
-              - job_name: exporter
-                static_configs: [ { targets: ['127.0.0.1:\(exporter.port)'] } ]
-            """
-        }
-        try await PrometheusServer.withRunning(configuration: scrape) { prometheus in
+        try await PrometheusServer.withRunning(configuration: PrometheusServer.scraping(exporterPort: exporter.port)) { prometheus in
             let rule = RecoveryRule(
                 name: "Errors", pool: "web", expression: "test_error_ratio", unhealthy: Threshold(.greater, 0.05), healthy: Threshold(.less, 0.01),
                 pendingFor: .seconds(2), clearFor: .seconds(3), rampStep: .seconds(1),

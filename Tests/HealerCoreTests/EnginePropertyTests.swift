@@ -80,7 +80,8 @@ struct EnginePropertyTests {
         /// Whether `server` is certainly troubled (unhealthy or unknown by a judging rule) in `pass`, whatever the
         /// hysteresis: the band and flapping can only add to this.
         func isSurelyTroubled(pass: Int, server: Int) -> Bool {
-            isBlind(pass: pass) || (0..<rules).contains { rule in !isBroken(rule: rule, pass: pass) && [1, 3].contains(code(pass: pass, rule: rule, server: server)) }
+            isBlind(pass: pass)
+                || (0..<rules).contains { rule in !isBroken(rule: rule, pass: pass) && [1, 3].contains(code(pass: pass, rule: rule, server: server)) }
         }
 
         func values(pass: Int) -> [String: [String: Double?]] {
@@ -115,7 +116,8 @@ struct EnginePropertyTests {
             let previous = scenario.state
             let failing: Set<String> = world.isBlind(pass: pass) ? Set(world.ruleNames) : []
             let broken: Set<String> = Set((0..<world.rules).filter { world.isBroken(rule: $0, pass: pass) }.map { "r\($0)" }).subtracting(failing)
-            let outcome = scenario.pass(at: Double(pass), world.values(pass: pass), isLeader: world.isLeader(pass: pass), failing: failing, broken: broken)
+            let outcome = scenario.pass(
+                at: Double(pass), world.values(pass: pass), isLeader: world.isLeader(pass: pass), failing: failing, broken: broken)
             steps.append(Step(pass: pass, time: Double(pass), outcome: outcome, previous: previous))
         }
         return (scenario, steps)
@@ -236,7 +238,8 @@ struct EnginePropertyTests {
                             }
                         case .cooldown:
                             let last = step.previous.lastActionAt[key.target]
-                            #expect(last.map { now.timeIntervalSince($0) >= configuration.safety.targetCooldown.seconds } ?? true, "\(context): cooldown")
+                            #expect(
+                                last.map { now.timeIntervalSince($0) >= configuration.safety.targetCooldown.seconds } ?? true, "\(context): cooldown")
                         }
                     }
                     if record.kind == .action, record.gatesPassed.contains(.rateLimit) { tokensTaken += 1 }

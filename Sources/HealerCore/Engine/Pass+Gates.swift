@@ -102,7 +102,8 @@ extension Pass {
             let current = simulatedStates()[target] ?? .normal
             let capacity = healthyCapacity(of: pool, overriding: (target, after.map { current.combined(with: $0) } ?? current))
             guard capacity < floor - 1e-9 else { return nil }
-            return "healthy capacity would be \(percent(capacity)), below the floor of \(percent(floor)): spreading load instead of taking servers out"
+            return
+                "healthy capacity would be \(percent(capacity)), below the floor of \(percent(floor)): spreading load instead of taking servers out"
         case .inFlight:
             guard let (target, _) = removal(change) else { return nil }
             let inFlight = serversInFlight(pool)
