@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlHTTP
+import Foundation
 import HealerController
 import HealerCore
 import HealerPrometheus
@@ -31,13 +32,10 @@ struct CheckCommand: AsyncParsableCommand {
                 + (configuration.safety.dryRun ? " (dry run)" : ""))
         let engine = Engine(configuration: configuration)
         let freshness = Dictionary(engine.freshnessChecks.flatMap { $0.queries.map { ($0.key, $0.value) } }) { first, _ in first }
-        for rule in configuration.recoveryRules where rule.freshness == .derived && freshness[rule.name] == nil {
-            let why =
-                PromQLSelectors.selectors(in: rule.expression) == nil
-                ? "its raw selectors cannot be read with confidence" : "it reads no series"
-            print(
-                "\(rule.source): \(rule.name): note: the age of its data is not checked (\(why)); set `freshness:` to an expression "
-                    + "giving each server's newest sample time, or to none")
+        for rule in configuration.recoveryRules {
+            for note in Self.freshnessNotes(rule, checked: freshness[rule.name] != nil, configuration: configuration) {
+                print("\(rule.source): \(rule.name): note: \(note)")
+            }
         }
         guard let prometheus else { return }
         var settings = configuration.prometheus
@@ -45,6 +43,7 @@ struct CheckCommand: AsyncParsableCommand {
         // The configured credentials, TLS, headers and timeouts apply; only the URL is the one given.
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: settings))
         var failures = 0
+        var named: [String: Int] = [:]  // per rule: how many servers of its pool its answer names
         for group in configuration.groups {
             let pool = configuration.pools[group.pool]
             let expressions =
@@ -64,6 +63,7 @@ struct CheckCommand: AsyncParsableCommand {
                     continue
                 }
                 let mapped = samples.filter { pool?.server(for: $0.labels) != nil }.count
+                named[name] = mapped
                 var line = "\(source): \(name): ok, \(samples.count) series"
                 if perServer { line += ", \(mapped) naming a server of pool \(group.pool)" }
                 for warning in response.warnings { line += "; warning: \(warning)" }
@@ -85,12 +85,54 @@ struct CheckCommand: AsyncParsableCommand {
             }
             let pool = configuration.pools[rule.pool]
             let stale = Set(samples.compactMap { pool?.server(for: $0.labels) })
-            print("\(rule.source): \(rule.name): freshness ok, \(stale.count) server\(stale.count == 1 ? "" : "s") with stale data now")
+            // The same check without its age test names every server it can see: one it cannot see is never stale.
+            var coverage = ""
+            if let all = rule.freshnessQuery(keeping: pool?.labelsRead ?? [], maxAge: nil),
+                let answer = try await Self.ask(client, all, field: "\(rule.source): rules.\(rule.name).freshness", failures: &failures),
+                case .vector(let seen) = answer.result
+            {
+                let covered = Set(seen.compactMap { pool?.server(for: $0.labels) })
+                coverage = ", covering \(covered.count) server\(covered.count == 1 ? "" : "s")"
+                if covered.isEmpty, named[rule.name, default: 0] > 0 {
+                    Output.error(
+                        "\(rule.source): rules.\(rule.name).freshness: names no server of pool \(rule.pool): the age of its data is never "
+                            + "checked (do the raw series carry the labels the pool's target templates read?); set `freshness:`")
+                }
+                let future = Date().timeIntervalSince1970 + 86_400
+                if seen.contains(where: { $0.value.isFinite && $0.value > future }) {
+                    Output.error(
+                        "\(rule.source): rules.\(rule.name).freshness: values lie more than a day ahead: it must give Unix seconds (not ms)")
+                }
+            }
+            print("\(rule.source): \(rule.name): freshness ok\(coverage), \(stale.count) with stale data now")
         }
         if failures > 0 {
             Output.error("healer: \(failures) expression\(failures == 1 ? "" : "s") failed against \(prometheus)")
             throw ExitCode.failure
         }
+    }
+
+    /// What to know about how `rule`'s data age is checked (`checked`: it has a freshness query).
+    static func freshnessNotes(_ rule: RecoveryRule, checked: Bool, configuration: HealerConfiguration) -> [String] {
+        var notes: [String] = []
+        let maxAge = rule.maxSampleAge ?? configuration.reconcile.maxSampleAge
+        if checked, maxAge >= .minutes(5) {
+            notes.append(
+                "max_sample_age \(PrometheusDuration.format(maxAge)) is at or above Prometheus' default lookback (5m): a stuck series "
+                    + "disappears before it can be called stale")
+        }
+        guard rule.freshness == .derived else { return notes }
+        if !checked {
+            let why = rule.freshnessSelectors == nil ? "its raw selectors cannot be read with confidence" : "it reads no series"
+            notes.append(
+                "the age of its data is not checked (\(why)); set `freshness:` to an expression giving each server's newest sample time, or to none")
+        }
+        for selector in rule.freshnessSelectors ?? [] where selector.prefix(while: { $0 != "{" }).contains(":") {
+            notes.append(
+                "\(selector) looks like a recording rule: its samples are stamped when the rule runs, so stuck inputs look fresh; "
+                    + "point `freshness:` at the raw series")
+        }
+        return notes
     }
 
     /// Runs `query`; a PromQL error is reported at `field` and counted, Prometheus out of reach stops the check.

@@ -112,8 +112,9 @@ public final class ControllerMetrics: Sendable {
         reconcileDuration.record(duration)
         for (rule, failure) in ruleFailures { ruleFailureCounter(rule: rule, reason: failure.reason.rawValue).increment() }
         // A query failing because its rule is wrong is an answer: Prometheus was reached and understood the others.
+        // A pass in which every query failed protects nothing, whatever the reason.
         let unanswered = unansweredQueries ?? failedQueries
-        if unanswered == 0 { lastSuccess.set(to: time.timeIntervalSince1970) }
+        if unanswered == 0, failedQueries < totalQueries || totalQueries == 0 { lastSuccess.set(to: time.timeIntervalSince1970) }
         prometheusUp.set(to: unanswered == totalQueries && totalQueries > 0 ? 0 : 1)
         leader.set(to: isLeader ? 1 : 0)
 
@@ -252,7 +253,7 @@ public final class ControllerMetrics: Sendable {
         "actions_suppressed": "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).",
         "actions": "Actions per pool, kind and result (success, failure, dry_run).",
         "rule_evaluation_failures":
-            "Passes in which a rule could not be evaluated, by reason (bad_data, execution and wrong_result_type: the rule itself is wrong).",
+            "Passes in which a rule could not be evaluated, by reason (bad_data and wrong_result_type: the rule itself is wrong).",
         "pool_healthy_capacity": "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.",
         "target_weight": "Weight of each server as a share of its configured weight (0 when out of rotation).",
     ]

@@ -37,16 +37,17 @@ public struct PrometheusMetricsSource: MetricsSource {
                 return .failed(.wrongResultType, "the expression returns a \(response.result.resultType); rules need an instant vector")
             }
         } catch let error as PrometheusError {
-            return .failed(Self.reason(error.kind), error.description)
+            return .failed(Self.reason(error), error.description)
         } catch {
             return .failed(.other, String(describing: error))
         }
     }
 
-    /// The rule failure reason of a Prometheus error.
-    static func reason(_ kind: PrometheusError.Kind) -> RuleFailure.Reason {
-        switch kind {
-        case .badData: .badData
+    /// The rule failure reason of a Prometheus error. Only Prometheus' own error envelope can say an expression is
+    /// malformed: a 400 page from a proxy or a gateway in front of it says nothing about the rule.
+    static func reason(_ error: PrometheusError) -> RuleFailure.Reason {
+        switch error.kind {
+        case .badData: error.errorType == nil ? .invalidResponse : .badData
         case .execution: .execution
         case .timeout: .timeout
         case .canceled: .canceled

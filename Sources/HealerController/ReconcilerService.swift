@@ -253,7 +253,9 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let failed = Set(rules.filter { failures[$0.name] != nil }.map(\.expression)).count
         let unanswered = Set(rules.filter { failures[$0.name].map { !$0.isRuleFault } ?? false }.map(\.expression)).count
         let broken = failures.filter(\.value.isRuleFault)
-        if failures.count == broken.count { lastHealthyPass.withLock { $0 = time } }
+        // Healthy: Prometheus answered every query, and at least one rule works (with every rule wrong, Healer
+        // protects nothing and must not look as if it did).
+        if failures.count == broken.count, broken.count < rules.count || rules.isEmpty { lastHealthyPass.withLock { $0 = time } }
         brokenRulesBox.withLock { $0 = broken }
         dependencies.observer?.passFinished(
             outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, unansweredQueries: unanswered,

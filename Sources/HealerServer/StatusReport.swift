@@ -15,8 +15,9 @@ public struct StatusReport: Codable, Sendable {
         public var managed: Bool
         /// Verdict per rule.
         public var verdicts: [String: Verdict]
-        /// Why the verdict is unknown, per rule whose verdict is (`stale`, `rule_error`, `prometheus_error`, …).
-        public var unknownReasons: [String: UnknownReason] = [:]
+        /// Why the verdict is unknown, per rule whose verdict is (`stale`, `rule_error`, `prometheus_error`, …);
+        /// absent when none is (and from Healers before it existed).
+        public var unknownReasons: [String: UnknownReason]?
         /// Value per rule.
         public var values: [String: Double]
         /// Incident phase per rule.
@@ -88,7 +89,9 @@ public struct StatusReport: Codable, Sendable {
                     ?? Server(
                         server: report.key.target.server, managed: false, verdicts: [:], values: [:], incidents: [:])
                 server.verdicts[report.key.rule] = report.verdict
-                if report.verdict == .unknown, let reason = report.unknownReason { server.unknownReasons[report.key.rule] = reason }
+                if report.verdict == .unknown, let reason = report.unknownReason {
+                    server.unknownReasons = (server.unknownReasons ?? [:]).merging([report.key.rule: reason]) { $1 }
+                }
                 if let value = report.value, value.isFinite { server.values[report.key.rule] = value }
                 if let phase = report.phase { server.incidents[report.key.rule] = phase.rawValue }
                 servers[report.key.target.server] = server

@@ -55,6 +55,49 @@ struct CheckAndRunTests {
         }
     }
 
+    /// `healer check` says which rules' data age is not, or cannot really be, checked — notes, not errors.
+    @Test func checkSaysWhereTheDataAgeIsNotChecked() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await TemporaryDirectory.with(prefix: "check") { directory in
+            try FileManager.default.createDirectory(atPath: directory.path + "/rules", withIntermediateDirectories: true)
+            try directory.write(
+                "healer.yaml",
+                """
+                prometheus: { url: "http://127.0.0.1:9090" }
+                pools:
+                  web: { backend: be_app }
+                rules: ["rules/*.yaml"]
+                """)
+            try directory.write(
+                "rules/web.yaml",
+                """
+                groups:
+                  - name: web
+                    pool: web
+                    rules:
+                      - { name: Recorded, expr: "server:errors:ratio5m", unhealthy: "> 0.05", healthy: "< 0.01", ladder: [{ quarantine: {} }] }
+                      - { name: Constant, expr: "vector(0)", unhealthy: "> 0.05", healthy: "< 0.01", ladder: [{ quarantine: {} }] }
+                      - name: Patient
+                        expr: errors
+                        max_sample_age: 10m
+                        unhealthy: "> 0.05"
+                        healthy: "< 0.01"
+                        ladder: [{ quarantine: {} }]
+                      - { name: Unchecked, expr: errors, freshness: none, unhealthy: "> 0.05", healthy: "< 0.01", ladder: [{ quarantine: {} }] }
+                """)
+            let outcome = try await Command.execute(healer, ["check", "--config", directory.path + "/healer.yaml"], in: directory.path)
+            #expect(outcome.status == 0)
+            let notes = outcome.output.split(separator: "\n").filter { $0.contains("note:") }.map {
+                $0.replacingOccurrences(of: directory.path + "/", with: "")
+            }
+            #expect(notes.count == 3, "\(notes)")
+            #expect(notes.contains { $0.hasPrefix("rules/web.yaml:5:9: Recorded: note: server:errors:ratio5m looks like a recording rule") })
+            #expect(notes.contains { $0.hasPrefix("rules/web.yaml:6:9: Constant: note: the age of its data is not checked (it reads no series)") })
+            #expect(
+                notes.contains { $0.hasPrefix("rules/web.yaml:7:9: Patient: note: max_sample_age 10m is at or above Prometheus' default lookback") })
+        }
+    }
+
     @Test func checkRunsEveryExpressionAgainstPrometheus() async throws {
         let healer = try BuiltProduct.path("healer")
         try await PrometheusServer.withRunning { prometheus in
@@ -63,7 +106,7 @@ struct CheckAndRunTests {
             #expect(ok.status == 0)
             #expect(ok.output.contains("HighErrorRatio: ok, 0 series, 0 naming a server of pool web"))
             #expect(ok.output.contains("Saturation: ok, 0 series"))
-            #expect(ok.output.contains("HighErrorRatio: freshness ok, 0 servers with stale data now"))
+            #expect(ok.output.contains("HighErrorRatio: freshness ok, covering 0 servers, 0 with stale data now"))
             #expect(!ok.output.contains("note:"))
 
             try FileManager.default.createDirectory(atPath: prometheus.directory + "/rules", withIntermediateDirectories: true)

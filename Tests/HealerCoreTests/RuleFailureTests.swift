@@ -13,7 +13,7 @@ struct RuleFailureTests {
 
     @Test(arguments: RuleFailure.Reason.allCases)
     func whoseFaultAFailureIs(reason: RuleFailure.Reason) {
-        let ruleFaults: Set<RuleFailure.Reason> = [.badData, .execution, .wrongResultType]
+        let ruleFaults: Set<RuleFailure.Reason> = [.badData, .wrongResultType]
         #expect(RuleFailure(reason, "").isRuleFault == ruleFaults.contains(reason))
     }
 
@@ -99,6 +99,33 @@ struct FreshnessTests {
         #expect(fresh.records.contains { $0.kind == .rule && $0.unknownReason == nil })
     }
 
+    @Test func eachServerTurningStaleIsSaidAndFreshAgainOnceForAll() {
+        var scenario = EngineScenario(.fixture())
+        let values: [String: [String: Double?]] = ["errors": ["s1": 0, "s2": 0, "s3": 0]]
+        func said(_ outcome: Engine.Outcome) -> [DecisionRecord] { outcome.records.filter { $0.kind == .rule } }
+        #expect(said(scenario.pass(at: 0, values, staleInputs: ["errors": ["s1": 300]])).map(\.server) == ["s1"])
+        #expect(said(scenario.pass(at: 1, values, staleInputs: ["errors": ["s1": 300]])).isEmpty)
+        #expect(said(scenario.pass(at: 2, values, staleInputs: ["errors": ["s1": 300, "s2": 300]])).map(\.server) == ["s2"])
+        #expect(said(scenario.pass(at: 3, values, staleInputs: ["errors": ["s2": 300]])).isEmpty)  // s1 fresh, s2 still stale
+        #expect(scenario.state.rules["errors"]?.staleServers == ["s2"])
+        let fresh = said(scenario.pass(at: 4, values))
+        #expect(fresh.count == 1)
+        #expect(fresh.first?.unknownReason == nil)
+        #expect(scenario.state.rules.isEmpty)
+    }
+
+    @Test func aValueThatIsNoTimeIsStale() {
+        let scenario = EngineScenario(.fixture(pendingFor: .zero))
+        var observation = RuleObservation.series(
+            [SeriesSample(labels: ["server": "s1"], value: 0.3), SeriesSample(labels: ["server": "s2"], value: 0)],
+            at: scenario.start)
+        observation.staleInputs = [SeriesSample(labels: ["server": "s1"], value: -.infinity)]
+        let outcome = scenario.engine.reconcile(
+            state: scenario.state, observations: Observations(rules: ["errors": observation]), now: scenario.start)
+        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.verdicts.first { $0.key.target.server == "s1" }?.unknownReason == .stale)
+    }
+
     @Test func dataYoungerThanTheLimitCounts() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 90]])
@@ -131,7 +158,7 @@ struct FreshnessTests {
                 + #" or (max by (proxy, server) (timestamp(http_requests_total)) < time() - 90)"#)
         var custom = rule
         custom.freshness = .expression("timestamp(backend_error_ratio)")
-        #expect(custom.freshnessQuery(keeping: ["server"], maxAge: .seconds(30)) == "(timestamp(backend_error_ratio)) < time() - 30")
+        #expect(custom.freshnessQuery(keeping: ["server"], maxAge: .seconds(30)) == "(\ntimestamp(backend_error_ratio)\n) < time() - 30")
         var off = rule
         off.freshness = .none
         #expect(off.freshnessQuery(keeping: ["server"], maxAge: .seconds(30)) == nil)

@@ -26,10 +26,13 @@ struct HTTPSurfaceTests {
     }
 
     /// A rule whose own expression is wrong is named, counted and recorded, but does not make Healer unready (an
-    /// unready pod leaves its Service, and the webhooks and API of every other rule with it); Prometheus failing does.
+    /// unready pod leaves its Service, and the webhooks and API of every other rule with it); Prometheus failing
+    /// does, and so does every rule being wrong (Healer then protects nothing).
     @Test func aBrokenRuleIsNamedButDoesNotMakeHealerUnready() async throws {
-        try await ServerHarness.run { harness in
+        let configuration = HealerConfiguration.fixture(pendingFor: .zero).adding(rule: "latency", expression: "latency_ratio")
+        try await ServerHarness.run(configuration: configuration) { harness in
             harness.metrics.fail("error_ratio", reason: .badData, message: "parse error at char 9: unclosed left parenthesis")
+            harness.metrics.set("latency_ratio", values: ["s1": 0, "s2": 0, "s3": 0])
             await harness.api.service.runPass()
             let ready = try await harness.get("/readyz")
             #expect(ready.status == 200)
@@ -37,7 +40,7 @@ struct HTTPSurfaceTests {
             #expect(harness.api.service.brokenRules["errors"]?.reason == .badData)
             let metrics = try await harness.get("/metrics").text
             #expect(metrics.contains(#"healer_rule_evaluation_failures_total{reason="bad_data",rule="errors"} 1"#))
-            #expect(metrics.contains(#"healer_rule_evaluation_failures_total{reason="execution",rule="errors"} 0"#))
+            #expect(metrics.contains(#"healer_rule_evaluation_failures_total{reason="wrong_result_type",rule="errors"} 0"#))
             let records = harness.api.service.lastPass?.outcome.records.filter { $0.kind == .rule } ?? []
             #expect(records.map(\.failure) == [.badData])
 
@@ -45,6 +48,14 @@ struct HTTPSurfaceTests {
             await harness.api.service.runPass()
             #expect(harness.api.service.brokenRules.isEmpty)
             #expect(try await harness.get("/metrics").text.contains(#"healer_rule_evaluation_failures_total{reason="unavailable",rule="errors"} 1"#))
+
+            // Every rule wrong: nothing is protected, and Healer says so.
+            let lastHealthy = harness.api.service.lastSuccessfulPass
+            harness.metrics.fail("error_ratio", reason: .badData, message: "parse error")
+            harness.metrics.fail("latency_ratio", reason: .badData, message: "parse error")
+            await harness.api.service.runPass()
+            #expect(harness.api.service.lastSuccessfulPass == lastHealthy)
+            #expect(harness.api.service.brokenRules.keys.sorted() == ["errors", "latency"])
         }
     }
 

@@ -89,6 +89,9 @@ struct StaleDataTests {
             s3Frozen.withLock { $0 = Int64(Date().timeIntervalSince1970 * 1000) }
             try await waitUntil("s3 stale", timeout: .seconds(30)) { try await status()["s3"]?.reason == "stale" }
             #expect(try await status()["s2"]?.verdict == "healthy")
+            try await waitUntil("a record naming s3", timeout: .seconds(10)) {
+                journal.records(pool: "web").contains { $0.kind == .rule && $0.unknownReason == .stale && $0.server == "s3" }
+            }
 
             // Healer never acted on the stale 0.3, nor opened an incident for it.
             #expect(!journal.records(pool: "web").contains { $0.kind == .action || $0.kind == .suppressed })

@@ -8,8 +8,9 @@
 ///
 /// `Codable` and versioned: the durable store writes it, and a newer Healer must read an older file.
 public struct EngineState: Sendable, Equatable, Codable {
-    /// The format version this build writes. 2 added ``rules``.
-    public static let currentVersion = 2
+    /// The format version this build writes. Fields added without a new version (``rules``) are optional to read,
+    /// and an older Healer ignores them: a rollback keeps working.
+    public static let currentVersion = 1
 
     /// The format version of this value.
     public var version: Int
@@ -56,7 +57,7 @@ public struct EngineState: Sendable, Equatable, Codable {
         case version, incidents, rateLimiter, dryRunRateLimiter, storms, lastActionAt, attempts, flaps, pause, adaptiveWeights, scale, rules
     }
 
-    /// Reads a state of any format up to ``currentVersion`` (fields added since version 1 may be missing).
+    /// Reads a state of any format up to ``currentVersion`` (fields added since may be missing).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         // Whatever format it was read from, it is this build's format in memory, and is saved as such.
@@ -78,19 +79,20 @@ public struct EngineState: Sendable, Equatable, Codable {
 
 /// What is wrong with a rule, as last recorded.
 public struct RuleCondition: Sendable, Equatable, Codable {
-    /// Why its query failed, when it did.
-    public var failure: RuleFailure.Reason?
-    /// Whether the data behind it was stale for some servers.
-    public var stale: Bool
+    /// Why its query failed, when it did: a ``RuleFailure/Reason`` raw value (text, so that a reason added later
+    /// does not make the state unreadable to an older Healer).
+    public var failure: String?
+    /// The servers whose data behind the rule is stale, sorted.
+    public var staleServers: [String]
 
     /// A condition.
-    public init(failure: RuleFailure.Reason? = nil, stale: Bool = false) {
+    public init(failure: String? = nil, staleServers: [String] = []) {
         self.failure = failure
-        self.stale = stale
+        self.staleServers = staleServers
     }
 
     /// Nothing wrong.
-    public var isHealthy: Bool { failure == nil && !stale }
+    public var isHealthy: Bool { failure == nil && staleServers.isEmpty }
 }
 
 /// A pool's spares: which are in rotation, and how long utilisation has been past a threshold.

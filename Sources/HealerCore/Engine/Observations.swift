@@ -86,9 +86,11 @@ public struct RuleObservation: Sendable {
 public struct RuleFailure: Sendable, Equatable, Codable, CustomStringConvertible {
     /// What went wrong, as a code for metrics (`healer_rule_evaluation_failures_total{reason}`) and records.
     public enum Reason: String, Sendable, Codable, CaseIterable {
-        /// The expression is malformed (Prometheus `bad_data`, HTTP 400).
+        /// The expression is malformed (Prometheus' error envelope with `bad_data`). A bare HTTP 400 from something
+        /// in front of Prometheus is ``invalidResponse``.
         case badData = "bad_data"
-        /// The expression failed while running on this data, e.g. many-to-many matching (`execution`, HTTP 422).
+        /// The expression failed while running (`execution`, HTTP 422): on this data (many-to-many matching), or
+        /// on Prometheus' limits (too many samples). Not counted as the rule's own fault.
         case execution
         /// The expression returns a range vector or a string; rules need an instant vector or a scalar.
         case wrongResultType = "wrong_result_type"
@@ -125,16 +127,19 @@ public struct RuleFailure: Sendable, Equatable, Codable, CustomStringConvertible
         self.message = message
     }
 
-    /// Whether the rule itself is at fault: its expression is wrong, or cannot run on the data it reads.
+    /// Whether the rule itself is at fault: Prometheus said its expression is malformed (`bad_data`), or it returns
+    /// a range vector or a string.
     ///
     /// Only that rule's verdicts are lost then; Prometheus answers the other rules, so Healer is not blind, and
     /// the rule is left out of the storm and capacity-floor counts that protect the pool's other rules. Any other
-    /// failure (no answer, 5xx, timeout, unavailable, credentials, a wrong URL) may hide what every rule would
-    /// see, and counts as missing data.
+    /// failure may hide what every rule would see, and counts as missing data: no answer, 5xx, `timeout`,
+    /// `unavailable`, credentials, a wrong URL — and `execution`, which also covers queries that load too many
+    /// samples and joins broken by series churn, both typical of an incident.
     public var isRuleFault: Bool {
         switch reason {
-        case .badData, .execution, .wrongResultType: true
-        case .timeout, .canceled, .internal, .unavailable, .unauthorized, .notFound, .invalidResponse, .transport, .noAnswer, .other: false
+        case .badData, .wrongResultType: true
+        case .execution, .timeout, .canceled, .internal, .unavailable, .unauthorized, .notFound, .invalidResponse, .transport, .noAnswer, .other:
+            false
         }
     }
 

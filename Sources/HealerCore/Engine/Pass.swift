@@ -146,9 +146,11 @@ struct Pass {
     private static func staleInputs(_ observation: RuleObservation, table: PoolReadings, settings: PoolSettings) -> [Int: Date] {
         guard let stale = observation.staleInputs, !stale.isEmpty else { return [:] }
         var rows: [Int: Date] = [:]
-        for sample in stale where sample.value.isFinite {
+        for sample in stale {
             guard let server = settings.server(for: sample.labels), let row = table.row(of: server) else { continue }
-            let time = Date(timeIntervalSince1970: sample.value)
+            // Named means the age test held; a value that is no time at all (-Inf from a custom expression) is as old
+            // as it gets.
+            let time = sample.value.isFinite ? Date(timeIntervalSince1970: sample.value) : .distantPast
             rows[row] = rows[row].map { min($0, time) } ?? time
         }
         return rows
@@ -278,6 +280,7 @@ struct Pass {
             var failing = 0
             for row in table.servers.indices where !table.servers[row].isSpare {
                 let summary = summary(table, row: row)
+                guard summary.read else { continue }  // no working rule reads it: it says nothing either way
                 servers += 1
                 if summary.troubled { sick += 1 }
                 if summary.unhealthy { failing += 1 }

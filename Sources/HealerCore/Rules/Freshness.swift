@@ -19,24 +19,29 @@ public enum Freshness: Sendable, Equatable {
 
 extension RecoveryRule {
     /// The query that names the servers whose data is older than `maxAge`, valued at their newest sample's time,
-    /// or `nil` when the rule's freshness is not checked.
+    /// or `nil` when the rule's freshness is not checked. Without `maxAge`, every server the check can see is
+    /// named (`healer check` uses it to tell how many servers the check covers).
     ///
     /// The age test is part of the query (`… < time() - maxAge`), so an answer about a fresh fleet is empty and
     /// costs next to nothing to read, however large the fleet. `labels` are the labels the pool's target
     /// templates read; derived queries group by them.
-    public func freshnessQuery(keeping labels: Set<String>, maxAge: Duration) -> String? {
-        let age = Self.seconds(maxAge)
+    public func freshnessQuery(keeping labels: Set<String>, maxAge: Duration?) -> String? {
+        let test = maxAge.map { " < time() - \(Self.seconds($0))" } ?? ""
         switch freshness {
         case .none:
             return nil
         case .expression(let expression):
-            return "(\(expression)) < time() - \(age)"
+            // On lines of its own, so that a trailing `# comment` in it cannot swallow the age test.
+            return "(\n\(expression)\n)" + test
         case .derived:
-            guard let selectors = PromQLSelectors.selectors(in: expression), !selectors.isEmpty, !labels.isEmpty else { return nil }
+            guard let selectors = freshnessSelectors, !selectors.isEmpty, !labels.isEmpty else { return nil }
             let grouping = labels.sorted().joined(separator: ", ")
-            return selectors.map { "(max by (\(grouping)) (timestamp(\($0))) < time() - \(age))" }.joined(separator: " or ")
+            return selectors.map { "(max by (\(grouping)) (timestamp(\($0)))\(test))" }.joined(separator: " or ")
         }
     }
+
+    /// The raw selectors a derived freshness check reads; `nil` when the expression cannot be read with confidence.
+    public var freshnessSelectors: [String]? { PromQLSelectors.selectors(in: expression) }
 
     /// `90`, `2.5`: seconds as PromQL reads them.
     private static func seconds(_ duration: Duration) -> String {
