@@ -116,12 +116,15 @@ struct CapacityTests {
         // s1 under remediation (in flight, the limit is 1): the spare stays although the pool is cool.
         let held = scenario.pass(at: 1, ["errors": ["s1": 0.3, "s2": 0, "s3": 0, "s4": 0], "load": ["": 40]])
         #expect(held.plan.actions.map(\.key.target.server) == ["s1"])
-        #expect(!held.records.contains { $0.action == "scale in" })
+        let hold = held.records.filter { $0.action == "scale in" }
+        #expect(hold.map(\.kind) == [.suppressed])
+        #expect(hold.map(\.suppressedBy) == [.inFlight])
+        #expect(hold.first?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor])
         // Once s1 is no longer in flight, the spare leaves, having passed exactly the gates that guard a spare leaving.
         var time = 2.0
         var left: DecisionRecord?
         while left == nil, time < 200 {
-            left = scenario.pass(at: time, ["errors": healthy, "load": ["": 40]]).records.first { $0.action == "scale in" }
+            left = scenario.pass(at: time, ["errors": healthy, "load": ["": 40]]).records.first { $0.kind == .action && $0.action == "scale in" }
             time += 1
         }
         #expect(left?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .storm])

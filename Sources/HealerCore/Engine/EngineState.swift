@@ -107,6 +107,8 @@ public struct ScaleState: Sendable, Equatable, Codable {
     public var coolSince: Date?
     /// The last scale action.
     public var lastActionAt: Date?
+    /// The gate holding back the move that is due, to record each hold once.
+    public var heldBy: Gate?
 
     /// No spare in use.
     public init() {

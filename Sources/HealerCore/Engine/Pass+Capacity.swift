@@ -109,7 +109,11 @@ extension Pass {
                 let spare = pool.spares.first(where: { !scale.activeSpares.contains($0) })
             {
                 let check = evaluateGates(.scaleOut(pool: group.pool, rule: rule.name))
-                guard check.suppressedBy == nil else { continue }
+                guard check.suppressedBy == nil else {
+                    hold(&scale, check, pool: group.pool, rule: rule.name, spare: spare, action: "scale out", value: load)
+                    continue
+                }
+                scale.heldBy = nil
                 scale.activeSpares.append(spare)
                 scale.retiredSpares.removeAll { $0 == spare }
                 scale.lastActionAt = now
@@ -126,7 +130,11 @@ extension Pass {
             {
                 let target = TargetID(pool: group.pool, server: spare)
                 let check = evaluateGates(.scaleIn(target, rule: rule.name))
-                guard check.suppressedBy == nil else { continue }
+                guard check.suppressedBy == nil else {
+                    hold(&scale, check, pool: group.pool, rule: rule.name, spare: spare, action: "scale in", value: load)
+                    continue
+                }
+                scale.heldBy = nil
                 _ = dryRun ? state.dryRunRateLimiter.take() : state.rateLimiter.take()
                 scale.activeSpares.removeLast()
                 scale.retiredSpares.append(spare)
@@ -140,8 +148,22 @@ extension Pass {
                         time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale in",
                         gatesPassed: check.passed, dryRun: dryRun,
                         reason: "scale in: \(reading) below \(percent(rule.inBelow)); spare \(spare) leaves rotation"))
+            } else {
+                scale.heldBy = nil  // no move is due: a later hold is said again
             }
         }
+    }
+
+    /// Records, once while it lasts, that a gate holds back a due move of a spare.
+    private mutating func hold(
+        _ scale: inout ScaleState, _ check: GateCheck, pool: String, rule: String, spare: String, action: String, value: Double
+    ) {
+        guard scale.heldBy != check.suppressedBy else { return }
+        scale.heldBy = check.suppressedBy
+        records.append(
+            DecisionRecord(
+                time: now, kind: .suppressed, pool: pool, rule: rule, server: spare, value: value, action: action, gatesPassed: check.passed,
+                suppressedBy: check.suppressedBy, dryRun: safety.dryRun, reason: check.reason))
     }
 
     /// The state adaptive weights and spares ask for, per server (incidents take precedence over it).
