@@ -30,6 +30,10 @@ struct StaleDataTests {
                 test_error_ratio{server="s1"} 0.3 \(s1Stamp)
                 test_error_ratio{server="s2"} 0 \(now)
                 test_error_ratio{server="s3"} 0 \(s3)
+                # TYPE test_latency_seconds gauge
+                test_latency_seconds{server="s1"} 0.01
+                test_latency_seconds{server="s2"} 0.01
+                test_latency_seconds{server="s3"} 0.01
 
                 """)
         }
@@ -38,8 +42,12 @@ struct StaleDataTests {
             let rule = RecoveryRule(
                 name: "Errors", pool: "web", expression: "test_error_ratio", unhealthy: Threshold(.greater, 0.05), healthy: Threshold(.less, 0.01),
                 maxSampleAge: .seconds(5), ladder: [LadderStep(.setWeight(percent: 25), verify: .seconds(10))])
+            // A second rule, fresh everywhere: the pool's freshness query has two clauses, split back per rule.
+            let latency = RecoveryRule(
+                name: "Latency", pool: "web", expression: "max by (server) (test_latency_seconds)", unhealthy: Threshold(.greater, 0.5),
+                healthy: Threshold(.less, 0.2), maxSampleAge: .seconds(5), ladder: [LadderStep(.setWeight(percent: 25), verify: .seconds(10))])
             var configuration = HealerConfiguration.fixture()
-            configuration.groups = [RuleGroup(name: "web", pool: "web", rules: [rule])]
+            configuration.groups = [RuleGroup(name: "web", pool: "web", rules: [rule, latency])]
             configuration.prometheus.url = prometheus.url
             configuration.reconcile.interval = .milliseconds(250)
             let logger = Logger(label: "stale") { _ in SwiftLogNoOpLogHandler() }
@@ -81,6 +89,10 @@ struct StaleDataTests {
                 return servers["s1"]?.reason == "stale" && servers["s2"]?.verdict == "healthy" && servers["s3"]?.verdict == "healthy"
             }
             #expect(try await status()["s1"]?.verdict == "unknown")
+            #expect(service.engine.freshnessChecks.map(\.rules) == [["Errors", "Latency"]])
+            let latencyVerdicts = (service.lastPass?.outcome.verdicts ?? []).filter { $0.key.rule == "Latency" }
+            #expect(latencyVerdicts.count == 3)
+            #expect(latencyVerdicts.allSatisfy { $0.verdict == .healthy }, "\(latencyVerdicts)")
             let said = try #require(journal.records(pool: "web").first { $0.kind == .rule && $0.unknownReason == .stale })
             #expect(said.rule == "Errors")
             #expect(said.server == "s1")
