@@ -86,6 +86,7 @@ struct Pass {
                 let maxAge = maxSampleAge(of: rule).seconds
                 let base = Self.baseReading(observation: observation, maxAge: maxAge, now: now)
                 let staleInputs = base == nil ? Self.staleInputs(observation, table: table, settings: pool) : [:]
+                let anyStale = !staleInputs.isEmpty  // nearly always false: skip 10k lookups in an empty dictionary
                 var column = [PoolReadings.Stored?](repeating: nil, count: table.servers.count)
                 var exceptions: [Int: Date] = [:]
                 for (row, server) in table.servers.enumerated() {
@@ -99,9 +100,9 @@ struct Pass {
                         base
                         ?? Self.reading(
                             rule: rule, observation: observation, sample: count[row] == 1 ? samples[first[row]] : nil, count: Int(count[row]),
-                            newestInput: staleInputs[row], maxAge: maxAge, now: now)
+                            newestInput: anyStale ? staleInputs[row] : nil, maxAge: maxAge, now: now)
                     if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
-                    if cell.reading == .unknown(.stale) { staleServers[rule.name, default: []].append(server.server) }
+                    if case .unknown(.stale) = cell.reading { staleServers[rule.name, default: []].append(server.server) }
                     column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
                 }
                 table.append(
