@@ -156,7 +156,7 @@ let package = Package(
             name: "HealerControllerTests",
             dependencies: [
                 "HealerStore",
-                "HealerController", "HealerTesting", "HealerRules", "SeriesLabels",
+                "HealerController", "HealerTesting", "HealerRules", "SeriesLabels", "ProcessGroups",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -18,8 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
             print(String(decoding: body, as: UTF8.self))
             return
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
+        let decoder = HealerJSON.decoder()
         let report = try decoder.decode(StatusReport.self, from: body)
         var flags: [String] = []
         if report.dryRun { flags.append("dry run") }
@@ -84,8 +83,7 @@ struct DecisionsCommand: AsyncParsableCommand {
             print(String(decoding: body, as: UTF8.self))
             return
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
+        let decoder = HealerJSON.decoder()
         let records = try decoder.decode([DecisionRecord].self, from: body)
         let formatter = ISO8601DateFormatter()
         let rows = records.map { record in

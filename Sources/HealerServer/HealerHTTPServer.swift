@@ -121,9 +121,7 @@ public enum HealerHTTPServer {
     }
 
     private static func respond(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
-        let json = JSONEncoder()
-        json.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        json.dateEncodingStrategy = .secondsSince1970
+        let json = HealerJSON.encoder()
         return Response(
             status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Array(try json.encode(value)))))
     }

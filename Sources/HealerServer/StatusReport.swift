@@ -92,7 +92,7 @@ public struct StatusReport: Codable, Sendable {
                 if report.verdict == .unknown, let reason = report.unknownReason {
                     server.unknownReasons = (server.unknownReasons ?? [:]).merging([report.key.rule: reason]) { $1 }
                 }
-                if let value = report.value, value.isFinite { server.values[report.key.rule] = value }
+                if let value = report.value { server.values[report.key.rule] = value }
                 if let phase = report.phase { server.incidents[report.key.rule] = phase.rawValue }
                 servers[report.key.target.server] = server
             }

@@ -45,13 +45,21 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func openBlocking(path: String, decisionCapacity: Int, lockTimeout: Double) throws -> SQLiteStateStore {
+        // The state names every server and what was done to it: a directory Healer creates is its own (0700), and
+        // so is a file it creates (0600; SQLite gives its journal the same mode). Existing ones are left as they are.
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw StateStoreError(path: path, problem: .unreadable("cannot create the directory \(directory): \(error.localizedDescription)"))
             }
+        }
+        if !FileManager.default.fileExists(atPath: path),
+            !FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        {
+            throw StateStoreError(path: path, problem: .unreadable("cannot create the file"))
         }
         var configuration = Configuration()
         configuration.label = "healer-state"
@@ -127,7 +135,7 @@ public final class SQLiteStateStore: StateStore {
             throw StateStoreError(path: path, problem: .newerFormat(found: row.format, supported: EngineState.currentVersion))
         }
         do {
-            return try JSONDecoder().decode(EngineState.self, from: row.body)
+            return try HealerJSON.decoder(unixDates: false).decode(EngineState.self, from: row.body)
         } catch {
             throw StateStoreError(path: path, problem: .unreadable("the saved state does not decode: \(error)"))
         }
@@ -144,7 +152,7 @@ public final class SQLiteStateStore: StateStore {
         let body: Data
         let recordBodies: [(Double, Data)]
         do {
-            let encoder = JSONEncoder()
+            let encoder = HealerJSON.encoder(unixDates: false)
             body = try encoder.encode(state)
             recordBodies = try records.map { ($0.time.timeIntervalSince1970, try encoder.encode($0)) }
         } catch {
@@ -182,7 +190,7 @@ public final class SQLiteStateStore: StateStore {
         } catch {
             throw StateStoreError(path: path, problem: .unreadable(Self.describe(error)))
         }
-        let decoder = JSONDecoder()
+        let decoder = HealerJSON.decoder(unixDates: false)
         // A record this version cannot read (written by a newer one) is history, not state: it is skipped.
         return bodies.reversed().compactMap { try? decoder.decode(DecisionRecord.self, from: $0) }
     }

@@ -15,6 +15,9 @@ public enum ProcessGroup {
 
     /// Starts `argv` in a new process group; a program name without a `/` is looked up in `PATH`.
     ///
+    /// The child starts with no signal blocked and every signal at its default disposition, whatever the spawning
+    /// thread had: a backend that a restart script launches must die of SIGTERM like any other process.
+    ///
     /// - Returns: the process id, which is also the group's id.
     public static func spawn(_ argv: [String], output: Output) -> Result<Int32, SpawnError> {
         guard let program = argv.first else { return .failure(SpawnError(code: EINVAL)) }
@@ -34,8 +37,16 @@ public enum ProcessGroup {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var every = sigset_t()
+        sigfillset(&every)
+        sigdelset(&every, SIGKILL)
+        sigdelset(&every, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &every)
 
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }

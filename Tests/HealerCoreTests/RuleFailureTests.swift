@@ -168,6 +168,21 @@ struct FreshnessTests {
     }
 }
 
+/// A verdict compares the value Prometheus returned, whatever it is.
+@Suite("Non-finite values")
+struct NonFiniteValueTests {
+    @Test func infinityIsUnhealthyAndNaNIsUnknown() {
+        var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.3))
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": .infinity, "s2": .nan, "s3": -.infinity]])
+        let verdicts = Dictionary(uniqueKeysWithValues: outcome.verdicts.map { ($0.key.target.server, $0) })
+        #expect(verdicts["s1"]?.verdict == .unhealthy)  // +Inf > 0.05
+        #expect(verdicts["s2"]?.unknownReason == .notANumber)
+        #expect(verdicts["s3"]?.verdict == .healthy)  // -Inf < 0.01
+        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(scenario.incident("errors", "s1")?.lastValue == .infinity)
+    }
+}
+
 /// Records of decisions that end an incident say so.
 @Suite("Closing records")
 struct ClosingRecordTests {

@@ -59,6 +59,24 @@ struct HTTPSurfaceTests {
         }
     }
 
+    /// A rule whose value is `+Inf` (`x / 0`) is judged, saved, journalled and served like any other; the API writes
+    /// non-finite numbers as Prometheus does, and `healer status` / `healer decisions` read them back.
+    @Test func infiniteValuesGoThroughTheAPI() async throws {
+        try await ServerHarness.run { harness in
+            harness.metrics.set("error_ratio", values: ["s1": .infinity, "s2": 0, "s3": 0])
+            await harness.api.service.runPass()
+            let decisions = try await harness.get("/api/v1/decisions?pool=web&target=s1")
+            #expect(decisions.status == 200)
+            #expect(decisions.text.contains(#""value":"+Inf""#))
+            let records = try HealerJSON.decoder().decode([DecisionRecord].self, from: decisions.body)
+            #expect(records.contains { $0.value == .infinity && $0.kind == .action })
+            let status = try await harness.get("/api/v1/status")
+            #expect(status.status == 200)
+            let report = try HealerJSON.decoder().decode(StatusReport.self, from: status.body)
+            #expect(report.pools.first?.servers.first { $0.server == "s1" }?.values["errors"] == .infinity)
+        }
+    }
+
     @Test func metricsAreTextFormatWithProcessMetrics() async throws {
         try await ServerHarness.run { harness in
             let response = try await harness.get("/metrics")

@@ -35,6 +35,37 @@ struct SQLiteStateStoreTests {
         }
     }
 
+    /// Every value Prometheus can return survives the state and the journal: `x / 0` is `+Inf`, and a state that
+    /// cannot be saved makes every pass do nothing.
+    @Test(arguments: [Double.infinity, -Double.infinity, Double.nan, Double.greatestFiniteMagnitude, Double.leastNonzeroMagnitude, -0.0])
+    func everyValuePrometheusCanReturnIsSavedAndReadBack(value: Double) async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let store = try await SQLiteStateStore.open(path: directory.path + "/state.db")
+            var state = Self.state()
+            let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+            state.incidents[key]?.lastValue = value
+            let record = DecisionRecord(time: Date(timeIntervalSince1970: 1_020), kind: .transition, pool: "web", value: value, reason: "r")
+            try await store.save(state, appending: [record])
+            let loaded = try #require(try await store.load()?.incidents[key]?.lastValue)
+            let recorded = try #require(try await store.recentRecords(limit: 10).last?.value)
+            for read in [loaded, recorded] {
+                #expect(read.isNaN ? value.isNaN : read == value && read.sign == value.sign, "\(value) read back as \(read)")
+            }
+        }
+    }
+
+    /// The state names every server and what was done to it: only Healer's user may read it.
+    @Test func aNewStateIsReadableByItsOwnerOnly() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/nested/state.db"
+            let store = try await SQLiteStateStore.open(path: path)
+            try await store.save(Self.state())
+            let mode = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int).map { $0 & 0o777 } }
+            #expect(try mode(directory.path + "/nested") == 0o700)
+            #expect(try mode(path) == 0o600)
+        }
+    }
+
     @Test func aStateFromANewerHealerIsRefusedWithTheFileNamed() async throws {
         try await TemporaryDirectory.with(prefix: "store") { directory in
             let path = directory.path + "/state.db"

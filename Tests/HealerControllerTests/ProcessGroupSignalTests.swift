@@ -1,0 +1,42 @@
+import Foundation
+import ProcessGroups
+import Testing
+
+/// What the exec actuator starts must not inherit Healer's blocked or ignored signals.
+@Suite("Spawned processes and signals")
+struct ProcessGroupSignalTests {
+    /// The hexadecimal signal set named `field` (`SigBlk`, `SigIgn`) in `/proc/<pid>/status`.
+    static func signalSet(_ field: String, of pid: Int32) throws -> UInt64? {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
+        return UInt64(line.split(separator: "\t").last.map(String.init) ?? "", radix: 16)
+    }
+
+    @Test func aSpawnedChildStartsWithNoSignalBlockedOrIgnoredAndDiesOfSIGTERM() throws {
+        // Spawn from a thread that blocks SIGTERM, SIGINT and SIGHUP, as a thread of Healer may, in a process that
+        // ignores SIGUSR1 (nothing here uses it; it is restored at once).
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&blocked, signal) }
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        let disposition = signal(SIGUSR1, SIG_IGN)
+        let spawned = ProcessGroup.spawn(["sleep", "30"], output: .file("/dev/null"))
+        signal(SIGUSR1, disposition)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        let pid = try spawned.get()
+        defer {
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, WNOHANG)
+        }
+        #expect(try Self.signalSet("SigBlk", of: pid) == 0)
+        // Signals 1–31 (glibc keeps its own real-time signals 32 and 33 ignored in a spawned child; no program uses them).
+        let ignored = try Self.signalSet("SigIgn", of: pid).map { $0 & 0x7FFF_FFFF }
+        #expect(ignored == 0, "SigIgn \(String(ignored ?? 0, radix: 16))")
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, 0) == pid)
+        #expect(ProcessGroup.exitCode(fromWaitStatus: status) == 128 + SIGTERM)
+    }
+}
