@@ -33,7 +33,7 @@ final class CurlTransfer {
         self.id = id
         self.handle = handle
         self.continuation = continuation
-        self.url = Self.redacted(prepared.request.url)
+        self.url = URLRedaction.redacted(prepared.request.url)
         self.maxResponseBytes = prepared.configuration.maxResponseBytes
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
@@ -211,19 +211,5 @@ final class CurlTransfer {
     private static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
-    }
-
-    /// The URL without user info and query string, safe for logs and error messages.
-    static func redacted(_ url: String) -> String {
-        var text = Substring(url)
-        if let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<query] }
-        if let scheme = text.range(of: "://") {
-            let rest = text[scheme.upperBound...]
-            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            if let at = rest[..<hostEnd].lastIndex(of: "@") {
-                text = text[..<scheme.upperBound] + rest[rest.index(after: at)...]
-            }
-        }
-        return String(text)
     }
 }

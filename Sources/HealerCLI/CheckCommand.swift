@@ -107,7 +107,7 @@ struct CheckCommand: AsyncParsableCommand {
             print("\(rule.source): \(rule.name): freshness ok\(coverage), \(stale.count) with stale data now")
         }
         if failures > 0 {
-            Output.error("healer: \(failures) expression\(failures == 1 ? "" : "s") failed against \(prometheus)")
+            Output.error("healer: \(failures) expression\(failures == 1 ? "" : "s") failed against \(URLRedaction.redacted(prometheus))")
             throw ExitCode.failure
         }
     }

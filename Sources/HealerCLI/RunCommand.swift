@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurlHTTP
 import Foundation
 import HealerController
 import HealerCore
@@ -67,7 +68,8 @@ struct RunCommand: AsyncParsableCommand {
             "healer started",
             metadata: [
                 "config": "\(config.path)", "pools": "\(configuration.pools.count)", "rules": "\(configuration.recoveryRules.count)",
-                "interval": "\(PrometheusDuration.format(configuration.reconcile.interval))", "prometheus": "\(configuration.prometheus.url)",
+                "interval": "\(PrometheusDuration.format(configuration.reconcile.interval))",
+                "prometheus": "\(URLRedaction.redacted(configuration.prometheus.url))",
                 "listen": "\(configuration.server.listen)", "dry_run": "\(configuration.safety.dryRun)",
                 "state": "\(configuration.state.path)", "open_incidents": "\(saved?.incidents.count ?? 0)",
             ])

@@ -1,3 +1,4 @@
+import DequeModule
 public import Foundation
 public import HealerCore
 import HealerPrometheus
@@ -49,18 +50,44 @@ public final class AlertIntake: Sendable {
         case unknownTarget = "unknown_target"
     }
 
-    private let seen = Mutex<[String: Date]>([:])
+    /// The deliveries remembered for deduplication, oldest first, bounded by age and by count.
+    private struct Memory {
+        var times: [String: Date] = [:]
+        var order: Deque<(identity: String, time: Date)> = []
+        /// Deliveries forgotten because the memory was full, before their age.
+        var evicted = 0
+
+        mutating func forget(olderThan age: Double, keeping capacity: Int, now: Date) {
+            while let oldest = order.first, now.timeIntervalSince(oldest.time) >= age || order.count > capacity {
+                if now.timeIntervalSince(oldest.time) < age { evicted += 1 }
+                order.removeFirst()
+                times[oldest.identity] = nil
+            }
+        }
+    }
+
+    private let seen = Mutex(Memory())
     /// How long a delivery is remembered for deduplication.
     public let memory: Duration
+    /// How many deliveries are remembered at most: beyond it the oldest are forgotten (and counted in ``evicted``).
+    public let capacity: Int
 
-    /// Creates an intake.
-    public init(memory: Duration = .seconds(24 * 3600)) {
+    /// Creates an intake remembering deliveries for `memory`, at most `capacity` of them.
+    public init(memory: Duration = .seconds(24 * 3600), capacity: Int = 50_000) {
         self.memory = memory
+        self.capacity = max(1, capacity)
     }
+
+    /// Deliveries forgotten because the memory was full (a re-delivery of one of them is accepted again, and the
+    /// rule's own query still decides).
+    public var evicted: Int { seen.withLock { $0.evicted } }
+
+    /// How many deliveries are remembered now.
+    public var remembered: Int { seen.withLock { $0.order.count } }
 
     /// Processes `payload` against `engine`'s rules, hinting `service` for every accepted alert.
     public func receive(_ payload: AlertmanagerPayload, engine: Engine, now: Date, hint: (IncidentKey, String) -> Void) -> [Outcome] {
-        seen.withLock { seen in seen = seen.filter { now.timeIntervalSince($0.value) < Double(memory.components.seconds) } }
+        let age = Double(memory.components.seconds)
         return payload.alerts.map { alert in
             guard alert.status == "firing" else { return .resolved }
             let name = alert.labels["healer_rule"] ?? alert.labels["alertname"] ?? ""
@@ -68,8 +95,11 @@ public final class AlertIntake: Sendable {
             guard let server = pool.server(for: Labels(alert.labels)) else { return .unknownTarget }
             let identity = "\(alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.description)@\(alert.startsAt)"
             let fresh = seen.withLock { seen in
-                guard seen[identity] == nil else { return false }
-                seen[identity] = now
+                seen.forget(olderThan: age, keeping: capacity, now: now)
+                if let time = seen.times[identity], now.timeIntervalSince(time) < age { return false }
+                seen.times[identity] = now
+                seen.order.append((identity, now))
+                seen.forget(olderThan: age, keeping: capacity, now: now)
                 return true
             }
             guard fresh else { return .duplicate }

@@ -71,6 +71,7 @@ public final class ControllerMetrics: Sendable {
         for status in Self.alertOutcomes {
             _ = counter("alerts_received", ["status": status], "Alertmanager alerts received, by what became of them.")
         }
+        alertsForgotten(0)
         prepare(configuration)
     }
 
@@ -170,6 +171,12 @@ public final class ControllerMetrics: Sendable {
         if successfully { reloadTime.set(to: time.timeIntervalSince1970) }
     }
 
+    /// Counts deliveries the alert deduplication memory forgot early because it was full.
+    public func alertsForgotten(_ count: Int) {
+        let counter = counter("alert_deduplication_evictions", [:], "")
+        if count > 0 { counter.increment(by: Int64(count)) }
+    }
+
     /// Records what became of an Alertmanager alert (one of ``alertOutcomes``).
     public func alertReceived(_ status: String) {
         counter("alerts_received", ["status": status], "Alertmanager alerts received, by what became of them.").increment()
@@ -248,6 +255,8 @@ public final class ControllerMetrics: Sendable {
     private static let helps: [String: String] = [
         "reconcile": "Reconcile passes by result (partial: some rule queries failed).",
         "alerts_received": "Alertmanager alerts received, by what became of them.",
+        "alert_deduplication_evictions":
+            "Alert deliveries forgotten by the deduplication memory before their age because it was full (a re-delivery is judged again).",
         "verdicts": "Targets per pool, rule and verdict in the last pass.",
         "incidents": "Open incidents per pool and phase.",
         "actions_suppressed": "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).",

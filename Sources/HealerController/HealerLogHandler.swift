@@ -3,6 +3,10 @@ public import Logging
 
 /// Writes log lines to standard output as text (`2026-11-26T21:00:00.123Z info message key=value`) or as
 /// JSON lines (`{"time":...,"level":...,"msg":...,...metadata}`).
+///
+/// Logged values come from whoever can write series into Prometheus (server names, label values): in text, every
+/// control character — a newline above all, which would start a forged line — and every invisible formatting
+/// character is written as an escape (`\n`, `\u{202e}`), so one event is always one line that says what it holds.
 public struct HealerLogHandler: LogHandler {
     /// The output format.
     public enum Format: String, Sendable, CaseIterable {
@@ -37,8 +41,8 @@ public struct HealerLogHandler: LogHandler {
         let time = Self.timestamp(Date())
         switch format {
         case .text:
-            let pairs = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoted("\($0.value)"))" }
-            write(([time, event.level.rawValue, "\(event.message)"] + pairs).joined(separator: " ") + "\n")
+            let pairs = fields.sorted { $0.key < $1.key }.map { "\(Self.escaped($0.key))=\(Self.quoted("\($0.value)"))" }
+            write(([time, event.level.rawValue, Self.escaped("\(event.message)")] + pairs).joined(separator: " ") + "\n")
         case .json:
             var object: [String: String] = ["time": time, "level": event.level.rawValue, "msg": "\(event.message)"]
             for (key, value) in fields { object[key] = "\(value)" }
@@ -47,9 +51,45 @@ public struct HealerLogHandler: LogHandler {
         }
     }
 
+    /// `value` as a field's value: as it is when it is a plain word, else quoted, with `\`, `"` and control
+    /// characters escaped.
     private static func quoted(_ value: String) -> String {
-        value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) || value.isEmpty
-            ? "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" : value
+        let plain = !value.isEmpty && !value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || isHidden($0) }
+        guard !plain else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            default: out += escaped(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `text` with control and invisible formatting characters escaped.
+    private static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isHidden) else { return text }
+        return text.unicodeScalars.map(escaped).joined()
+    }
+
+    private static func escaped(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case _ where isHidden(scalar): "\\u{\(String(scalar.value, radix: 16))}"
+        default: String(scalar)
+        }
+    }
+
+    /// Control characters, line and paragraph separators, and formatting characters (bidirectional overrides among
+    /// them): what could break a line or make it read differently from what it holds.
+    private static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .format: true
+        default: false
+        }
     }
 
     private static func timestamp(_ date: Date) -> String {

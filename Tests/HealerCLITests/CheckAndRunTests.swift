@@ -133,7 +133,7 @@ struct CheckAndRunTests {
         try await PrometheusServer.withRunning { prometheus in
             try FileManager.default.createDirectory(atPath: prometheus.directory + "/rules", withIntermediateDirectories: true)
             try """
-            prometheus: { url: "\(prometheus.url)" }
+            prometheus: { url: "\(prometheus.url.replacingOccurrences(of: "http://", with: "http://healer:hunter2@"))" }
             balancers: { edge: { haproxy: { runtime_api: "tcp://127.0.0.1:1" } } }
             pools:
               monitoring: { balancer: edge, backend: be_prom, target: { server: "{{ $labels.job }}" } }
@@ -158,6 +158,7 @@ struct CheckAndRunTests {
             #expect(outcome.status == 0)
             let lines = outcome.output.split(separator: "\n").map(String.init)
             #expect(lines.contains { $0.hasPrefix("{") && $0.contains(#""msg":"healer started""#) })
+            #expect(!outcome.output.contains("hunter2"))  // credentials in the URL are never printed
             #expect(lines.contains { $0.hasPrefix("monitoring  prometheus  TargetDown  healthy") })
             // The state went beside the configuration.
             #expect(FileManager.default.fileExists(atPath: prometheus.directory + "/.healer/state.db"))
