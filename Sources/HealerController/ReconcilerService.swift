@@ -210,7 +210,11 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
         dependencies.journal.append(outcome.records)
         for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
-        if !saved { outcome.plan = Plan(actions: [], desired: [:], simulated: outcome.plan.simulated) }
+        // A pass that cannot save does nothing new; what was saved before is still re-asserted (a balancer restarted
+        // meanwhile gets its remedies back): that needs no new intent.
+        if !saved {
+            outcome.plan = Plan(actions: [], desired: trusted ? engine.desiredBalancerState(of: loaded) : [:], simulated: outcome.plan.simulated)
+        }
 
         // The desired balancer state is applied as a diff every pass: it re-asserts what a reload undid.
         var applied: [TargetID: ActionOutcome] = [:]

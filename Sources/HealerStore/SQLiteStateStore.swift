@@ -3,6 +3,10 @@ import Foundation
 import GRDB
 public import HealerCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The engine's state in a SQLite database (GRDB): one row holding the versioned `EngineState` as JSON,
 /// replaced in a transaction by every save, with the pass's decision records appended in the same transaction.
 ///
@@ -16,11 +20,41 @@ public final class SQLiteStateStore: StateStore {
     /// How many decisions are kept (the oldest go first).
     public let decisionCapacity: Int
     private let database: DatabaseQueue
+    /// The file opened: its device and inode, to tell when `path` no longer names it.
+    private let identity: FileIdentity?
 
     private init(path: String, database: DatabaseQueue, decisionCapacity: Int) {
         self.path = path
         self.database = database
         self.decisionCapacity = decisionCapacity
+        identity = FileIdentity(path: path)
+    }
+
+    /// A file's device and inode.
+    struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+
+        /// The identity of the file `path` names now, or `nil` when it names none.
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
+
+    /// Throws when `path` no longer names the file this store opened: removed or replaced while Healer ran.
+    /// Writing on would go to a file nobody can open again — a restart would forget every remedy in force — and
+    /// a second Healer could start on the path beside this one. Such a save fails, so the pass does nothing.
+    private func checkIdentity() throws {
+        guard let identity, FileIdentity(path: path) != identity else { return }
+        let what = FileIdentity(path: path) == nil ? "was removed" : "was replaced by another file"
+        throw StateStoreError(
+            path: path,
+            problem: .unwritable(
+                "the state file \(what) while Healer ran: nothing is done until Healer restarts on it (a restart reads the new file; "
+                    + "restore the old one first if it holds remedies in force)"))
     }
 
     /// Opens (or creates, with its directory) the database at `path` and brings its schema up to date.
@@ -158,6 +192,7 @@ public final class SQLiteStateStore: StateStore {
         } catch {
             throw StateStoreError(path: path, problem: .unwritable("the state does not encode: \(error)"))
         }
+        try checkIdentity()
         let capacity = decisionCapacity
         do {
             try await database.write { db in

@@ -29,6 +29,13 @@ public final class FakeBalancer: Balancer, Sendable {
     /// The state of `target` now.
     public func current(_ target: TargetID) -> DesiredServerState? { state.withLock { $0.servers[target] } }
 
+    /// Puts every server back to ready at full weight, as a balancer restarted from its configuration does.
+    public func restart() {
+        state.withLock { state in
+            for target in state.servers.keys { state.servers[target] = .normal }
+        }
+    }
+
     /// Makes the balancer unreachable (`reason`) or reachable again (`nil`).
     public func setUnreachable(_ reason: String?) {
         state.withLock { $0.unreachable = reason }

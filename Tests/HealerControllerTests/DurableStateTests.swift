@@ -4,6 +4,7 @@ import HealerCore
 import HealerStore
 import HealerTesting
 import Logging
+import Synchronization
 import Testing
 
 /// Intent before action, and a restart that remembers: the loop with a real SQLite store.
@@ -61,6 +62,27 @@ struct DurableStateTests {
         #expect(pass.outcome.records.contains { $0.reason.hasPrefix("the state could not be saved, so nothing was done this pass") })
     }
 
+    /// Disk full after a remedy was saved, and the balancer restarts: the pass can save nothing new, but the
+    /// remedy already saved is put back.
+    @Test func whatWasSavedIsReassertedWhileNothingNewCanBe() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let balancer = FakeBalancer(pools: Self.servers)
+        let store = FillingStore()
+        let service = service(store: store, metrics: metrics, balancer: balancer)
+        await service.runPass()
+        let s1 = TargetID(pool: "web", server: "s1")
+        #expect(balancer.current(s1) == DesiredServerState(weightPercent: 25))
+        store.fill()
+        balancer.restart()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0.3, "s3": 0])  // s2 turns sick: nothing new may be done
+        let pass = await service.runPass()
+        #expect(service.stateProblem != nil)
+        #expect(pass.results.isEmpty)
+        #expect(balancer.current(s1) == DesiredServerState(weightPercent: 25))
+        #expect(balancer.current(TargetID(pool: "web", server: "s2")) == .normal)
+    }
+
     @Test func nothingIsDoneWhileTheSavedStateCannotBeRead() async throws {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
@@ -85,4 +107,21 @@ struct FailingStore: StateStore {
     }
 
     func save(_ state: EngineState) async throws { throw Broken() }
+}
+
+/// A store that works until its disk fills.
+final class FillingStore: StateStore, Sendable {
+    struct Full: Error {}
+    private let state = Mutex((full: false, saved: EngineState?.none))
+
+    func fill() { state.withLock { $0.full = true } }
+
+    func load() async throws -> EngineState? { state.withLock { $0.saved } }
+
+    func save(_ engineState: EngineState) async throws {
+        try state.withLock { state in
+            if state.full { throw Full() }
+            state.saved = engineState
+        }
+    }
 }

@@ -66,6 +66,31 @@ struct SQLiteStateStoreTests {
         }
     }
 
+    /// A state file removed or replaced while Healer runs is noticed at the next save, which fails: writing on
+    /// would go to a file a restart cannot read, and a second Healer could start on the path.
+    @Test(arguments: [false, true])
+    func aStateFileRemovedOrReplacedWhileRunningFailsTheNextSave(replaced: Bool) async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            let store = try await SQLiteStateStore.open(path: path)
+            try await store.save(Self.state())
+            try FileManager.default.removeItem(atPath: path)
+            if replaced { _ = FileManager.default.createFile(atPath: path, contents: Data()) }
+            var failure: StateStoreError?
+            do {
+                try await store.save(Self.state())
+            } catch let error as StateStoreError {
+                failure = error
+            }
+            guard case .unwritable(let detail)? = failure?.problem else {
+                Issue.record("the save did not fail: \(String(describing: failure))")
+                return
+            }
+            #expect(detail.contains(replaced ? "replaced" : "removed"))
+            #expect(failure?.path == path)
+        }
+    }
+
     @Test func aStateFromANewerHealerIsRefusedWithTheFileNamed() async throws {
         try await TemporaryDirectory.with(prefix: "store") { directory in
             let path = directory.path + "/state.db"

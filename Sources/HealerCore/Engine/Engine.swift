@@ -90,6 +90,13 @@ public struct Engine: Sendable {
         return pass.outcome
     }
 
+    /// What the balancers must show for `state`, a state already saved: the remedies in force (not in dry-run),
+    /// adaptive weights and spares. A pass whose own state cannot be saved does nothing new, but still re-asserts
+    /// this — it needs no new intent.
+    public func desiredBalancerState(of state: EngineState) -> [TargetID: DesiredServerState] {
+        Pass(engine: self, state: state, observations: Observations(), now: Date(timeIntervalSince1970: 0)).plan().desired
+    }
+
     /// The rule named `name`, as the engine uses it (ladder ending in quarantine).
     public func rule(named name: String) -> RecoveryRule? { rules[name] }
 
