@@ -29,7 +29,9 @@ struct ConfigurationParser {
             configuration.state.path = path
         }
         configuration.state.path = ConfigurationLoader.resolve(configuration.state.path, in: directory)
-        if let server = fields["server"]?.mapping(allowed: ["listen", "bearer_token_file"]) {
+        if let server = fields["server"]?.mapping(allowed: ["listen", "bearer_token_file", "allow_unauthenticated"]) {
+            if let allow = server["allow_unauthenticated"]?.bool() { configuration.server.allowUnauthenticated = allow }
+            if let field = server["listen"] ?? fields["server"] { configuration.server.source = field.location }
             if let listen = server["listen"]?.string() {
                 if listen.split(separator: ":").last.flatMap({ Int($0) }) == nil {
                     server["listen"]?.error("expected host:port, got \(server["listen"]!.shown)")

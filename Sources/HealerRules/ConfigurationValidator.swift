@@ -7,6 +7,9 @@ struct ConfigurationValidator {
 
     /// - Parameter everyPatternMatched: false when a rule file pattern matched nothing (already reported).
     func validate(_ configuration: HealerConfiguration, everyPatternMatched: Bool = true) {
+        if let problem = configuration.server.unprotectedEndpointsProblem {
+            report(configuration.server.source, "server.listen", problem)
+        }
         for pool in configuration.pools.values.sorted(by: { $0.name < $1.name }) {
             if let balancer = pool.balancer, configuration.balancers[balancer] == nil {
                 report(pool.source, "pools.\(pool.name).balancer", "no balancer named \"\(balancer)\"\(known(configuration.balancers.keys))")

@@ -128,7 +128,13 @@ public enum HealerHTTPServer {
             status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Array(try json.encode(value)))))
     }
 
+    /// Lets a request to a mutating endpoint through: not from a web page (a browser sends `Origin` with every
+    /// cross-origin POST, so a page open in an operator's browser cannot pause a Healer on localhost; Alertmanager,
+    /// curl and `healer` send none), and with the bearer token when one is configured.
     private static func authorize(_ request: Request, token: String?) throws {
+        guard request.headers[.origin] == nil else {
+            throw HTTPError(.forbidden, message: "requests from web pages (with an Origin header) may not change Healer")
+        }
         guard let token else { return }
         let given = request.headers[.authorization] ?? ""
         // Compare every byte, whatever the first difference, so that timing tells nothing.

@@ -240,3 +240,29 @@ struct FreshnessCheckTests {
         #expect(engine.freshnessChecks.first?.query.contains("timestamp(error_ratio)") == true)
     }
 }
+
+/// Whether the mutating endpoints would be open to the network: decided from the configuration alone.
+@Suite("Server exposure")
+struct ServerExposureTests {
+    @Test(arguments: [
+        ("127.0.0.1:9102", true), ("127.8.9.10:80", true), ("localhost:9102", true), ("[::1]:9102", true), ("0.0.0.0:9102", false),
+        ("[::]:9102", false), (":9102", false), ("10.0.0.5:9102", false), ("127.0.0.1.example.com:80", false), ("1270.0.0.1:1", false),
+    ])
+    func loopbackAddresses(listen: String, loopback: Bool) {
+        var settings = ServerSettings()
+        settings.listen = listen
+        #expect(settings.listensOnLoopbackOnly == loopback)
+        #expect((settings.unprotectedEndpointsProblem == nil) == loopback)
+    }
+
+    @Test func aTokenOrAnExplicitChoiceOpensTheNetwork() {
+        var settings = ServerSettings()
+        settings.listen = "0.0.0.0:9102"
+        #expect(settings.unprotectedEndpointsProblem != nil)
+        settings.bearerTokenFile = "/run/secrets/healer-token"
+        #expect(settings.unprotectedEndpointsProblem == nil)
+        settings.bearerTokenFile = nil
+        settings.allowUnauthenticated = true
+        #expect(settings.unprotectedEndpointsProblem == nil)
+    }
+}

@@ -135,3 +135,30 @@ struct ConfigurationLoaderTests {
         #expect(throws: TemplateError.self) { try TargetTemplate(parsing: "{{ $labels.server ") }
     }
 }
+
+/// Mutating endpoints on the network without a token are refused at load, naming the field.
+@Suite("Server exposure at load")
+struct ServerExposureLoadTests {
+    @Test(arguments: [
+        ("server: { listen: \"0.0.0.0:9102\" }", true), ("server: { listen: \"127.0.0.1:9102\" }", false),
+        ("server: { listen: \"0.0.0.0:9102\", allow_unauthenticated: true }", false),
+        ("server: { listen: \"0.0.0.0:9102\", bearer_token_file: token }", false),
+    ])
+    func networkWithoutATokenIsRefused(server: String, refused: Bool) async throws {
+        try await TemporaryDirectory.with(prefix: "exposure") { directory in
+            try directory.write(
+                "rules.yaml",
+                "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]"
+            )
+            try directory.write(
+                "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(server)\n")
+            var errors: [String] = []
+            do {
+                _ = try ConfigurationLoader.load(path: directory.path + "/healer.yaml")
+            } catch let error as ConfigurationErrors {
+                errors = error.errors.map(\.description)
+            }
+            #expect(errors.contains { $0.contains("server.listen: 0.0.0.0:9102 is reachable from the network") } == refused, "\(errors)")
+        }
+    }
+}

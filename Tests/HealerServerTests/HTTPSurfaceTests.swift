@@ -77,6 +77,19 @@ struct HTTPSurfaceTests {
         }
     }
 
+    /// A web page open in an operator's browser must not be able to pause Healer or release a quarantine.
+    @Test func mutatingEndpointsRefuseRequestsFromWebPages() async throws {
+        try await ServerHarness.run { harness in
+            let fromPage = try await harness.post("/api/v1/pause", origin: "https://evil.example")
+            #expect(fromPage.status == 403)
+            #expect(harness.api.service.currentState?.pause.global != true)
+            let fromPageAlert = try await harness.post("/api/v1/alerts", body: "{}", origin: "null")
+            #expect(fromPageAlert.status == 403)
+            #expect(try await harness.post("/api/v1/pause").status == 202)  // curl, Alertmanager, `healer pause`
+            #expect(try await harness.get("/api/v1/status").status == 200)  // reading is not changing
+        }
+    }
+
     @Test func metricsAreTextFormatWithProcessMetrics() async throws {
         try await ServerHarness.run { harness in
             let response = try await harness.get("/metrics")

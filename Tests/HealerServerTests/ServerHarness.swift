@@ -45,8 +45,9 @@ struct ServerHarness {
         try await client.execute(CurlHTTP.HTTPRequest(url: url + path, headers: token.map { [HTTPHeader("Authorization", "Bearer \($0)")] } ?? []))
     }
 
-    func post(_ path: String, body: String = "", token: String? = nil) async throws -> CurlHTTP.HTTPResponse {
+    func post(_ path: String, body: String = "", token: String? = nil, origin: String? = nil) async throws -> CurlHTTP.HTTPResponse {
         var headers = [HTTPHeader("Content-Type", "application/json")]
+        if let origin { headers.append(HTTPHeader("Origin", origin)) }
         if let token { headers.append(HTTPHeader("Authorization", "Bearer \(token)")) }
         return try await client.execute(CurlHTTP.HTTPRequest(method: .post, url: url + path, headers: headers, body: Data(body.utf8)))
     }

@@ -199,9 +199,38 @@ public struct ServerSettings: Sendable, Equatable {
     public var listen = "127.0.0.1:9102"
     /// A file holding the bearer token the webhook and the mutating endpoints require; none when `nil`.
     public var bearerTokenFile: String?
+    /// Serve the mutating endpoints without a token on a non-loopback address (something else in front must
+    /// authenticate): off unless said.
+    public var allowUnauthenticated = false
+    /// Where `listen` was set.
+    public var source = SourceLocation(file: "<memory>")
 
     /// Creates settings with defaults.
     public init() {}
+
+    /// Whether ``listen`` names a loopback address only (`127.x.x.x`, `::1`, `localhost`); `0.0.0.0`, `::` and an
+    /// empty host listen on every interface.
+    public var listensOnLoopbackOnly: Bool {
+        let host: Substring
+        if listen.hasPrefix("["), let end = listen.firstIndex(of: "]") {
+            host = listen[listen.index(after: listen.startIndex)..<end]
+        } else {
+            host = listen.lastIndex(of: ":").map { listen[..<$0] } ?? Substring(listen)
+        }
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Why the mutating endpoints (pause, resume, quarantine release, reload, the alert webhook) would be open to
+    /// anyone who reaches the port, or `nil` when they are not: a token is required, the address is loopback, or
+    /// ``allowUnauthenticated`` says something else guards it.
+    public var unprotectedEndpointsProblem: String? {
+        guard bearerTokenFile == nil, !allowUnauthenticated, !listensOnLoopbackOnly else { return nil }
+        return "\(listen) is reachable from the network and no bearer_token_file is set: anyone who reaches it could pause Healer or "
+            + "release a quarantine; set bearer_token_file, listen on a loopback address, or set allow_unauthenticated: true "
+            + "if something in front authenticates"
+    }
 }
 
 extension Duration {
