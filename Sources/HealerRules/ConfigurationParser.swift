@@ -126,7 +126,7 @@ struct ConfigurationParser {
                 entry.field.error("give exactly one actuator kind: exec or webhook")
                 continue
             }
-            if let exec = kinds["exec"], let settings = exec.mapping(allowed: ["command", "timeout"]) {
+            if let exec = kinds["exec"], let settings = exec.mapping(allowed: ["command", "timeout", "allow_leading_dash"]) {
                 guard let commandField = settings["command"] else {
                     exec.error("missing \"command\" (a list: program and arguments)")
                     continue
@@ -136,7 +136,13 @@ struct ConfigurationParser {
                     commandField.error("must name a program")
                     continue
                 }
-                result[entry.name] = .exec(command: command, timeout: settings["timeout"]?.duration(allowZero: false) ?? .seconds(30))
+                if let problem = ExecTemplate.problem(in: command) {
+                    commandField.error(problem)
+                    continue
+                }
+                result[entry.name] = .exec(
+                    command: command, timeout: settings["timeout"]?.duration(allowZero: false) ?? .seconds(30),
+                    allowLeadingDash: settings["allow_leading_dash"]?.bool() ?? false)
             } else if let webhook = kinds["webhook"], let settings = webhook.mapping(allowed: ["url", "timeout", "headers"]) {
                 guard let urlField = settings["url"], let url = urlField.string() else {
                     if settings["url"] == nil { webhook.error("missing \"url\"") }

@@ -162,3 +162,31 @@ struct ServerExposureLoadTests {
         }
     }
 }
+
+/// A placeholder inside a shell script would run whatever a label value holds: refused at load, naming the field.
+@Suite("Exec templates at load")
+struct ExecTemplateLoadTests {
+    @Test func aPlaceholderInsideAShellScriptIsRefused() async throws {
+        try await TemporaryDirectory.with(prefix: "exec") { directory in
+            try directory.write(
+                "rules.yaml",
+                "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ restart: r }] }] }]")
+            try directory.write(
+                "healer.yaml",
+                """
+                prometheus: { url: "http://127.0.0.1:9090" }
+                actuators:
+                  r: { exec: { command: ["/bin/sh", "-c", "restart {{ .server }}"] } }
+                pools: { web: { backend: be } }
+                rules: [rules.yaml]
+                """)
+            var errors: [String] = []
+            do {
+                _ = try ConfigurationLoader.load(path: directory.path + "/healer.yaml")
+            } catch let error as ConfigurationErrors {
+                errors = error.errors.map(\.description)
+            }
+            #expect(errors.contains { $0.contains("healer.yaml:3:25: actuators.r.exec.command: a placeholder inside a shell script") }, "\(errors)")
+        }
+    }
+}

@@ -25,25 +25,12 @@ public struct ActionContext: Sendable, Equatable, Codable {
         step = action.step.map { $0 + 1 }
     }
 
-    /// `text` with `{{ .pool }}`, `{{ .server }}`, `{{ .backend }}`, `{{ .rule }}` and `{{ .action }}` filled in.
-    public func render(_ text: String) -> String {
-        var result = text
-        for (name, value) in [("pool", pool), ("server", server), ("backend", backend), ("rule", rule), ("action", action)] {
-            for placeholder in ["{{ .\(name) }}", "{{.\(name)}}"] { result = result.replacingOccurrences(of: placeholder, with: value) }
-        }
-        return result
-    }
-}
+    /// The values templates can use, by name.
+    public var values: [String: String] { ["pool": pool, "server": server, "backend": backend, "rule": rule, "action": action] }
 
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
-            result += rest[..<range.lowerBound] + replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
+    /// `text` with `{{ .pool }}`, `{{ .server }}`, `{{ .backend }}`, `{{ .rule }}` and `{{ .action }}` filled in, in one
+    /// pass (``ExecTemplate/render(_:values:)``).
+    public func render(_ text: String) -> String {
+        ExecTemplate.render(text, values: values)
     }
 }

@@ -17,7 +17,8 @@ public struct ActuatorRouter: Actuator {
         var actuators: [String: Kind] = [:]
         for (name, settings) in configuration.actuators {
             switch settings {
-            case .exec(let command, let timeout): actuators[name] = .exec(ExecActuator(command: command, timeout: timeout))
+            case .exec(let command, let timeout, let allowLeadingDash):
+                actuators[name] = .exec(ExecActuator(command: command, timeout: timeout, allowLeadingDash: allowLeadingDash))
             case .webhook(let url, let timeout, let headers):
                 actuators[name] = .webhook(WebhookActuator(url: url, timeout: timeout, headers: headers))
             }

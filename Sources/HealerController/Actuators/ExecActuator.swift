@@ -15,18 +15,32 @@ public struct ExecActuator: Sendable {
     public let command: [String]
     /// How long it may run.
     public let timeout: Duration
+    /// Whether a value starting with `-` may be substituted (it would read as an option).
+    public let allowLeadingDash: Bool
 
     private static let queue = DispatchQueue(label: "healer.exec", attributes: .concurrent)
     static let outputLimit = 4096
 
     /// Creates the actuator.
-    public init(command: [String], timeout: Duration) {
+    public init(command: [String], timeout: Duration, allowLeadingDash: Bool = false) {
         self.command = command
         self.timeout = timeout
+        self.allowLeadingDash = allowLeadingDash
     }
 
-    /// Runs the command for `context`.
+    /// Runs the command for `context`. Values come from series labels, which anyone who writes into Prometheus
+    /// chooses: one that would read as an option is refused, and a shell script with placeholders never runs.
     public func run(_ context: ActionContext) async -> ActionOutcome {
+        if let problem = ExecTemplate.problem(in: command) { return ActionOutcome(.failure, detail: "refused: \(problem)") }
+        let values = context.values
+        if !allowLeadingDash {
+            for name in command.flatMap(ExecTemplate.placeholders) {
+                guard let value = values[name], value.hasPrefix("-") else { continue }
+                return ActionOutcome(
+                    .failure,
+                    detail: "refused: \(name) \"\(value)\" starts with \"-\" and would read as an option (allow_leading_dash: true allows it)")
+            }
+        }
         let argv = command.map(context.render)
         let timeout = self.timeout
         return await withCheckedContinuation { continuation in

@@ -90,8 +90,9 @@ public enum BalancerSettings: Sendable, Equatable {
 
 /// One actuator.
 public enum ActuatorSettings: Sendable, Equatable {
-    /// Runs a program; arguments may hold `{{ .pool }}`, `{{ .server }}`, `{{ .backend }}`, `{{ .rule }}`.
-    case exec(command: [String], timeout: Duration)
+    /// Runs a program; arguments may hold `{{ .pool }}`, `{{ .server }}`, `{{ .backend }}`, `{{ .rule }}`
+    /// (``ExecTemplate``). A value starting with `-` is refused unless `allowLeadingDash`.
+    case exec(command: [String], timeout: Duration, allowLeadingDash: Bool = false)
     /// POSTs a JSON description of the action.
     case webhook(url: String, timeout: Duration, headers: [String: String])
 }

@@ -111,7 +111,7 @@ struct PoolReadings {
             } else if let found = rowByServer[server] {
                 row = found
             } else {
-                if discover { unseen[server, default: []].append(index) }
+                if discover, TargetID.isValidServerName(server) { unseen[server, default: []].append(index) }
                 continue
             }
             guess = row + 1

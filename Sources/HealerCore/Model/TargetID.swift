@@ -14,6 +14,17 @@ public struct TargetID: Sendable, Hashable, Comparable, Codable, CustomStringCon
     /// `pool/server`
     public var description: String { "\(pool)/\(server)" }
 
+    /// Whether `name` may name a server learned from series: what HAProxy accepts in a name (letters, digits,
+    /// `.`, `:`, `-`, `_`), not starting with `-` (it would read as an option), at most 128 characters. A label value
+    /// is whatever was written into Prometheus; one that is not a server name never becomes a target (nor an
+    /// argument to an actuator).
+    public static func isValidServerName(_ name: String) -> Bool {
+        !name.isEmpty && !name.hasPrefix("-") && name.utf8.count <= 128
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".:-_".unicodeScalars.contains($0))
+            }
+    }
+
     public static func < (lhs: TargetID, rhs: TargetID) -> Bool {
         (lhs.pool, lhs.server) < (rhs.pool, rhs.server)
     }
