@@ -16,8 +16,13 @@ public struct BalancerSet: Balancer {
             guard !served.isEmpty else { continue }
             switch settings {
             case .haproxy(let runtimeAPI):
-                guard let address = RuntimeAddress(parsing: runtimeAPI) else { continue }
-                balancers.append(HAProxyBalancer(name: name, client: RuntimeClient(address: address), pools: served))
+                if let address = RuntimeAddress(parsing: runtimeAPI) {
+                    balancers.append(HAProxyBalancer(name: name, client: RuntimeClient(address: address), pools: served))
+                } else {
+                    // Never silently skipped: its pools are unreachable, so nothing in them is changed, and it is said.
+                    let reason = "balancer \(name): runtime_api \(runtimeAPI) is not tcp://host:port or unix:///absolute/path"
+                    balancers.append(Unusable(pools: served.map(\.name), reason: reason))
+                }
             }
             pools.append(served.map(\.name))
         }
@@ -29,6 +34,20 @@ public struct BalancerSet: Balancer {
         var merged = BalancerObservation()
         for balancer in balancers { merged.merge(await balancer.observe()) }
         return merged
+    }
+
+    /// A balancer whose address cannot be used: its pools are unreachable, and every write fails.
+    private struct Unusable: Balancer {
+        var pools: [String]
+        var reason: String
+
+        func observe() async -> BalancerObservation {
+            BalancerObservation(unreachable: Dictionary(uniqueKeysWithValues: pools.map { ($0, reason) }))
+        }
+
+        func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome] {
+            desired.mapValues { _ in ActionOutcome(.failure, detail: reason) }
+        }
     }
 
     public func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome] {

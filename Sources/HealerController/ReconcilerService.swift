@@ -67,6 +67,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let lastHealthyPass = Mutex<Date?>(nil)
     /// Rules that could not be evaluated in the last pass through their own fault, by name.
     private let brokenRulesBox = Mutex<[String: RuleFailure]>([:])
+    /// Pools whose balancer could not be seen in the last pass, with why.
+    private let unreachableBox = Mutex<[String: String]>([:])
     /// Why the last pass could not load or save the state; `nil` when it could.
     private let stateFailure = Mutex<String?>(nil)
     private let dependencies: Dependencies
@@ -126,6 +128,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     public var lastSuccessfulPass: Date? { lastHealthyPass.withLock { $0 } }
     /// Rules whose own expression failed in the last pass (``RuleFailure/isRuleFault``), by name.
     public var brokenRules: [String: RuleFailure] { brokenRulesBox.withLock { $0 } }
+    /// Pools whose balancer could not be seen in the last pass (nothing in them changes), with why.
+    public var unreachableBalancers: [String: String] { unreachableBox.withLock { $0 } }
     /// Why the last pass could not load or save the state (so it did nothing); `nil` when it could.
     public var stateProblem: String? { stateFailure.withLock { $0 } }
 
@@ -162,6 +166,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         logQueryFailures(observations)
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
+        unreachableBox.withLock { $0 = view.unreachable }
         let isLeader = await dependencies.elector.isLeader()
         // A state that cannot be loaded is not replaced by a fresh one: Healer would forget what it did. Passes
         // decide but do nothing until the store answers.

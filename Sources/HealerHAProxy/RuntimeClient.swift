@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import HealerCore
 
 #if canImport(Glibc)
     import Glibc

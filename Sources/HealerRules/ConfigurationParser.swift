@@ -109,8 +109,8 @@ struct ConfigurationParser {
                 continue
             }
             guard let address = api.string() else { continue }
-            guard address.hasPrefix("tcp://") || address.hasPrefix("unix://") else {
-                api.error("expected tcp://host:port or unix:///path, got \(api.shown)")
+            guard RuntimeAddress(parsing: address) != nil else {
+                api.error("expected tcp://host:port (port 1 to 65535) or unix:///absolute/path, got \(api.shown)")
                 continue
             }
             result[entry.name] = .haproxy(runtimeAPI: address)

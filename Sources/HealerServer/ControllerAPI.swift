@@ -89,6 +89,16 @@ public final class ControllerAPI: Sendable {
                     "rules: \(rule) cannot be evaluated, its verdicts are unknown (\(failure.reason.rawValue)); not counted against readiness")
             }
         }
+        // A balancer that cannot be seen is named; Healer stays ready (its other pools, its API and the webhooks
+        // still work), and changes nothing in that pool until it is back.
+        let unreachable = service.unreachableBalancers
+        if unreachable.isEmpty {
+            checks.append("balancers: ok")
+        } else {
+            for (pool, reason) in unreachable.sorted(by: { $0.key < $1.key }) {
+                checks.append("balancers: pool \(pool) cannot be seen, nothing in it changes: \(reason)")
+            }
+        }
         if let problem = service.stateProblem {
             ready = false
             checks.append("state: \(problem)")

@@ -67,3 +67,17 @@ struct ExecSafetyTests {
         #expect(!TargetID.isValidServerName("ünïcode"))
     }
 }
+
+/// A balancer whose address cannot be used is never silently skipped: its pools are unreachable.
+@Suite("Balancer set")
+struct BalancerSetTests {
+    @Test func anUnusableAddressMakesItsPoolsUnreachable() async {
+        var configuration = HealerConfiguration.fixture()
+        configuration.balancers["edge"] = .haproxy(runtimeAPI: "unix://relative/path")
+        let balancers = BalancerSet(configuration: configuration)
+        let view = await balancers.observe()
+        #expect(view.unreachable["web"]?.contains("runtime_api unix://relative/path") == true)
+        let outcomes = await balancers.apply([TargetID(pool: "web", server: "s1"): DesiredServerState(admin: .drain)])
+        #expect(outcomes[TargetID(pool: "web", server: "s1")]?.result == .failure)
+    }
+}

@@ -190,3 +190,36 @@ struct ExecTemplateLoadTests {
         }
     }
 }
+
+/// A typo in a balancer's address is refused at load, naming the field, instead of being skipped at run.
+@Suite("Balancer addresses at load")
+struct BalancerAddressLoadTests {
+    @Test(arguments: ["unix://relative/path", "tcp://999.1.1.1:80", "tcp://127.0.0.1:99999", "tcp://:9999", "http://127.0.0.1:9999"])
+    func aBadRuntimeAddressIsRefused(address: String) async throws {
+        try await TemporaryDirectory.with(prefix: "balancer") { directory in
+            try directory.write(
+                "rules.yaml",
+                "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ drain: {} }] }] }]")
+            try directory.write(
+                "healer.yaml",
+                """
+                prometheus: { url: "http://127.0.0.1:9090" }
+                balancers: { edge: { haproxy: { runtime_api: "\(address)" } } }
+                pools: { web: { balancer: edge, backend: be } }
+                rules: [rules.yaml]
+                """)
+            var errors: [String] = []
+            do {
+                _ = try ConfigurationLoader.load(path: directory.path + "/healer.yaml")
+            } catch let error as ConfigurationErrors {
+                errors = error.errors.map(\.description)
+            }
+            #expect(errors.contains { $0.contains("balancers.edge.haproxy.runtime_api: expected tcp://host:port") }, "\(errors)")
+        }
+    }
+
+    @Test(arguments: ["unix:///run/haproxy/admin.sock", "tcp://127.0.0.1:9999", "tcp://haproxy.internal:9999", "tcp://[::1]:9999"])
+    func aGoodRuntimeAddressParses(address: String) {
+        #expect(RuntimeAddress(parsing: address) != nil)
+    }
+}

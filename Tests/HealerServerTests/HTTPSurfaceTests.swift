@@ -18,7 +18,7 @@ struct HTTPSurfaceTests {
             await harness.api.service.runPass()
             let ready = try await harness.get("/readyz")
             #expect(ready.status == 200)
-            #expect(ready.text == "reconcile: ok\nprometheus: ok\nrules: ok\nstate: ok\nconfig: ok\n")
+            #expect(ready.text == "reconcile: ok\nprometheus: ok\nrules: ok\nbalancers: ok\nstate: ok\nconfig: ok\n")
             harness.metrics.fail("error_ratio")
             await harness.api.service.runPass()
             #expect(try await harness.get("/readyz").status == 200)  // a failed pass just now is within the allowance
@@ -87,6 +87,18 @@ struct HTTPSurfaceTests {
             #expect(fromPageAlert.status == 403)
             #expect(try await harness.post("/api/v1/pause").status == 202)  // curl, Alertmanager, `healer pause`
             #expect(try await harness.get("/api/v1/status").status == 200)  // reading is not changing
+        }
+    }
+
+    /// A balancer that cannot be seen is named in /readyz; Healer stays ready (other pools, the API and webhooks work).
+    @Test func anUnreachableBalancerIsNamedInReadiness() async throws {
+        try await ServerHarness.run { harness in
+            harness.metrics.set("error_ratio", values: ["s1": 0, "s2": 0, "s3": 0])
+            harness.balancer.setUnreachable("connection refused")
+            await harness.api.service.runPass()
+            let ready = try await harness.get("/readyz")
+            #expect(ready.status == 200)
+            #expect(ready.text.contains("balancers: pool web cannot be seen, nothing in it changes: connection refused"))
         }
     }
 

@@ -18,6 +18,11 @@ public enum RuntimeAddress: Sendable, Equatable, CustomStringConvertible {
             }
             let host = String(rest[..<colon])
             guard !host.isEmpty else { return nil }
+            // A host written as an IPv4 address must be one (`999.1.1.1` is a typo, not a name).
+            if host.allSatisfy({ $0.isNumber || $0 == "." }) {
+                let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+                guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) else { return nil }
+            }
             self = .tcp(host: host, port: port)
         } else {
             return nil
