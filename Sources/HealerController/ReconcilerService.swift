@@ -183,12 +183,12 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let hints = alerts.withLock { alerts in
             defer { alerts = [:] }; return alerts
         }
-        var outcome = engine.reconcile(
-            state: prior,
-            observations: Observations(
-                isLeader: isLeader, rules: observations, inventory: view.inventory, sessions: view.sessions,
-                unreachableBalancers: view.unreachable, alerts: hints),
-            now: time)
+        var seen = Observations(
+            isLeader: isLeader, rules: observations, inventory: view.inventory, sessions: view.sessions, unreachableBalancers: view.unreachable,
+            alerts: hints)
+        seen.balancerStates = view.current
+        seen.down = view.down
+        var outcome = engine.reconcile(state: prior, observations: seen, now: time)
         outcome.records = commandRecords + outcome.records
         // Intent before action: the state that says what this pass does is saved before anything is done, so a
         // controller killed mid-action restarts knowing it. When it cannot be saved, nothing is done, the state

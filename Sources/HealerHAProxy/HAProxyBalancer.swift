@@ -52,6 +52,7 @@ public actor HAProxyBalancer: Balancer {
                     seen[target] = state
                     observation.sessions[target] = sessions[state.server] ?? 0
                     observation.current[target] = Self.desired(from: state)
+                    if !state.isRunning { observation.down.insert(target) }
                 }
             }
             servers = seen

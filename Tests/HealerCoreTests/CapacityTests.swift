@@ -1,6 +1,7 @@
 import Foundation
 import HealerCore
 import HealerTesting
+import SeriesLabels
 import Testing
 
 /// Adaptive weights between healthy servers, and spares brought in and out by load.
@@ -128,5 +129,40 @@ struct CapacityTests {
             time += 1
         }
         #expect(left?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .storm])
+    }
+}
+
+/// The capacity floor counts what the balancer serves: a server drained by a person, at weight 0 or down is not
+/// capacity, whatever Healer's own bookkeeping says.
+@Suite("Capacity as the balancer serves it")
+struct ServedCapacityTests {
+    @Test(arguments: ["drained", "weight 0", "down"])
+    func aServerOutOfRotationIsNoCapacity(how: String) {
+        let s3 = TargetID(pool: "web", server: "s3")
+        let states: [TargetID: DesiredServerState] =
+            how == "drained" ? [s3: DesiredServerState(admin: .drain)] : how == "weight 0" ? [s3: DesiredServerState(weightPercent: 0)] : [:]
+        let down: Set<TargetID> = how == "down" ? [s3] : []
+        // 3 servers, floor 60 %: s3 out of rotation by someone else, s1 sick. Draining s1 would leave s2 alone: 33 %.
+        let engine = Engine(configuration: .fixture(pendingFor: .zero, floor: 0.6))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let samples = ["s1": 0.3, "s2": 0.0, "s3": 0.0].map { SeriesSample(labels: ["server": $0.key], value: $0.value) }
+        var observations = Observations(rules: ["errors": .series(samples, at: now)])
+        observations.balancerStates = states
+        observations.down = down
+        let outcome = engine.reconcile(state: EngineState(maxActionsPerMinute: 100), observations: observations, now: now)
+        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.records.first { $0.kind == .suppressed }?.suppressedBy == .capacityFloor)
+        #expect(outcome.healthyCapacity["web"].map { abs($0 - 1.0 / 3) < 1e-9 } == true)
+    }
+
+    @Test func serversInRotationCountAsBefore() {
+        let engine = Engine(configuration: .fixture(pendingFor: .zero, floor: 0.6))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let samples = ["s1": 0.3, "s2": 0.0, "s3": 0.0].map { SeriesSample(labels: ["server": $0.key], value: $0.value) }
+        var observations = Observations(rules: ["errors": .series(samples, at: now)])
+        observations.balancerStates = Dictionary(
+            uniqueKeysWithValues: ["s1", "s2", "s3"].map { (TargetID(pool: "web", server: $0), DesiredServerState.normal) })
+        let outcome = engine.reconcile(state: EngineState(maxActionsPerMinute: 100), observations: observations, now: now)
+        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
     }
 }

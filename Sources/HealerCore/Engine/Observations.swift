@@ -18,6 +18,10 @@ public struct Observations: Sendable {
     public var sessions: [TargetID: Int]
     /// Pools whose balancer cannot be seen now, with the reason: Healer changes nothing it cannot see.
     public var unreachableBalancers: [String: String]
+    /// Each server's state in the balancer now (admin state, weight share), when a balancer reports it.
+    public var balancerStates: [TargetID: DesiredServerState] = [:]
+    /// Servers the balancer's health checks say are down.
+    public var down: Set<TargetID> = []
     /// Firing alerts naming a rule and a target, by the alert's name: a hint to look now. An alert whose target
     /// the rule's own query confirms unhealthy fires without waiting for `for` (Alertmanager already waited);
     /// one it does not confirm is recorded and ignored.

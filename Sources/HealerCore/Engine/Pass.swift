@@ -20,6 +20,9 @@ struct Pass {
     var milestones: [Engine.Milestone] = []
     /// Per recovery rule: the servers whose data is stale this pass.
     var staleServers: [String: [String]] = [:]
+    /// Per pool: servers the balancer shows serving nothing now — drained, in maintenance, at weight 0 or down —
+    /// whoever put them there. The capacity floor counts what the balancer serves, not Healer's own bookkeeping.
+    private(set) var outOfRotation: [String: Set<String>] = [:]
     /// Per pool: configured weight of non-spare servers, and of the rows that are healthy without an incident
     /// all pass long (computed once; only rows that may have an incident are judged again).
     private var staticCapacity: [String: StaticCapacity] = [:]
@@ -41,12 +44,16 @@ struct Pass {
         state.rateLimiter.refill(capacity: safety.maxActionsPerMinute, now: now)
         state.dryRunRateLimiter.refill(capacity: safety.maxActionsPerMinute, now: now)
         readAll()
+        for (target, current) in observations.balancerStates where current.effectiveShare == 0 {
+            outOfRotation[target.pool, default: []].insert(target.server)
+        }
+        for target in observations.down { outOfRotation[target.pool, default: []].insert(target.server) }
         noteRuleConditions()
         // Only keys with an incident, an unhealthy reading or an alert can change anything: the rest of a large
         // fleet is healthy, and advancing it would be a costly no-op.
         let active = activeKeys()
         markDynamic(active)
-        for (name, table) in tables { staticCapacity[name] = StaticCapacity(table) }
+        for (name, table) in tables { staticCapacity[name] = StaticCapacity(table, outOfRotation: outOfRotation[name] ?? []) }
         updateFlaps()
         updateStorms()
         for key in active {
@@ -331,7 +338,8 @@ struct Pass {
     /// times their simulated weight share, over the configured weight of non-spare servers.
     func healthyCapacity(of pool: String, overriding override: (TargetID, DesiredServerState)? = nil) -> Double {
         guard let table = tables[pool] else { return 0 }
-        let base = staticCapacity[pool] ?? StaticCapacity(table)
+        let out = outOfRotation[pool] ?? []
+        let base = staticCapacity[pool] ?? StaticCapacity(table, outOfRotation: out)
         guard base.total > 0 else { return 0 }
         let simulated = simulatedStates()
         var healthy = base.healthy
@@ -342,7 +350,8 @@ struct Pass {
                 rows.append(row)
             }
         }
-        for row in rows where !table.dynamicKeys(row: row).contains(where: { state.incidents[$0] != nil }) {
+        for row in rows where !table.dynamicKeys(row: row).contains(where: { state.incidents[$0] != nil }) && !out.contains(table.servers[row].server)
+        {
             let target = table.target(row)
             let desired = override?.0 == target ? override!.1 : (simulated[target] ?? .normal)
             healthy += Double(table.servers[row].configuredWeight) * desired.effectiveShare
@@ -363,7 +372,7 @@ struct Pass {
         var candidates: [Int] = []
         private var healthyRows: [Bool]
 
-        init(_ table: PoolReadings) {
+        init(_ table: PoolReadings, outOfRotation out: Set<String>) {
             healthyRows = Array(repeating: false, count: table.servers.count)
             let judging = table.judgingColumns
             for (row, server) in table.servers.enumerated() {
@@ -375,7 +384,7 @@ struct Pass {
                     read = true
                     if cell.reading != .healthy, cell.reading != .band { healthyReadings = false }
                 }
-                guard read, healthyReadings else { continue }
+                guard read, healthyReadings, out.isEmpty || !out.contains(server.server) else { continue }
                 if table.mayHaveIncident(row) {
                     candidates.append(row)
                 } else {

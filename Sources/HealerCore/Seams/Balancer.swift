@@ -15,6 +15,8 @@ public struct BalancerObservation: Sendable, Equatable {
     public var sessions: [TargetID: Int]
     /// Each server's state now, as a share of its configured weight and an admin state.
     public var current: [TargetID: DesiredServerState]
+    /// Servers whose health checks say they do not run (DOWN): they serve nothing, whatever their admin state.
+    public var down: Set<TargetID> = []
     /// Pools whose balancer could not be read, with the reason.
     public var unreachable: [String: String]
     /// Whether the balancer was reloaded (new process, lower uptime) since the last observation.
@@ -37,6 +39,7 @@ public struct BalancerObservation: Sendable, Equatable {
         inventory.merge(other.inventory) { $1 }
         sessions.merge(other.sessions) { $1 }
         current.merge(other.current) { $1 }
+        down.formUnion(other.down)
         unreachable.merge(other.unreachable) { $1 }
         reloaded = reloaded || other.reloaded
     }
