@@ -69,6 +69,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let brokenRulesBox = Mutex<[String: RuleFailure]>([:])
     /// Pools whose balancer could not be seen in the last pass, with why.
     private let unreachableBox = Mutex<[String: String]>([:])
+    /// Ladder steps whose actuator failed in the last pass, for the next one: they are not in force.
+    private let failedSteps = Mutex<[IncidentKey: FailedStep]>([:])
     /// Why the last pass could not load or save the state; `nil` when it could.
     private let stateFailure = Mutex<String?>(nil)
     private let dependencies: Dependencies
@@ -188,6 +190,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             alerts: hints)
         seen.balancerStates = view.current
         seen.down = view.down
+        seen.failedSteps = failedSteps.withLock { failed in
+            defer { failed = [:] }
+            return failed
+        }
         var outcome = engine.reconcile(state: prior, observations: seen, now: time)
         outcome.records = commandRecords + outcome.records
         // Intent before action: the state that says what this pass does is saved before anything is done, so a
@@ -248,6 +254,9 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 result = await dependencies.actuator.execute(action)
             }
             results.append((action, result))
+            if case .run = action.kind, result.result == .failure, let step = action.step {
+                failedSteps.withLock { $0[action.key] = FailedStep(step: step, detail: result.detail) }
+            }
             let level: Logger.Level = result.result == .failure ? .error : .info
             logger.log(
                 level: level, "\(result.result == .dryRun ? "dry-run" : "action") \(action)",

@@ -32,7 +32,8 @@ public struct EngineScenario {
     @discardableResult
     public mutating func pass(
         at seconds: Double, _ values: [String: [String: Double?]], isLeader: Bool = true, warnings: [String] = [],
-        failing: Set<String> = [], broken: Set<String> = [], staleInputs: [String: [String: Double]] = [:], inventory: [String: [ServerInfo]] = [:],
+        failing: Set<String> = [], broken: Set<String> = [], staleInputs: [String: [String: Double]] = [:],
+        failedSteps: [IncidentKey: FailedStep] = [:], inventory: [String: [ServerInfo]] = [:],
         alerts: [IncidentKey: String] = [:]
     ) -> Engine.Outcome {
         let now = start.addingTimeInterval(seconds)
@@ -58,8 +59,9 @@ public struct EngineScenario {
         }
         for rule in failing where rules[rule] == nil { rules[rule] = .failed(.unavailable, "injected failure") }
         for rule in broken where rules[rule] == nil { rules[rule] = .failed(.badData, "injected parse error") }
-        let outcome = engine.reconcile(
-            state: state, observations: Observations(isLeader: isLeader, rules: rules, inventory: inventory, alerts: alerts), now: now)
+        var observations = Observations(isLeader: isLeader, rules: rules, inventory: inventory, alerts: alerts)
+        observations.failedSteps = failedSteps
+        let outcome = engine.reconcile(state: state, observations: observations, now: now)
         state = outcome.state
         last = outcome
         records += outcome.records

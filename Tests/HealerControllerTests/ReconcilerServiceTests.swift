@@ -80,6 +80,21 @@ struct ReconcilerServiceTests {
         #expect(pass.outcome.plan.actions.map(\.key.target.server) == ["s1"])
     }
 
+    /// A restart whose actuator fails is handed back to the engine, which tries it again instead of verifying it.
+    @Test func aFailedRestartIsTriedAgainNextPass() async {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let actuator = RecordingActuator { _ in ActionOutcome(.failure, detail: "exit 1") }
+        let ladder = [
+            LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60)), LadderStep(.quarantine(notify: nil, releaseAfter: nil)),
+        ]
+        let service = makeService(.fixture(ladder: ladder, pendingFor: .zero), metrics: metrics, actuator: actuator)
+        await service.runPass()
+        let second = await service.runPass()
+        #expect(actuator.actions.count == 2)
+        #expect(second.outcome.records.contains { $0.reason.hasPrefix("step 1 failed (exit 1)") })
+    }
+
     @Test func dryRunActionsNeverReachTheActuator() async {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])

@@ -322,3 +322,29 @@ struct IncidentMachineTests {
         #expect(decoded.version == EngineState.currentVersion)
     }
 }
+
+/// A step whose action failed is not in force: tried again, and a restart that keeps failing ends in quarantine.
+@Suite("Failed steps")
+struct FailedStepTests {
+    @Test func aFailedRestartIsTriedAgainThenQuarantined() {
+        let ladder = [
+            LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60)), LadderStep(.quarantine(notify: nil, releaseAfter: nil)),
+        ]
+        var scenario = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero, budget: Budget(maxAttempts: 2, window: .seconds(3600))))
+        let sick: [String: [String: Double?]] = ["errors": ["s1": 0.3, "s2": 0, "s3": 0]]
+        let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+        #expect(scenario.pass(at: 0, sick).plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        // Without the failure the step would be verified for 60 s; failed, it is tried again at once.
+        let retried = scenario.pass(at: 1, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
+        #expect(retried.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(retried.records.contains { $0.reason.hasPrefix("step 1 failed (exit 1)") })
+        // Failed again: the budget (2) is spent, so the next attempt is the quarantine.
+        let quarantined = scenario.pass(at: 2, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
+        #expect(quarantined.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        // A success is verified as before: nothing more happens within the verify window.
+        var fine = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero))
+        fine.pass(at: 0, sick)
+        #expect(fine.pass(at: 1, sick).plan.actions.isEmpty)
+    }
+}

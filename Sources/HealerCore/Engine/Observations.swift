@@ -22,6 +22,10 @@ public struct Observations: Sendable {
     public var balancerStates: [TargetID: DesiredServerState] = [:]
     /// Servers the balancer's health checks say are down.
     public var down: Set<TargetID> = []
+    /// Ladder steps whose actuator failed when the last pass ran them (a restart that exited non-zero or timed
+    /// out), with why: they are not in force. Balancer writes are not listed: the desired state is re-asserted
+    /// every pass anyway.
+    public var failedSteps: [IncidentKey: FailedStep] = [:]
     /// Firing alerts naming a rule and a target, by the alert's name: a hint to look now. An alert whose target
     /// the rule's own query confirms unhealthy fires without waiting for `for` (Alertmanager already waited);
     /// one it does not confirm is recorded and ignored.
@@ -38,6 +42,20 @@ public struct Observations: Sendable {
         self.sessions = sessions
         self.unreachableBalancers = unreachableBalancers
         self.alerts = alerts
+    }
+}
+
+/// A ladder step whose action failed.
+public struct FailedStep: Sendable, Equatable {
+    /// The step (0-based).
+    public var step: Int
+    /// What the actuator said.
+    public var detail: String
+
+    /// Creates a failed step.
+    public init(step: Int, detail: String) {
+        self.step = step
+        self.detail = detail
     }
 }
 

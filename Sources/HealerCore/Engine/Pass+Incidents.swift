@@ -26,6 +26,10 @@ extension Pass {
         thaw(&incident)
         incident.lastValue = read.value
         state.incidents[key] = incident
+        if let failed = observations.failedSteps[key], incident.appliedStep == failed.step, incident.phase != .recovering {
+            retryFailedStep(key, failed, rule: rule)
+            return
+        }
         switch incident.phase {
         case .pending: advancePending(key, rule: rule)
         case .firing: advanceFiring(key, rule: rule)
@@ -187,6 +191,17 @@ extension Pass {
             incident.healthySince = nil
             state.incidents[key] = incident
         }
+    }
+
+    /// A step whose action failed is not in force: it is wanted again, through the gates (and the budget, so a
+    /// restart that keeps failing ends in quarantine), instead of being verified as if it had worked.
+    private mutating func retryFailedStep(_ key: IncidentKey, _ failed: FailedStep, rule: RecoveryRule) {
+        guard var incident = state.incidents[key] else { return }
+        incident.wantedStep = failed.step
+        incident.stepAppliedAt = nil
+        state.incidents[key] = incident
+        note(.transition, incident, reason: "step \(failed.step + 1) failed (\(failed.detail)): not in force; trying it again")
+        attemptStep(key, rule: rule)
     }
 
     /// Starts giving capacity back, beginning with the first recovery stage.
