@@ -246,7 +246,7 @@ struct FreshnessCheckTests {
 struct ServerExposureTests {
     @Test(arguments: [
         ("127.0.0.1:9102", true), ("127.8.9.10:80", true), ("localhost:9102", true), ("[::1]:9102", true), ("0.0.0.0:9102", false),
-        ("[::]:9102", false), (":9102", false), ("10.0.0.5:9102", false), ("127.0.0.1.example.com:80", false), ("1270.0.0.1:1", false),
+        ("[::]:9102", false), (":9102", true), ("10.0.0.5:9102", false), ("127.0.0.1.example.com:80", false), ("1270.0.0.1:1", false),
     ])
     func loopbackAddresses(listen: String, loopback: Bool) {
         var settings = ServerSettings()

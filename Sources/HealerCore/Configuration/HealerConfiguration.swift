@@ -209,8 +209,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// Creates settings with defaults.
     public init() {}
 
-    /// Whether ``listen`` names a loopback address only (`127.x.x.x`, `::1`, `localhost`); `0.0.0.0`, `::` and an
-    /// empty host listen on every interface.
+    /// Whether ``listen`` names a loopback address only (`127.x.x.x`, `::1`, `localhost`, or no host, which the
+    /// server binds to 127.0.0.1); `0.0.0.0` and `::` listen on every interface.
     public var listensOnLoopbackOnly: Bool {
         let host: Substring
         if listen.hasPrefix("["), let end = listen.firstIndex(of: "]") {
@@ -218,7 +218,7 @@ public struct ServerSettings: Sendable, Equatable {
         } else {
             host = listen.lastIndex(of: ":").map { listen[..<$0] } ?? Substring(listen)
         }
-        if host == "localhost" || host == "::1" { return true }
+        if host.isEmpty || host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
