@@ -6,7 +6,7 @@ public enum URLRedaction {
     /// `https://user:secret@prom:9090/api?x=1` → `https://prom:9090/api`.
     public static func redacted(_ url: String) -> String {
         var text = Substring(url)
-        if let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<query] }
+        // Credentials first: a password may hold `?` or `#`, so the authority ends at the first `/` only.
         if let scheme = text.range(of: "://") {
             let rest = text[scheme.upperBound...]
             let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -14,6 +14,7 @@ public enum URLRedaction {
                 text = text[..<scheme.upperBound] + rest[rest.index(after: at)...]
             }
         }
+        if let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<query] }
         return String(text)
     }
 }

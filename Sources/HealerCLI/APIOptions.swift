@@ -21,12 +21,12 @@ struct APIOptions: ParsableArguments {
         do {
             let response = try await client.get(url + path)
             guard response.isSuccess else {
-                Output.error("healer: \(url)\(path): HTTP \(response.status): \(response.text.prefix(200))")
+                Output.error("healer: \(URLRedaction.redacted(url))\(path): HTTP \(response.status): \(response.text.prefix(200))")
                 throw ExitCode.failure
             }
             return response.body
         } catch let error as HTTPClientError {
-            Output.error("healer: cannot reach the controller at \(url): \(error)")
+            Output.error("healer: cannot reach the controller at \(URLRedaction.redacted(url)): \(error)")
             throw ExitCode.failure
         }
     }

@@ -24,7 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
         if report.dryRun { flags.append("dry run") }
         if report.paused { flags.append("PAUSED") }
         let age = report.lastPass.map { "last pass \(Int(Date().timeIntervalSince($0)))s ago" } ?? "no pass yet"
-        print("healer at \(api.url): \(age)" + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"))
+        print("healer at \(URLRedaction.redacted(api.url)): \(age)" + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"))
         for pool in report.pools {
             var state: [String] = []
             if let capacity = pool.healthyCapacity {

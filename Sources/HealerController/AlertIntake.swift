@@ -50,16 +50,22 @@ public final class AlertIntake: Sendable {
         case unknownTarget = "unknown_target"
     }
 
-    /// The deliveries remembered for deduplication, oldest first, bounded by age and by count.
+    /// The deliveries remembered for deduplication, oldest first, bounded by age and by count. A delivery is kept as
+    /// the hash of its identity (fingerprint and start), so that its size does not depend on what a client sends.
     private struct Memory {
-        var times: [String: Date] = [:]
-        var order: Deque<(identity: String, time: Date)> = []
+        var times: [Int: Date] = [:]
+        var order: Deque<(identity: Int, time: Date)> = []
         /// Deliveries forgotten because the memory was full, before their age.
         var evicted = 0
+        /// Of those, the ones not yet counted in the metric.
+        var uncounted = 0
 
         mutating func forget(olderThan age: Double, keeping capacity: Int, now: Date) {
             while let oldest = order.first, now.timeIntervalSince(oldest.time) >= age || order.count > capacity {
-                if now.timeIntervalSince(oldest.time) < age { evicted += 1 }
+                if now.timeIntervalSince(oldest.time) < age {
+                    evicted += 1
+                    uncounted += 1
+                }
                 order.removeFirst()
                 times[oldest.identity] = nil
             }
@@ -82,6 +88,14 @@ public final class AlertIntake: Sendable {
     /// rule's own query still decides).
     public var evicted: Int { seen.withLock { $0.evicted } }
 
+    /// The evictions since the last call (for a counter: each is counted once, whatever requests run at once).
+    public func takeEvictions() -> Int {
+        seen.withLock { memory in
+            defer { memory.uncounted = 0 }
+            return memory.uncounted
+        }
+    }
+
     /// How many deliveries are remembered now.
     public var remembered: Int { seen.withLock { $0.order.count } }
 
@@ -92,8 +106,8 @@ public final class AlertIntake: Sendable {
             guard alert.status == "firing" else { return .resolved }
             let name = alert.labels["healer_rule"] ?? alert.labels["alertname"] ?? ""
             guard let rule = engine.rule(named: name), let pool = engine.configuration.pools[rule.pool] else { return .unknownRule }
-            guard let server = pool.server(for: Labels(alert.labels)) else { return .unknownTarget }
-            let identity = "\(alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.description)@\(alert.startsAt)"
+            guard let server = pool.server(for: Labels(alert.labels)), TargetID.isValidServerName(server) else { return .unknownTarget }
+            let identity = "\(alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.description)@\(alert.startsAt)".hashValue
             let fresh = seen.withLock { seen in
                 seen.forget(olderThan: age, keeping: capacity, now: now)
                 if let time = seen.times[identity], now.timeIntervalSince(time) < age { return false }

@@ -190,22 +190,25 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             alerts: hints)
         seen.balancerStates = view.current
         seen.down = view.down
-        seen.failedSteps = failedSteps.withLock { failed in
+        let failedBefore = failedSteps.withLock { failed in
             defer { failed = [:] }
             return failed
         }
+        seen.failedSteps = failedBefore
         var outcome = engine.reconcile(state: prior, observations: seen, now: time)
         outcome.records = commandRecords + outcome.records
         // Intent before action: the state that says what this pass does is saved before anything is done, so a
         // controller killed mid-action restarts knowing it. When it cannot be saved, nothing is done, the state
         // stays as it was and the operators' commands wait for the next pass.
         var unsaved: String?
+        var lost = false
         if !trusted {
             unsaved = "the saved state could not be read, so nothing was done this pass"
         } else if let store = dependencies.store {
             do {
                 try await store.save(outcome.state, appending: outcome.records)
             } catch {
+                lost = (error as? any StateStoreFailure)?.meansStateLost ?? false
                 stateFailure.withLock { $0 = "cannot be saved, so passes do nothing: \(error)" }
                 logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
                 unsaved = "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"
@@ -214,6 +217,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let saved = unsaved == nil
         if let unsaved {
             commands.withLock { $0 = queued + $0 }
+            failedSteps.withLock { $0.merge(failedBefore) { current, _ in current } }
             outcome.records.append(DecisionRecord(time: time, kind: .pool, pool: "*", reason: unsaved))
         } else {
             state.withLock { $0 = outcome.state }
@@ -222,9 +226,15 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         dependencies.journal.append(outcome.records)
         for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
         // A pass that cannot save does nothing new; what was saved before is still re-asserted (a balancer restarted
-        // meanwhile gets its remedies back): that needs no new intent.
+        // meanwhile gets its remedies back): that needs no new intent. Not what an operator's queued command (a
+        // release, a pause) changes, and nothing at all once the state file is lost: another Healer may own the path.
         if !saved {
-            outcome.plan = Plan(actions: [], desired: trusted ? engine.desiredBalancerState(of: loaded) : [:], simulated: outcome.plan.simulated)
+            var reasserted: [TargetID: DesiredServerState] = [:]
+            if trusted, !lost {
+                let wanted = engine.desiredBalancerState(of: prior)
+                reasserted = engine.desiredBalancerState(of: loaded).filter { wanted[$0.key] == $0.value }
+            }
+            outcome.plan = Plan(actions: [], desired: reasserted, simulated: outcome.plan.simulated)
         }
 
         // The desired balancer state is applied as a diff every pass: it re-asserts what a reload undid.
@@ -254,7 +264,9 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 result = await dependencies.actuator.execute(action)
             }
             results.append((action, result))
-            if case .run = action.kind, result.result == .failure, let step = action.step {
+            // A refusal (a value that would read as an option, a shell script with placeholders) fails the same way
+            // every time: not worth trying again.
+            if case .run = action.kind, result.result == .failure, let step = action.step, !result.detail.hasPrefix("refused:") {
                 failedSteps.withLock { $0[action.key] = FailedStep(step: step, detail: result.detail) }
             }
             let level: Logger.Level = result.result == .failure ? .error : .info

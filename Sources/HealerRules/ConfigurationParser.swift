@@ -110,7 +110,7 @@ struct ConfigurationParser {
             }
             guard let address = api.string() else { continue }
             guard RuntimeAddress(parsing: address) != nil else {
-                api.error("expected tcp://host:port (port 1 to 65535) or unix:///absolute/path, got \(api.shown)")
+                api.error("expected tcp://IPv4-address:port (or localhost; port 1 to 65535) or unix:///absolute/path, got \(api.shown)")
                 continue
             }
             result[entry.name] = .haproxy(runtimeAPI: address)

@@ -57,12 +57,11 @@ public enum HealerHTTPServer {
                 // 4xx: Alertmanager does not retry a payload it cannot fix.
                 throw HTTPError(.badRequest, message: "not an Alertmanager webhook payload: \(error)")
             }
-            let forgotten = api.intake.evicted
             let outcomes = api.intake.receive(payload, engine: api.service.engine, now: Date()) { key, alert in
                 api.service.hint(key, alert: alert)
             }
             for outcome in outcomes { api.metrics.alertReceived(outcome.rawValue) }
-            api.metrics.alertsForgotten(api.intake.evicted - forgotten)
+            api.metrics.alertsForgotten(api.intake.takeEvictions())
             var counts: [String: Int] = [:]
             for outcome in outcomes { counts[outcome.rawValue, default: 0] += 1 }
             return try Self.respond(.ok, counts)

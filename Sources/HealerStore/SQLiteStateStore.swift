@@ -21,13 +21,13 @@ public final class SQLiteStateStore: StateStore {
     public let decisionCapacity: Int
     private let database: DatabaseQueue
     /// The file opened: its device and inode, to tell when `path` no longer names it.
-    private let identity: FileIdentity?
+    private let identity: FileIdentity
 
-    private init(path: String, database: DatabaseQueue, decisionCapacity: Int) {
+    private init(path: String, database: DatabaseQueue, decisionCapacity: Int, identity: FileIdentity) {
         self.path = path
         self.database = database
         self.decisionCapacity = decisionCapacity
-        identity = FileIdentity(path: path)
+        self.identity = identity
     }
 
     /// A file's device and inode.
@@ -48,13 +48,13 @@ public final class SQLiteStateStore: StateStore {
     /// Writing on would go to a file nobody can open again — a restart would forget every remedy in force — and
     /// a second Healer could start on the path beside this one. Such a save fails, so the pass does nothing.
     private func checkIdentity() throws {
-        guard let identity, FileIdentity(path: path) != identity else { return }
+        guard FileIdentity(path: path) != identity else { return }
         let what = FileIdentity(path: path) == nil ? "was removed" : "was replaced by another file"
         throw StateStoreError(
             path: path,
-            problem: .unwritable(
-                "the state file \(what) while Healer ran: nothing is done until Healer restarts on it (a restart reads the new file; "
-                    + "restore the old one first if it holds remedies in force)"))
+            problem: .lost(
+                "the state file \(what) while Healer ran: nothing is done, nothing re-asserted, until Healer restarts on it (a "
+                    + "restart reads the new file; restore the old one first if it holds remedies in force)"))
     }
 
     /// Opens (or creates, with its directory) the database at `path` and brings its schema up to date.
@@ -90,10 +90,13 @@ public final class SQLiteStateStore: StateStore {
                 throw StateStoreError(path: path, problem: .unreadable("cannot create the directory \(directory): \(error.localizedDescription)"))
             }
         }
-        if !FileManager.default.fileExists(atPath: path),
-            !FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        {
-            throw StateStoreError(path: path, problem: .unreadable("cannot create the file"))
+        // Created in place (O_EXCL), never by a rename: two Healers starting at once must open the same file, so
+        // that SQLite's lock lets only one of them run.
+        let created = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if created >= 0 {
+            Glibc.close(created)
+        } else if errno != EEXIST {
+            throw StateStoreError(path: path, problem: .unreadable("cannot create the file: \(String(cString: strerror(errno)))"))
         }
         var configuration = Configuration()
         configuration.label = "healer-state"
@@ -101,7 +104,9 @@ public final class SQLiteStateStore: StateStore {
         // One Healer per state file: the first write takes SQLite's lock and keeps it until the store closes,
         // so a second Healer on the same file (a copy started by mistake, a `run --once` beside the daemon)
         // stops at start instead of acting on a state it does not own.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
+        // The lock is taken at once, before anything is read: two Healers that both read first would each wait for
+        // the other to let go, and neither would run.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT") }
         let database: DatabaseQueue
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
@@ -135,7 +140,11 @@ public final class SQLiteStateStore: StateStore {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             throw StateStoreError(path: path, problem: .inUse)
         }
-        return SQLiteStateStore(path: path, database: database, decisionCapacity: decisionCapacity)
+        // Taken once the migration has written, so with SQLite's lock held: the file this store owns.
+        guard let identity = FileIdentity(path: path) else {
+            throw StateStoreError(path: path, problem: .unreadable("the file vanished while it was opened"))
+        }
+        return SQLiteStateStore(path: path, database: database, decisionCapacity: decisionCapacity, identity: identity)
     }
 
     /// Closes the database and lets go of the file (another Healer may then open it). The store cannot be used
@@ -237,13 +246,15 @@ public final class SQLiteStateStore: StateStore {
 }
 
 /// A state database that cannot be used, with the file and what to do.
-public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StateStoreError: StateStoreFailure, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong.
     public enum Problem: Sendable, Equatable {
         /// The file cannot be opened or read, or is not a Healer state database.
         case unreadable(String)
         /// The state cannot be written.
         case unwritable(String)
+        /// The path no longer names the file this Healer opened: removed or replaced while it ran.
+        case lost(String)
         /// A newer Healer wrote it, in a format this one does not know.
         case newerFormat(found: Int, supported: Int)
         /// Another Healer holds it.
@@ -255,6 +266,11 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
     /// What is wrong.
     public var problem: Problem
 
+    /// Whether the file is lost (``Problem/lost(_:)``).
+    public var meansStateLost: Bool {
+        if case .lost = problem { true } else { false }
+    }
+
     public var description: String {
         switch problem {
         case .unreadable(let detail):
@@ -262,6 +278,8 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
                 + "fix or restore the file, or move it aside to start with no memory of past remedies"
         case .unwritable(let detail):
             "state file \(path) cannot be written: \(detail)"
+        case .lost(let detail):
+            "state file \(path): \(detail)"
         case .inUse:
             "state file \(path) is in use by another Healer: only one may run on a state file (stop the other, "
                 + "or give this one its own state.path)"

@@ -34,8 +34,11 @@ struct HarnessTests {
             let shell = try Executable.find("sh", package: "dash")
             let process = try ManagedProcess.start(
                 .init(
-                    name: "stubborn", executable: shell, arguments: ["-c", "trap '' TERM; while :; do sleep 1; done"],
+                    name: "stubborn", executable: shell,
+                    arguments: ["-c", "trap '' TERM; touch \(directory.path)/trapped; while :; do sleep 1; done"],
                     directory: directory.path, readiness: .immediately))
+            // Children start with no signal blocked or ignored: SIGTERM is ignored only once the trap is set.
+            try await waitUntil("the trap to be set") { FileManager.default.fileExists(atPath: directory.path + "/trapped") }
             #expect(process.exitStatus() == nil)
             await process.stop(grace: .milliseconds(300))
             let status = process.exitStatus()

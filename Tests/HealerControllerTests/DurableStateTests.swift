@@ -83,6 +83,21 @@ struct DurableStateTests {
         #expect(balancer.current(TargetID(pool: "web", server: "s2")) == .normal)
     }
 
+    /// A state file lost while running (removed, replaced): not even a re-assertion — another Healer may own the path.
+    @Test func nothingIsWrittenOnceTheStateFileIsLost() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
+        let balancer = FakeBalancer(pools: Self.servers)
+        let store = FillingStore()
+        let service = service(store: store, metrics: metrics, balancer: balancer)
+        await service.runPass()
+        store.lose()
+        balancer.restart()
+        await service.runPass()
+        #expect(balancer.current(TargetID(pool: "web", server: "s1")) == .normal)
+        #expect(service.stateProblem != nil)
+    }
+
     @Test func nothingIsDoneWhileTheSavedStateCannotBeRead() async throws {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
@@ -109,18 +124,21 @@ struct FailingStore: StateStore {
     func save(_ state: EngineState) async throws { throw Broken() }
 }
 
-/// A store that works until its disk fills.
+/// A store that works until its disk fills, or its file is lost.
 final class FillingStore: StateStore, Sendable {
-    struct Full: Error {}
-    private let state = Mutex((full: false, saved: EngineState?.none))
+    struct Full: StateStoreFailure {
+        var meansStateLost: Bool
+    }
+    private let state = Mutex((full: false, lost: false, saved: EngineState?.none))
 
     func fill() { state.withLock { $0.full = true } }
+    func lose() { state.withLock { $0.lost = true } }
 
     func load() async throws -> EngineState? { state.withLock { $0.saved } }
 
     func save(_ engineState: EngineState) async throws {
         try state.withLock { state in
-            if state.full { throw Full() }
+            if state.full || state.lost { throw Full(meansStateLost: state.lost) }
             state.saved = engineState
         }
     }

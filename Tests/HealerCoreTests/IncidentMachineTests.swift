@@ -342,6 +342,11 @@ struct FailedStepTests {
         let quarantined = scenario.pass(at: 2, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
         #expect(quarantined.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        // A restart reported failed on a server that reads healthy again is not run again.
+        var recovered = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero))
+        recovered.pass(at: 0, sick)
+        let healthy = recovered.pass(at: 1, ["errors": ["s1": 0, "s2": 0, "s3": 0]], failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
+        #expect(healthy.plan.actions.isEmpty)
         // A success is verified as before: nothing more happens within the verify window.
         var fine = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero))
         fine.pass(at: 0, sick)

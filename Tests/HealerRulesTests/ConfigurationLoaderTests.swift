@@ -194,7 +194,10 @@ struct ExecTemplateLoadTests {
 /// A typo in a balancer's address is refused at load, naming the field, instead of being skipped at run.
 @Suite("Balancer addresses at load")
 struct BalancerAddressLoadTests {
-    @Test(arguments: ["unix://relative/path", "tcp://999.1.1.1:80", "tcp://127.0.0.1:99999", "tcp://:9999", "http://127.0.0.1:9999"])
+    @Test(arguments: [
+        "unix://relative/path", "tcp://999.1.1.1:80", "tcp://127.0.0.1:99999", "tcp://:9999", "http://127.0.0.1:9999",
+        "tcp://haproxy.internal:9999", "tcp://[::1]:9999",
+    ])
     func aBadRuntimeAddressIsRefused(address: String) async throws {
         try await TemporaryDirectory.with(prefix: "balancer") { directory in
             try directory.write(
@@ -214,11 +217,11 @@ struct BalancerAddressLoadTests {
             } catch let error as ConfigurationErrors {
                 errors = error.errors.map(\.description)
             }
-            #expect(errors.contains { $0.contains("balancers.edge.haproxy.runtime_api: expected tcp://host:port") }, "\(errors)")
+            #expect(errors.contains { $0.contains("balancers.edge.haproxy.runtime_api: expected tcp://IPv4-address:port") }, "\(errors)")
         }
     }
 
-    @Test(arguments: ["unix:///run/haproxy/admin.sock", "tcp://127.0.0.1:9999", "tcp://haproxy.internal:9999", "tcp://[::1]:9999"])
+    @Test(arguments: ["unix:///run/haproxy/admin.sock", "tcp://127.0.0.1:9999", "tcp://localhost:9999", "tcp://10.1.2.3:1"])
     func aGoodRuntimeAddressParses(address: String) {
         #expect(RuntimeAddress(parsing: address) != nil)
     }

@@ -85,7 +85,7 @@ struct HTTPSurfaceTests {
             #expect(harness.api.service.currentState?.pause.global != true)
             let fromPageAlert = try await harness.post("/api/v1/alerts", body: "{}", origin: "null")
             #expect(fromPageAlert.status == 403)
-            #expect(try await harness.post("/api/v1/pause").status == 202)  // curl, Alertmanager, `healer pause`
+            #expect(try await harness.post("/api/v1/pause").status == 202)  // curl, Alertmanager
             #expect(try await harness.get("/api/v1/status").status == 200)  // reading is not changing
         }
     }

@@ -82,12 +82,33 @@ struct SQLiteStateStoreTests {
             } catch let error as StateStoreError {
                 failure = error
             }
-            guard case .unwritable(let detail)? = failure?.problem else {
+            guard case .lost(let detail)? = failure?.problem else {
                 Issue.record("the save did not fail: \(String(describing: failure))")
                 return
             }
             #expect(detail.contains(replaced ? "replaced" : "removed"))
             #expect(failure?.path == path)
+        }
+    }
+
+    /// Two Healers starting at once on a path with no file yet: one runs, the other is told the file is in use.
+    @Test func twoHealersOpeningANewFileAtOnceCannotBothRun() async throws {
+        try await TemporaryDirectory.with(prefix: "store") { directory in
+            let path = directory.path + "/state.db"
+            @Sendable func open() async -> Result<SQLiteStateStore, StateStoreError> {
+                do {
+                    return .success(try await SQLiteStateStore.open(path: path, lockTimeout: 1))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            async let first = open()
+            async let second = open()
+            let results = await [first, second]
+            let opened = results.compactMap { try? $0.get() }
+            #expect(opened.count == 1, "\(results)")
+            #expect(results.contains { if case .failure(let error) = $0 { error.problem == .inUse } else { false } })
+            for store in opened { await store.close() }
         }
     }
 

@@ -5,11 +5,13 @@ public enum RuntimeAddress: Sendable, Equatable, CustomStringConvertible {
     /// `unix:///run/haproxy/admin.sock`.
     case unix(path: String)
 
-    /// Parses `tcp://host:port` or `unix:///path`; `nil` otherwise.
+    /// Parses `tcp://host:port` or `unix:///path`; `nil` otherwise, or when the runtime client could never connect to
+    /// it: the host must be an IPv4 address or `localhost` (no name resolution, no IPv6 yet), a socket path at most
+    /// 107 bytes (the size of `sun_path`).
     public init?(parsing text: String) {
         if text.hasPrefix("unix://") {
             let path = String(text.dropFirst("unix://".count))
-            guard path.hasPrefix("/") else { return nil }
+            guard path.hasPrefix("/"), path.utf8.count <= 107 else { return nil }
             self = .unix(path: path)
         } else if text.hasPrefix("tcp://") {
             let rest = text.dropFirst("tcp://".count)
@@ -18,8 +20,7 @@ public enum RuntimeAddress: Sendable, Equatable, CustomStringConvertible {
             }
             let host = String(rest[..<colon])
             guard !host.isEmpty else { return nil }
-            // A host written as an IPv4 address must be one (`999.1.1.1` is a typo, not a name).
-            if host.allSatisfy({ $0.isNumber || $0 == "." }) {
+            if host != "localhost" {
                 let octets = host.split(separator: ".", omittingEmptySubsequences: false)
                 guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) else { return nil }
             }

@@ -26,7 +26,9 @@ extension Pass {
         thaw(&incident)
         incident.lastValue = read.value
         state.incidents[key] = incident
-        if let failed = observations.failedSteps[key], incident.appliedStep == failed.step, incident.phase != .recovering {
+        if let failed = observations.failedSteps[key], incident.appliedStep == failed.step, incident.phase != .recovering,
+            isUnhealthyEvidence(key)
+        {
             retryFailedStep(key, failed, rule: rule)
             return
         }
@@ -193,8 +195,9 @@ extension Pass {
         }
     }
 
-    /// A step whose action failed is not in force: it is wanted again, through the gates (and the budget, so a
-    /// restart that keeps failing ends in quarantine), instead of being verified as if it had worked.
+    /// A step whose action failed is not in force: while the server is still unhealthy it is wanted again, through
+    /// the gates (and the budget, so a restart that keeps failing ends in quarantine), instead of being verified as
+    /// if it had worked. A server healthy again is not restarted again: the failure may have been the report only.
     private mutating func retryFailedStep(_ key: IncidentKey, _ failed: FailedStep, rule: RecoveryRule) {
         guard var incident = state.incidents[key] else { return }
         incident.wantedStep = failed.step

@@ -33,3 +33,10 @@ public struct SingleInstanceLeaderElector: LeaderElector {
 
     public func isLeader() async -> Bool { true }
 }
+
+/// An error of a ``StateStore`` that may say its file is no longer Healer's (removed or replaced while running):
+/// then nothing is written to the balancers at all, not even a re-assertion — another Healer may own the path.
+public protocol StateStoreFailure: Error {
+    /// Whether the store's file is lost.
+    var meansStateLost: Bool { get }
+}
