@@ -116,8 +116,8 @@ struct GrayFailureTests {
             try await waitUntil("the weight to be lowered", timeout: .seconds(30)) {
                 system.journal.records(server: "s1").contains { $0.kind == .action && $0.action == "set_weight 25%" }
             }
-            let s1 = try await system.state(of: "s1")
-            #expect(s1.userWeight == 25)
+            // The record is journalled before the pass writes to HAProxy: wait for the write itself.
+            try await waitUntil("HAProxy to serve s1 at 25 %", timeout: .seconds(10)) { try await system.state(of: "s1").userWeight == 25 }
             #expect(!system.journal.records(pool: "web").contains { $0.suppressedBy == .capacityFloor || $0.suppressedBy == .storm })
         }
     }
