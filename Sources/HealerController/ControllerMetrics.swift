@@ -105,7 +105,8 @@ public final class ControllerMetrics: Sendable {
     /// Records one finished pass.
     public func passFinished(
         outcome: Engine.Outcome, results: [(action: PlannedAction, outcome: ActionOutcome)], duration: Duration, failedQueries: Int,
-        unansweredQueries: Int? = nil, totalQueries: Int, ruleFailures: [String: RuleFailure] = [:], time: Date, isLeader: Bool = true,
+        unansweredQueries: Int? = nil, healthy: Bool? = nil, totalQueries: Int, ruleFailures: [String: RuleFailure] = [:], time: Date,
+        isLeader: Bool = true,
         current: [TargetID: DesiredServerState] = [:]
     ) {
         let result = failedQueries == 0 ? "success" : (failedQueries < totalQueries ? "partial" : "error")
@@ -113,9 +114,9 @@ public final class ControllerMetrics: Sendable {
         reconcileDuration.record(duration)
         for (rule, failure) in ruleFailures { ruleFailureCounter(rule: rule, reason: failure.reason.rawValue).increment() }
         // A query failing because its rule is wrong is an answer: Prometheus was reached and understood the others.
-        // A pass in which every query failed protects nothing, whatever the reason.
+        // Whether the pass was healthy is the loop's call (the same as readiness); without it, every query answered.
         let unanswered = unansweredQueries ?? failedQueries
-        if unanswered == 0, failedQueries < totalQueries || totalQueries == 0 { lastSuccess.set(to: time.timeIntervalSince1970) }
+        if healthy ?? (failedQueries == 0) { lastSuccess.set(to: time.timeIntervalSince1970) }
         prometheusUp.set(to: unanswered == totalQueries && totalQueries > 0 ? 0 : 1)
         leader.set(to: isLeader ? 1 : 0)
 

@@ -284,11 +284,12 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let unanswered = Set(rules.filter { failures[$0.name].map { !$0.isRuleFault } ?? false }.map(\.expression)).count
         let broken = failures.filter(\.value.isRuleFault)
         // Healthy: Prometheus answered every query, and at least one rule works (with every rule wrong, Healer
-        // protects nothing and must not look as if it did).
-        if failures.count == broken.count, broken.count < rules.count || rules.isEmpty { lastHealthyPass.withLock { $0 = time } }
+        // protects nothing and must not look as if it did). Readiness and the metric both follow this.
+        let healthy = failures.count == broken.count && (broken.count < rules.count || rules.isEmpty)
+        if healthy { lastHealthyPass.withLock { $0 = time } }
         brokenRulesBox.withLock { $0 = broken }
         dependencies.observer?.passFinished(
-            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, unansweredQueries: unanswered,
+            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, unansweredQueries: unanswered, healthy: healthy,
             totalQueries: Set(rules.map(\.expression)).count,
             ruleFailures: failures, time: time, isLeader: isLeader, current: view.current)
         report.withLock { $0 = pass }

@@ -152,12 +152,7 @@ struct ServerExposureLoadTests {
             )
             try directory.write(
                 "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(server)\n")
-            var errors: [String] = []
-            do {
-                _ = try ConfigurationLoader.load(path: directory.path + "/healer.yaml")
-            } catch let error as ConfigurationErrors {
-                errors = error.errors.map(\.description)
-            }
+            let errors = FixtureDirectory.errors(loading: directory.path + "/healer.yaml")
             #expect(errors.contains { $0.contains("server.listen: 0.0.0.0:9102 is reachable from the network") } == refused, "\(errors)")
         }
     }
@@ -180,12 +175,7 @@ struct ExecTemplateLoadTests {
                 pools: { web: { backend: be } }
                 rules: [rules.yaml]
                 """)
-            var errors: [String] = []
-            do {
-                _ = try ConfigurationLoader.load(path: directory.path + "/healer.yaml")
-            } catch let error as ConfigurationErrors {
-                errors = error.errors.map(\.description)
-            }
+            let errors = FixtureDirectory.errors(loading: directory.path + "/healer.yaml")
             #expect(errors.contains { $0.contains("healer.yaml:3:25: actuators.r.exec.command: a placeholder inside a shell script") }, "\(errors)")
         }
     }
@@ -211,12 +201,7 @@ struct BalancerAddressLoadTests {
                 pools: { web: { balancer: edge, backend: be } }
                 rules: [rules.yaml]
                 """)
-            var errors: [String] = []
-            do {
-                _ = try ConfigurationLoader.load(path: directory.path + "/healer.yaml")
-            } catch let error as ConfigurationErrors {
-                errors = error.errors.map(\.description)
-            }
+            let errors = FixtureDirectory.errors(loading: directory.path + "/healer.yaml")
             #expect(errors.contains { $0.contains("balancers.edge.haproxy.runtime_api: expected tcp://IPv4-address:port") }, "\(errors)")
         }
     }

@@ -7,6 +7,16 @@ enum FixtureDirectory {
         Bundle.module.resourcePath! + "/Fixtures/\(name)/healer.yaml"
     }
 
+    /// The errors loading the configuration at `path` gives, as printed.
+    static func errors(loading path: String) -> [String] {
+        do {
+            _ = try ConfigurationLoader.load(path: path)
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+
     /// The errors loading fixture `name` gives, with the fixture directory stripped from paths.
     static func errors(_ name: String) -> [String] {
         do {

@@ -32,6 +32,8 @@ struct GrayFailureTests {
                 system.reasons("s1").contains { $0.hasPrefix("step 1: set_weight 25%") }
             }
             try await waitUntil("the drain", timeout: .seconds(30)) { system.reasons("s1").contains { $0.hasPrefix("step 2: drain") } }
+            // The record is journalled before the pass writes to HAProxy: wait for the write itself.
+            try await waitUntil("HAProxy to drain s1", timeout: .seconds(10)) { try await system.state(of: "s1").adminState == .drain }
             let drained = ContinuousClock.now
             let s1 = try await system.state(of: "s1")
             #expect(s1.adminState == .drain)

@@ -35,10 +35,8 @@ struct PoolReadings {
     /// Per rule (same order), per row: the reading, or `nil` when none was taken (a spare out of rotation
     /// without series, or a server first seen in a later rule's series).
     private(set) var columns: [[Stored?]] = []
-    /// Per rule: whether the rule itself is broken this pass (``RuleFailure/isRuleFault``). Its verdicts are
-    /// unknown, and it is left out of what protects the other rules (storm counts, healthy capacity).
-    private(set) var isBroken: [Bool] = []
-    /// The columns that judge the pool's health as a whole (storms, healthy capacity): all but broken rules'.
+    /// The columns that judge the pool's health as a whole (storms, healthy capacity): all but those of rules
+    /// broken by their own fault this pass (``RuleFailure/isRuleFault``), whose verdicts are unknown.
     private(set) var judgingColumns: [Int] = []
     /// Per rule: the answer's evaluation time, and the rows whose sample time differs from it.
     private var columnTimes: [(evaluatedAt: Date?, exceptions: [Int: Date])] = []
@@ -134,7 +132,6 @@ struct PoolReadings {
         precondition(columns.count < rules.count && column.count == servers.count)
         columns.append(column)
         columnTimes.append((evaluatedAt, exceptions))
-        isBroken.append(ruleFault)
         if !ruleFault { judgingColumns.append(columns.count - 1) }
     }
 
