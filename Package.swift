@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // C boundary: libcurl through a module map and a few static inline shims for its variadic calls.
@@ -36,7 +38,9 @@ let package = Package(
         // Configuration and rule files (YAML), every error with file, line and field.
         .target(name: "HealerRules", dependencies: ["HealerCore", .product(name: "Yams", package: "Yams")]),
         // Child processes in a process group of their own (the exec actuator and the test harness).
-        .target(name: "ProcessGroups"),
+        .target(name: "ProcessGroups", dependencies: ["CSpawn"]),
+        // glibc's posix_spawn extensions that Swift's Glibc module does not show.
+        .target(name: "CSpawn"),
         // Durable state: the engine's state in SQLite (GRDB).
         .target(name: "HealerStore", dependencies: ["HealerCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // HAProxy's runtime API and the balancer driver.
@@ -62,6 +66,9 @@ let package = Package(
             dependencies: [
                 "HealerController", "HealerCore", "HealerRules",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -17,7 +17,7 @@ final class CurlTransfer {
     let id: UInt64
     let handle: UnsafeMutableRawPointer
     let continuation: CheckedContinuation<HTTPResponse, any Error>
-    private let url: String
+    let url: String
     private let maxResponseBytes: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>

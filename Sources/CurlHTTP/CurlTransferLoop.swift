@@ -148,9 +148,18 @@ final class CurlTransferLoop: Sendable {
             for (id, request, continuation) in work.starts {
                 do {
                     let transfer = try CurlTransfer(id: id, prepared: request, continuation: continuation)
+                    let added = curl_multi_add_handle(multi, transfer.handle)
+                    guard added == CURLM_OK else {
+                        // Out of memory or descriptors: the request fails now instead of waiting forever.
+                        forget(id)
+                        let message = String(cString: curl_multi_strerror(added))
+                        continuation.resume(
+                            throwing: HTTPClientError.transport(
+                                CurlFailure(code: Int(CURLE_FAILED_INIT.rawValue), message: message, url: transfer.url)))
+                        continue
+                    }
                     transfers[transfer.handle] = transfer
                     handlesByID[id] = transfer.handle
-                    curl_multi_add_handle(multi, transfer.handle)
                 } catch {
                     forget(id)
                     continuation.resume(throwing: error)

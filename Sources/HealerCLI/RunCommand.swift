@@ -40,6 +40,13 @@ struct RunCommand: AsyncParsableCommand {
         let format = logFormat.handlerFormat
         LoggingSystem.bootstrap { _ in HealerLogHandler(format: format) }
         let logger = Logger(label: "healer")
+        let limit = FileDescriptorBudget.raiseLimit()
+        if let problem = FileDescriptorBudget.problem(
+            maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency, limit: limit)
+        {
+            Output.error("healer: \(config.path): \(problem)")
+            throw ExitCode.failure
+        }
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
         let journal = DecisionJournal()
         let metrics = ControllerMetrics(configuration: configuration)
@@ -96,7 +103,11 @@ struct RunCommand: AsyncParsableCommand {
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let app = try HealerHTTPServer.application(
-            api: api, settings: .init(listen: configuration.server.listen, token: token), logger: logger)
+            api: api,
+            settings: .init(
+                listen: configuration.server.listen, token: token, readTimeout: configuration.server.readTimeout,
+                writeTimeout: configuration.server.writeTimeout, maxConnections: configuration.server.maxConnections),
+            logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             // Shutdown runs in reverse: the reloader and the loop stop first, the HTTP server (and /metrics) last.
             services: [.init(service: app), .init(service: service), .init(service: ReloadOnSignal(api: api, logger: logger))],

@@ -29,16 +29,20 @@ struct ConfigurationParser {
             configuration.state.path = path
         }
         configuration.state.path = ConfigurationLoader.resolve(configuration.state.path, in: directory)
-        if let server = fields["server"]?.mapping(allowed: ["listen", "bearer_token_file", "allow_unauthenticated"]) {
+        let serverKeys = ["listen", "bearer_token_file", "allow_unauthenticated", "read_timeout", "write_timeout", "max_connections"]
+        if let server = fields["server"]?.mapping(allowed: serverKeys) {
             if let allow = server["allow_unauthenticated"]?.bool() { configuration.server.allowUnauthenticated = allow }
             if let field = server["listen"] ?? fields["server"] { configuration.server.source = field.location }
-            if let listen = server["listen"]?.string() {
-                if listen.split(separator: ":").last.flatMap({ Int($0) }) == nil {
-                    server["listen"]?.error("expected host:port, got \(server["listen"]!.shown)")
+            if let field = server["listen"], let listen = field.string() {
+                if ServerSettings.split(listen: listen) == nil {
+                    field.error("expected host:port (a port from 0 to 65535; [::1]:9102 for IPv6), got \(field.shown)")
                 } else {
                     configuration.server.listen = listen
                 }
             }
+            if let timeout = server["read_timeout"]?.duration(allowZero: false) { configuration.server.readTimeout = timeout }
+            if let timeout = server["write_timeout"]?.duration(allowZero: false) { configuration.server.writeTimeout = timeout }
+            if let count = server["max_connections"]?.int(in: 1...1_000_000) { configuration.server.maxConnections = count }
             if let file = server["bearer_token_file"]?.string() {
                 configuration.server.bearerTokenFile = ConfigurationLoader.resolve(file, in: directory)
             }

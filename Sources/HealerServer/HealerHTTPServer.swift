@@ -1,7 +1,8 @@
 import Foundation
 import HealerController
-import HealerCore
+public import HealerCore
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import Prometheus
@@ -19,12 +20,24 @@ public enum HealerHTTPServer {
         public var token: String?
         /// Largest accepted request body.
         public var maxBodyBytes: Int
+        /// How long a client has to send a whole request once its connection is ready for one.
+        public var readTimeout: Duration
+        /// How long a client has to take a response.
+        public var writeTimeout: Duration
+        /// Connections served at once; further ones wait in the accept queue.
+        public var maxConnections: Int
 
         /// Creates settings.
-        public init(listen: String, token: String? = nil, maxBodyBytes: Int = 1 << 20) {
+        public init(
+            listen: String, token: String? = nil, maxBodyBytes: Int = 1 << 20, readTimeout: Duration = ServerSettings().readTimeout,
+            writeTimeout: Duration = ServerSettings().writeTimeout, maxConnections: Int = ServerSettings().maxConnections
+        ) {
             self.listen = listen
             self.token = token
             self.maxBodyBytes = maxBodyBytes
+            self.readTimeout = readTimeout
+            self.writeTimeout = writeTimeout
+            self.maxConnections = maxConnections
         }
     }
 
@@ -152,15 +165,32 @@ public enum HealerHTTPServer {
         }
     }
 
-    /// The application serving `router` on `settings.listen`.
+    /// The application serving `router` on `settings.listen`, closing connections too slow for the read and
+    /// write timeouts and serving at most `maxConnections` at once.
     public static func application(api: ControllerAPI, settings: Settings, logger: Logger) throws -> some ApplicationProtocol {
-        let parts = settings.listen.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
+        guard let (host, port) = ServerSettings.split(listen: settings.listen) else {
             throw HTTPError(.internalServerError, message: "server.listen must be host:port, got \(settings.listen)")
         }
-        let host = parts.dropLast().joined(separator: ":")
+        let closed = Dictionary(
+            uniqueKeysWithValues: ConnectionDeadline.Expiry.allCases.map { expiry in
+                (
+                    expiry,
+                    api.metrics.registry.makeCounter(
+                        name: "healer_http_connections_timed_out_total", labels: [("timeout", expiry.rawValue)],
+                        help: "Connections closed because the client was too slow to send a request (read) or take a response (write).")
+                )
+            })
+        let (readTimeout, writeTimeout) = (TimeAmount(settings.readTimeout), TimeAmount(settings.writeTimeout))
+        let deadlines = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionDeadlineHandler(readTimeout: readTimeout, writeTimeout: writeTimeout) { closed[$0]?.increment() }
+            ])
         return Application(
             router: router(api: api, settings: settings),
-            configuration: .init(address: .hostname(host.isEmpty ? "127.0.0.1" : host, port: port), serverName: "healer"), logger: logger)
+            server: .http1(configuration: deadlines),
+            configuration: .init(
+                address: .hostname(host.isEmpty ? "127.0.0.1" : host, port: port), serverName: "healer",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
+            logger: logger)
     }
 }

@@ -1,3 +1,5 @@
+import CSpawn
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -16,7 +18,8 @@ public enum ProcessGroup {
     /// Starts `argv` in a new process group; a program name without a `/` is looked up in `PATH`.
     ///
     /// The child starts with no signal blocked and every signal at its default disposition, whatever the spawning
-    /// thread had: a backend that a restart script launches must die of SIGTERM like any other process.
+    /// thread had: a backend that a restart script launches must die of SIGTERM like any other process. It gets
+    /// standard input, output and error and no other descriptor of Healer's.
     ///
     /// - Returns: the process id, which is also the group's id.
     public static func spawn(_ argv: [String], output: Output) -> Result<Int32, SpawnError> {
@@ -34,6 +37,10 @@ public enum ProcessGroup {
             posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        // Nothing else of Healer's reaches the child: descriptors other libraries open without close-on-exec
+        // (NIO accepts client connections so) would keep those connections open for as long as the child and
+        // whatever it starts live.
+        healer_spawn_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -39,4 +39,20 @@ struct ProcessGroupSignalTests {
         #expect(waitpid(pid, &status, 0) == pid)
         #expect(ProcessGroup.exitCode(fromWaitStatus: status) == 128 + SIGTERM)
     }
+
+    /// A descriptor opened without close-on-exec (as NIO accepts client connections) must not reach the child:
+    /// a restart script's long-lived backend would otherwise hold Healer's connections open.
+    @Test func aSpawnedChildGetsOnlyStandardInputOutputAndError() throws {
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)  // no O_CLOEXEC
+        defer { ends.forEach { close($0) } }
+        let pid = try ProcessGroup.spawn(["sleep", "30"], output: .file("/dev/null")).get()
+        defer {
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").compactMap { Int32($0) }.sorted()
+        #expect(descriptors == [0, 1, 2])
+    }
 }

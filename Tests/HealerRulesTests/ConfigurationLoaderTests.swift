@@ -145,16 +145,47 @@ struct ServerExposureLoadTests {
         ("server: { listen: \"0.0.0.0:9102\", bearer_token_file: token }", false),
     ])
     func networkWithoutATokenIsRefused(server: String, refused: Bool) async throws {
-        try await TemporaryDirectory.with(prefix: "exposure") { directory in
-            try directory.write(
-                "rules.yaml",
-                "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]"
-            )
-            try directory.write(
-                "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(server)\n")
-            let errors = FixtureDirectory.errors(loading: directory.path + "/healer.yaml")
-            #expect(errors.contains { $0.contains("server.listen: 0.0.0.0:9102 is reachable from the network") } == refused, "\(errors)")
-        }
+        let (_, errors) = try await loadMinimal(server: server)
+        #expect(errors.contains { $0.contains("server.listen: 0.0.0.0:9102 is reachable from the network") } == refused, "\(errors)")
+    }
+}
+
+/// A one-pool, one-rule configuration with `server` as its server section: what loaded, and the errors.
+private func loadMinimal(server: String) async throws -> (HealerConfiguration?, [String]) {
+    try await TemporaryDirectory.with(prefix: "server") { directory in
+        try directory.write(
+            "rules.yaml",
+            "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]"
+        )
+        try directory.write(
+            "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(server)\n")
+        let path = directory.path + "/healer.yaml"
+        return (try? ConfigurationLoader.load(path: path), FixtureDirectory.errors(loading: path))
+    }
+}
+
+/// The server's timeouts and connection limit load, and bad ones are refused naming their field.
+@Suite("Server limits at load")
+struct ServerLimitsLoadTests {
+    @Test func limitsLoad() async throws {
+        let (loaded, errors) = try await loadMinimal(
+            server: "server: { listen: \"[::1]:9102\", read_timeout: 3s, write_timeout: 1m, max_connections: 64 }")
+        let server = try #require(loaded?.server, "\(errors)")
+        #expect(server.readTimeout == .seconds(3))
+        #expect(server.writeTimeout == .seconds(60))
+        #expect(server.maxConnections == 64)
+        #expect(server.listensOnLoopbackOnly)
+    }
+
+    @Test(arguments: [
+        ("server: { read_timeout: 0s }", "server.read_timeout"), ("server: { write_timeout: soon }", "server.write_timeout"),
+        ("server: { max_connections: 0 }", "server.max_connections"), ("server: { listen: \"9102\" }", "server.listen"),
+        ("server: { listen: \"127.0.0.1:99999\" }", "server.listen"),
+    ])
+    func badLimitsAreRefused(server: String, field: String) async throws {
+        let (loaded, errors) = try await loadMinimal(server: server)
+        #expect(loaded == nil)
+        #expect(errors.contains { $0.contains(field) }, "\(errors)")
     }
 }
 

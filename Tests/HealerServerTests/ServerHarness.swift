@@ -13,11 +13,13 @@ struct ServerHarness {
     let metrics: ScriptedMetricsSource
     let balancer: FakeBalancer
     let url: String
+    let port: Int
     let client = HTTPClient()
 
     static func run(
         configuration: HealerConfiguration = .fixture(pendingFor: .zero), token: String? = nil,
-        loader: (@Sendable () throws -> HealerConfiguration)? = nil, _ body: (ServerHarness) async throws -> Void
+        loader: (@Sendable () throws -> HealerConfiguration)? = nil, readTimeout: Duration = .seconds(10), maxConnections: Int = 256,
+        _ body: (ServerHarness) async throws -> Void
     ) async throws {
         let logger = Logger(label: "server-test") { _ in SwiftLogNoOpLogHandler() }
         let metrics = ScriptedMetricsSource()
@@ -31,10 +33,13 @@ struct ServerHarness {
         let api = ControllerAPI(service: service, metrics: controllerMetrics, journal: journal, loader: loader)
         let port = try FreePort.next()
         let app = try HealerHTTPServer.application(
-            api: api, settings: .init(listen: "127.0.0.1:\(port)", token: token, maxBodyBytes: 4096), logger: logger)
+            api: api,
+            settings: .init(
+                listen: "127.0.0.1:\(port)", token: token, maxBodyBytes: 4096, readTimeout: readTimeout, maxConnections: maxConnections),
+            logger: logger)
         let server = Task { try await app.run() }
         defer { server.cancel() }
-        let harness = ServerHarness(api: api, metrics: metrics, balancer: balancer, url: "http://127.0.0.1:\(port)")
+        let harness = ServerHarness(api: api, metrics: metrics, balancer: balancer, url: "http://127.0.0.1:\(port)", port: port)
         try await waitUntil("the server to listen") { (try? await harness.client.get(harness.url + "/healthz"))?.status == 200 }
         try await body(harness)
         server.cancel()

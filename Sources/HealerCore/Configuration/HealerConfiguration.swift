@@ -209,15 +209,30 @@ public struct ServerSettings: Sendable, Equatable {
     /// Creates settings with defaults.
     public init() {}
 
+    /// How long a client has to send a whole request (headers and body) once the connection is ready for one:
+    /// slow and idle connections are closed after it.
+    public var readTimeout: Duration = .seconds(10)
+    /// How long a client has to take a response once Healer starts writing it.
+    public var writeTimeout: Duration = .seconds(30)
+    /// Connections served at once; more wait in the kernel's accept queue, so that file descriptors stay free for
+    /// Prometheus, the balancers and the actuators.
+    public var maxConnections = 256
+
+    /// The host and port of a `host:port` listen address; the host loses IPv6 brackets (`[::1]:9102` is `::1`),
+    /// and is empty for `:9102`. `nil` when there is no valid port.
+    public static func split(listen: String) -> (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = listen[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        return (String(host), port)
+    }
+
     /// Whether ``listen`` names a loopback address only (`127.x.x.x`, `::1`, `localhost`, or no host, which the
     /// server binds to 127.0.0.1); `0.0.0.0` and `::` listen on every interface.
     public var listensOnLoopbackOnly: Bool {
-        let host: Substring
-        if listen.hasPrefix("["), let end = listen.firstIndex(of: "]") {
-            host = listen[listen.index(after: listen.startIndex)..<end]
-        } else {
-            host = listen.lastIndex(of: ":").map { listen[..<$0] } ?? Substring(listen)
-        }
+        guard let host = Self.split(listen: listen)?.host else { return false }
         if host.isEmpty || host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }

@@ -1,0 +1,85 @@
+import NIOCore
+import NIOHTTPTypes
+
+/// Closes a connection whose client is too slow to send its request or to take its response, as
+/// ``ConnectionDeadline`` decides; sits after HTTP decoding, so it sees request and response parts.
+final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var state: ConnectionDeadline
+    private var timer: Scheduled<Void>?
+    private let expired: @Sendable (ConnectionDeadline.Expiry) -> Void
+
+    /// A handler for one connection; `expired` hears of every connection closed for being too slow.
+    init(readTimeout: TimeAmount, writeTimeout: TimeAmount, expired: @escaping @Sendable (ConnectionDeadline.Expiry) -> Void) {
+        state = ConnectionDeadline(readTimeout: readTimeout, writeTimeout: writeTimeout, openedAt: .now())
+        self.expired = expired
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        state = ConnectionDeadline(readTimeout: state.readTimeout, writeTimeout: state.writeTimeout, openedAt: .now())
+        rearm(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        state = ConnectionDeadline(readTimeout: state.readTimeout, writeTimeout: state.writeTimeout, openedAt: .now())
+        rearm(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            state.requestHeadArrived()
+        case .body:
+            break
+        case .end:
+            state.requestEndArrived()
+            rearm(context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head:
+            state.responseStarted(now: .now())
+            rearm(context)
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.assumeIsolated().whenSuccess { [self] in
+                state.responseFinished(now: .now())
+                rearm(context)
+            }
+            context.write(data, promise: written)
+        }
+    }
+
+    private func rearm(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        guard context.channel.isActive, let deadline = state.deadline else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.at) { [self] in
+            timer = nil
+            expired(deadline.expiry)
+            context.close(promise: nil)
+        }
+    }
+}
