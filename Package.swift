@@ -1,5 +1,40 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
+
+/// The checkout this manifest is in.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+
+/// `VERSION`, the one place the release version is written.
+let buildVersion = String(
+    ((try? String(contentsOf: root.appendingPathComponent("VERSION"), encoding: .utf8)) ?? "0.0.0")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+        .filter { $0.isLetter || $0.isNumber || ".+-".contains($0) })
+
+/// The commit being built: `HEALER_COMMIT` (release builds and the Dockerfile pass it), else the checkout's HEAD.
+let buildCommit: String = {
+    func read(_ url: URL) -> String? {
+        (try? String(contentsOf: url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    var commit = ProcessInfo.processInfo.environment["HEALER_COMMIT"] ?? ""
+    if commit.isEmpty {
+        var git = root.appendingPathComponent(".git")
+        if let file = read(git), file.hasPrefix("gitdir: ") {  // a worktree
+            git = URL(fileURLWithPath: String(file.dropFirst(8)), relativeTo: root)
+        }
+        commit = read(git.appendingPathComponent("HEAD")) ?? ""
+        if commit.hasPrefix("ref: ") {
+            let ref = String(commit.dropFirst(5))
+            let common = read(git.appendingPathComponent("commondir")).map { URL(fileURLWithPath: $0, relativeTo: git) } ?? git
+            commit =
+                read(git.appendingPathComponent(ref)) ?? read(common.appendingPathComponent(ref))
+                ?? (read(common.appendingPathComponent("packed-refs")) ?? "").split(separator: "\n")
+                .first { $0.hasSuffix(" " + ref) }.map { String($0.prefix(40)) } ?? ""
+        }
+    }
+    let hex = commit.lowercased().filter { "0123456789abcdef".contains($0) }
+    return hex.count >= 7 ? hex : "unknown"
+}()
 
 let package = Package(
     name: "healer",
@@ -31,6 +66,10 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
+        // What the binary is: version, commit, read by the manifest above.
+        .target(
+            name: "CBuildInfo",
+            cSettings: [.define("HEALER_VERSION", to: "\"\(buildVersion)\""), .define("HEALER_COMMIT", to: "\"\(buildCommit)\"")]),
         // The pure domain: no I/O, no curl, no NIO, no YAML.
         .target(name: "HealerCore", dependencies: ["SeriesLabels"]),
         // A series' label set, shared by the core and the Prometheus client.
@@ -79,6 +118,7 @@ let package = Package(
         .target(
             name: "HealerCLI",
             dependencies: [
+                "CBuildInfo",
                 "CurlHTTP",
                 "HealerCore",
                 "HealerPrometheus",

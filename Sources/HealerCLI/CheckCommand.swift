@@ -4,6 +4,7 @@ import Foundation
 import HealerController
 import HealerCore
 import HealerPrometheus
+import HealerServer
 
 /// `healer check`: validates the configuration and rules, and optionally every expression against Prometheus.
 struct CheckCommand: AsyncParsableCommand {
@@ -36,6 +37,13 @@ struct CheckCommand: AsyncParsableCommand {
             for note in Self.freshnessNotes(rule, checked: freshness[rule.name] != nil, configuration: configuration) {
                 print("\(rule.source): \(rule.name): note: \(note)")
             }
+        }
+        // A note, not a failure: the limit is this machine's, and Healer may run elsewhere.
+        if let problem = FileDescriptorBudget.problem(
+            maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency,
+            limit: FileDescriptorBudget.hardLimit())
+        {
+            print("\(configuration.server.source): note: on this machine, healer run would refuse: \(problem)")
         }
         guard let prometheus else { return }
         var settings = configuration.prometheus

@@ -11,7 +11,8 @@ public struct HealerCommand: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 the command failed (the message says why), 64 a usage error.
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, DecisionsCommand.self, QueryCommand.self]
+        version: BuildInfo.summary,
+        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, DecisionsCommand.self, QueryCommand.self, VersionCommand.self]
     )
 
     public init() {}

@@ -40,7 +40,8 @@ struct RunCommand: AsyncParsableCommand {
         let format = logFormat.handlerFormat
         LoggingSystem.bootstrap { _ in HealerLogHandler(format: format) }
         let logger = Logger(label: "healer")
-        let limit = FileDescriptorBudget.raiseLimit()
+        let limit = FileDescriptorBudget.raiseLimit(
+            maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency)
         if let problem = FileDescriptorBudget.problem(
             maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency, limit: limit)
         {
@@ -74,6 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         logger.info(
             "healer started",
             metadata: [
+                "version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit)", "swift": "\(BuildInfo.swiftVersion)",
                 "config": "\(config.path)", "pools": "\(configuration.pools.count)", "rules": "\(configuration.recoveryRules.count)",
                 "interval": "\(PrometheusDuration.format(configuration.reconcile.interval))",
                 "prometheus": "\(URLRedaction.redacted(configuration.prometheus.url))",

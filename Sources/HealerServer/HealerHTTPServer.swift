@@ -177,7 +177,9 @@ public enum HealerHTTPServer {
                     expiry,
                     api.metrics.registry.makeCounter(
                         name: "healer_http_connections_timed_out_total", labels: [("timeout", expiry.rawValue)],
-                        help: "Connections closed because the client was too slow to send a request (read) or take a response (write).")
+                        help:
+                            "Connections closed for their timeouts: idle (nothing sent since the last response), read (a request too slow to arrive whole), write (a response not taken)."
+                    )
                 )
             })
         let (readTimeout, writeTimeout) = (TimeAmount(settings.readTimeout), TimeAmount(settings.writeTimeout))

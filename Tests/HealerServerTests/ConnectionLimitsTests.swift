@@ -20,15 +20,19 @@ struct ConnectionLimitsTests {
     @Test func theWholeRequestMustArriveInTime() {
         var state = deadline()
         #expect(state.deadline?.at == opened + .seconds(10))
+        #expect(state.deadline?.expiry == .idle)
+        state.bytesArrived()
+        #expect(state.deadline?.at == opened + .seconds(10))  // bytes earn no time
         #expect(state.deadline?.expiry == .read)
         state.requestHeadArrived()
-        #expect(state.deadline?.at == opened + .seconds(10))
+        #expect(state.deadline?.at == opened + .seconds(10))  // nor does a head: the body must follow in time
         state.requestEndArrived()
         #expect(state.deadline == nil)  // Healer is working on it
     }
 
     @Test func aResponseMustBeTakenInTimeAndThenTheNextRequestGetsAFreshDeadline() {
         var state = deadline()
+        state.bytesArrived()
         state.requestHeadArrived()
         state.requestEndArrived()
         let started = opened + .seconds(3)
@@ -38,7 +42,7 @@ struct ConnectionLimitsTests {
         let finished = started + .seconds(1)
         state.responseFinished(now: finished)
         #expect(state.deadline?.at == finished + .seconds(10))
-        #expect(state.deadline?.expiry == .read)
+        #expect(state.deadline?.expiry == .idle)
     }
 
     /// A request answered before its body arrived (a 413 or a 401) does not start a new, deadline-free
@@ -51,6 +55,34 @@ struct ConnectionLimitsTests {
         state.responseFinished(now: finished)
         state.requestEndArrived()
         #expect(state.deadline?.at == finished + .seconds(10))
+        state.requestHeadArrived()  // the next request is worked on once whole
+        state.requestEndArrived()
+        #expect(state.deadline == nil)
+    }
+
+    /// A request that arrived whole while the one before it was answered is Healer's to work on: no deadline;
+    /// one whose body is still coming is the client's to finish, in time.
+    @Test func pipelinedRequestsAreWorkedOnOrAwaitedAsTheyStand() {
+        var whole = deadline()
+        whole.requestHeadArrived()
+        whole.requestEndArrived()
+        whole.responseStarted(now: opened + .seconds(1))
+        whole.requestHeadArrived()
+        whole.requestEndArrived()
+        whole.responseFinished(now: opened + .seconds(2))
+        #expect(whole.deadline == nil)
+        whole.responseStarted(now: opened + .seconds(3))
+        whole.responseFinished(now: opened + .seconds(4))
+        #expect(whole.deadline?.at == opened + .seconds(14))
+
+        var partial = deadline()
+        partial.requestHeadArrived()
+        partial.requestEndArrived()
+        partial.responseStarted(now: opened + .seconds(1))
+        partial.requestHeadArrived()  // its body trickles
+        partial.responseFinished(now: opened + .seconds(2))
+        #expect(partial.deadline?.at == opened + .seconds(12))
+        #expect(partial.deadline?.expiry == .read)
     }
 
     /// A client that sends its headers a byte at a time (slowloris) is closed although it never goes idle,
@@ -66,10 +98,7 @@ struct ConnectionLimitsTests {
             }
             #expect(sent < header.count)  // closed while it was still sending, not after it finished
             try await waitUntil("the timeout to be counted") {
-                // At least this one: the harness's own kept-alive client connection times out too.
-                let line = try await harness.get("/metrics").text.split(separator: "\n")
-                    .first { $0.hasPrefix(#"healer_http_connections_timed_out_total{timeout="read"} "#) }
-                return (line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 1
+                try await timedOut(harness, "read") == 1  // the harness's own kept-alive connection is idle, not slow
             }
         }
     }
@@ -86,6 +115,8 @@ struct ConnectionLimitsTests {
             #expect(answer.hasPrefix("HTTP/1.1 200"))
             try await waitUntil("the idle connection to be closed") { idle.isClosedByPeer }
             try await waitUntil("the kept-alive connection to be closed once idle") { prompt.isClosedByPeer }
+            #expect(try await timedOut(harness, "idle") >= 2)
+            #expect(try await timedOut(harness, "read") == 0)
         }
     }
 
@@ -112,6 +143,13 @@ struct ConnectionLimitsTests {
         }
     }
 
+    /// `healer_http_connections_timed_out_total{timeout="…"}`.
+    private func timedOut(_ harness: ServerHarness, _ timeout: String) async throws -> Double {
+        let prefix = "healer_http_connections_timed_out_total{timeout=\"\(timeout)\"} "
+        let line = try await harness.get("/metrics").text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Double($0.dropFirst(prefix.count)) } ?? 0
+    }
+
     @Test func theConnectionLimitLeavesDescriptorsForOutboundWork() {
         #expect(FileDescriptorBudget.problem(maxConnections: 256, queryConcurrency: 4, limit: 1024) == nil)
         #expect(FileDescriptorBudget.problem(maxConnections: 924, queryConcurrency: 4, limit: 1024) == nil)
@@ -126,5 +164,7 @@ struct ConnectionLimitsTests {
         #expect(ServerSettings.split(listen: ":9102").map { "\($0.host) \($0.port)" } == " 9102")
         #expect(ServerSettings.split(listen: "9102") == nil)
         #expect(ServerSettings.split(listen: "host:70000") == nil)
+        #expect(ServerSettings.split(listen: "[::1:9102") == nil)
+        #expect(ServerSettings.split(listen: "[]:9102") == nil)
     }
 }

@@ -225,7 +225,10 @@ public struct ServerSettings: Sendable, Equatable {
             return nil
         }
         var host = listen[..<colon]
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        if host.hasPrefix("[") || host.hasSuffix("]") {
+            guard host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 else { return nil }
+            host = host.dropFirst().dropLast()
+        }
         return (String(host), port)
     }
 

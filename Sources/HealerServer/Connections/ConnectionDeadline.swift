@@ -2,23 +2,26 @@ import NIOCore
 
 /// When a connection to Healer's HTTP server must be closed because its client is too slow, as a value.
 ///
-/// A client gets ``readTimeout`` from the moment the connection is ready for a request (it opened, or the previous
-/// response was written) until the whole request, headers and body, has arrived: a client that trickles header
-/// bytes, trickles a body, or holds an idle keep-alive connection is closed when it runs out. While Healer works
-/// on a request there is no deadline; once it starts writing the response the client has ``writeTimeout`` to read
-/// it. An idle keep-alive connection is indistinguishable from one trickling its headers until those parse, so
-/// both get the same deadline.
+/// A client gets ``readTimeout`` from the moment the connection is ready for a request (it opened, or every
+/// request so far has been answered) until the whole next request, headers and body, has arrived: a client that
+/// trickles header bytes, trickles a body, or holds an idle keep-alive connection is closed when it runs out.
+/// While Healer works on a request there is no deadline; once it starts writing a response the client has
+/// ``writeTimeout`` to take it. Pipelined requests that arrive while an earlier one is answered are Healer's to
+/// work on, not the client's to hurry.
 struct ConnectionDeadline {
     /// Why a connection was closed.
     enum Expiry: String, Sendable, CaseIterable {
-        /// The request did not arrive whole in time (slow or idle client).
+        /// Nothing arrived after the connection was ready for a request: an idle keep-alive connection, closed as
+        /// a matter of course.
+        case idle
+        /// A request started but did not arrive whole in time: a slow or malicious client.
         case read
-        /// The response was not taken in time (a client that does not read).
+        /// A response was not taken in time: a client that does not read.
         case write
     }
 
     private enum Phase {
-        case awaitingRequest(since: NIODeadline)
+        case awaitingRequest(since: NIODeadline, bytesSeen: Bool)
         case processing
         case writingResponse(since: NIODeadline)
     }
@@ -26,33 +29,42 @@ struct ConnectionDeadline {
     let readTimeout: TimeAmount
     let writeTimeout: TimeAmount
     private var phase: Phase
-    /// Whether the head of the request being answered was seen: parts of a request answered early (a 413 before
-    /// its body arrived) do not start a new one.
-    private var headSeen = false
+    /// Requests whose head arrived, requests whose end arrived, and responses finished: a request not answered yet
+    /// is Healer's to work on once whole, whatever order its parts and the responses come in (a 413 goes out before
+    /// the body it refuses; a pipelined request arrives while the one before it is answered).
+    private var requestsStarted = 0
+    private var requestsCompleted = 0
+    private var responsesFinished = 0
 
     init(readTimeout: TimeAmount, writeTimeout: TimeAmount, openedAt now: NIODeadline) {
         self.readTimeout = readTimeout
         self.writeTimeout = writeTimeout
-        phase = .awaitingRequest(since: now)
+        phase = .awaitingRequest(since: now, bytesSeen: false)
     }
 
     /// When the connection must be closed, and why; `nil` while Healer is working on a request.
     var deadline: (at: NIODeadline, expiry: Expiry)? {
         switch phase {
-        case .awaitingRequest(let since): (since + readTimeout, .read)
+        case .awaitingRequest(let since, let bytesSeen): (since + readTimeout, bytesSeen ? .read : .idle)
         case .processing: nil
         case .writingResponse(let since): (since + writeTimeout, .write)
         }
     }
 
-    /// A request's head arrived.
-    mutating func requestHeadArrived() {
-        headSeen = true
+    /// Bytes arrived from the client.
+    mutating func bytesArrived() {
+        if case .awaitingRequest(let since, false) = phase { phase = .awaitingRequest(since: since, bytesSeen: true) }
     }
 
-    /// A request's last part arrived: Healer works on it now.
+    /// A request's head arrived.
+    mutating func requestHeadArrived() {
+        requestsStarted += 1
+    }
+
+    /// A request's last part arrived: Healer works on it now, unless it was answered already.
     mutating func requestEndArrived() {
-        guard headSeen, case .awaitingRequest = phase else { return }
+        requestsCompleted += 1
+        guard case .awaitingRequest = phase, requestsCompleted > responsesFinished else { return }
         phase = .processing
     }
 
@@ -61,9 +73,14 @@ struct ConnectionDeadline {
         phase = .writingResponse(since: now)
     }
 
-    /// The response's last part was written: the connection waits for its next request.
+    /// A response's last part was written: the connection waits for its next request, or Healer works on one
+    /// that arrived meanwhile.
     mutating func responseFinished(now: NIODeadline) {
-        headSeen = false
-        phase = .awaitingRequest(since: now)
+        responsesFinished += 1
+        if requestsCompleted > responsesFinished {
+            phase = .processing
+        } else {
+            phase = .awaitingRequest(since: now, bytesSeen: requestsStarted > responsesFinished)
+        }
     }
 }

@@ -21,7 +21,14 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     func handlerAdded(context: ChannelHandlerContext) {
         state = ConnectionDeadline(readTimeout: state.readTimeout, writeTimeout: state.writeTimeout, openedAt: .now())
+        // Bytes are seen before HTTP decoding, so that an idle connection is told from a slow one.
+        try? context.pipeline.syncOperations.addHandler(BytesArrivedHandler(owner: self), position: .first)
         rearm(context)
+    }
+
+    /// Bytes arrived from the client (``BytesArrivedHandler`` says so).
+    fileprivate func bytesArrived() {
+        state.bytesArrived()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -78,8 +85,26 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         guard context.channel.isActive, let deadline = state.deadline else { return }
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.at) { [self] in
             timer = nil
-            expired(deadline.expiry)
+            expired(state.deadline?.expiry ?? deadline.expiry)  // bytes since arming make an idle connection a slow one
             context.close(promise: nil)
         }
+    }
+}
+
+/// Tells its ``ConnectionDeadlineHandler`` that the client sent bytes, from the front of the pipeline, where a
+/// request's first bytes are seen before they make a head.
+private final class BytesArrivedHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let owner: ConnectionDeadlineHandler
+
+    init(owner: ConnectionDeadlineHandler) {
+        self.owner = owner
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        owner.bytesArrived()
+        context.fireChannelRead(data)
     }
 }

@@ -3,7 +3,7 @@
 #endif
 
 /// Keeps enough file descriptors for Healer's own work (Prometheus queries, balancer sockets, the state database,
-/// actuator pipes) whatever its HTTP clients do: the soft `RLIMIT_NOFILE` is raised to the hard limit at start,
+/// actuator pipes) whatever its HTTP clients do: the soft `RLIMIT_NOFILE` is raised as far as needed at start,
 /// and `server.max_connections` must leave ``reserved(queryConcurrency:)`` descriptors below it.
 public enum FileDescriptorBudget {
     /// Descriptors kept back from the HTTP server for outbound work: 96 for the state database, the balancers'
@@ -20,15 +20,24 @@ public enum FileDescriptorBudget {
             + "or raise the limit (ulimit -n, LimitNOFILE=)"
     }
 
-    /// Raises the soft open-file limit to the hard one and returns the limit now in force.
-    public static func raiseLimit() -> UInt64 {
+    /// Raises the soft open-file limit to what `maxConnections` and the reserve need (with room to spare), within the
+    /// hard limit, and returns the limit now in force. Not further: children of the exec actuator inherit it, and
+    /// programs that loop to the open-file limit or use `select` suffer under a huge one.
+    public static func raiseLimit(maxConnections: Int, queryConcurrency: Int) -> UInt64 {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        if limit.rlim_cur < limit.rlim_max {
+        let wanted = UInt64(maxConnections + reserved(queryConcurrency: queryConcurrency) + 256)
+        if UInt64(limit.rlim_cur) < wanted {
             var raised = limit
-            raised.rlim_cur = limit.rlim_max
+            raised.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return UInt64(raised.rlim_cur) }
         }
         return UInt64(limit.rlim_cur)
+    }
+
+    /// The hard open-file limit: the most ``raiseLimit(maxConnections:queryConcurrency:)`` can reach.
+    public static func hardLimit() -> UInt64 {
+        var limit = rlimit()
+        return getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? UInt64(limit.rlim_max) : 1024
     }
 }
