@@ -10,7 +10,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libcurl4-openssl-dev libsqlite3-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY . .
+# What SwiftPM needs (every target's folder), so that a change elsewhere keeps this stage cached.
+COPY Package.swift VERSION ./
+COPY Sources Sources
+COPY Tests Tests
+COPY bench bench
 # Package.swift reads HEALER_COMMIT (there is no .git in the build context) and VERSION.
 ARG HEALER_COMMIT=unknown
 RUN HEALER_COMMIT="${HEALER_COMMIT}" swift build -c release --product healer --static-swift-stdlib -Xlinker -s \

@@ -186,8 +186,8 @@ let package = Package(
         .testTarget(
             name: "HealerServerTests",
             dependencies: [
-                "HealerServer", "HealerController", "HealerTesting", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                "HealerServer", "HealerController", "HealerRules", "HealerTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

@@ -1,0 +1,29 @@
+/// One thing Healer may ask of the Kubernetes API server: a verb on a resource of an API group.
+///
+/// ``all`` is the one list of them: Healer's Kubernetes client makes only calls named here, and the RBAC Role in
+/// `deploy/kubernetes/rbac.yaml` grants exactly these (a test derives the Role's rules from this list and compares).
+/// A new call adds its permission here and nowhere else in code.
+public struct KubernetesPermission: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The API group: `""` for the core group, `coordination.k8s.io`, ….
+    public var group: String
+    /// The resource, plural and lower case, with a subresource after a slash (`pods/eviction`).
+    public var resource: String
+    /// `get`, `list`, `watch`, `create`, `update`, `patch` or `delete`.
+    public var verb: String
+
+    /// A permission.
+    public init(group: String, resource: String, verb: String) {
+        self.group = group
+        self.resource = resource
+        self.verb = verb
+    }
+
+    /// Every permission Healer's code uses. None yet: Healer calls no Kubernetes API today.
+    public static let all: [KubernetesPermission] = []
+
+    public static func < (a: Self, b: Self) -> Bool {
+        (a.group, a.resource, a.verb) < (b.group, b.resource, b.verb)
+    }
+
+    public var description: String { "\(verb) \(group.isEmpty ? "" : group + "/")\(resource)" }
+}
