@@ -33,7 +33,8 @@ LABEL org.opencontainers.image.title="healer" \
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libcurl4 libsqlite3-0 ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 healer \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/healer --no-create-home --shell /usr/sbin/nologin healer \
     && install -d -o 10001 -g 10001 -m 0700 /var/lib/healer

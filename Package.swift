@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "HealerServer",
             dependencies: [
-                "HealerController", "HealerCore", "HealerRules",
+                "HealerController", "HealerCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

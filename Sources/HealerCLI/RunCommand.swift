@@ -68,9 +68,11 @@ struct RunCommand: AsyncParsableCommand {
             configuration: configuration,
             dependencies: .init(
                 metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration),
-                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration), store: store, journal: journal,
+                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard),
+                store: store, journal: journal,
                 observer: metrics),
             clock: ContinuousClock(),
+            loadedState: saved ?? EngineState(maxActionsPerMinute: configuration.safety.maxActionsPerMinute),
             logger: logger)
         logger.info(
             "healer started",

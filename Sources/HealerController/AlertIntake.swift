@@ -1,7 +1,6 @@
 import DequeModule
 public import Foundation
 public import HealerCore
-import HealerPrometheus
 import SeriesLabels
 import Synchronization
 

@@ -45,33 +45,31 @@ public final class ControllerMetrics: Sendable {
     public init(configuration: HealerConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         reconcileDuration = registry.makeDurationHistogram(
-            descriptor: Self.descriptor("reconcile_duration", unit: "seconds", "Time one reconcile pass takes."), buckets: Self.latencyBuckets)
+            descriptor: Self.descriptor("reconcile_duration", unit: "seconds"), buckets: Self.latencyBuckets)
         queryDuration = registry.makeDurationHistogram(
-            descriptor: Self.descriptor("prometheus_query_duration", unit: "seconds", "Time one rule query to Prometheus takes."),
+            descriptor: Self.descriptor("prometheus_query_duration", unit: "seconds"),
             buckets: Self.latencyBuckets)
         iterationsMissed = registry.makeCounter(
-            descriptor: Self.descriptor("reconcile_iterations_missed", unit: "total", "Reconcile slots skipped because a pass overran its interval."))
+            descriptor: Self.descriptor("reconcile_iterations_missed", unit: "total"))
         lastSuccess = registry.makeGauge(
-            descriptor: Self.descriptor(
-                "last_successful_reconcile_timestamp", unit: "seconds",
-                "Unix time of the last pass in which Prometheus answered every rule query (a rule whose own expression is wrong aside)."))
+            descriptor: Self.descriptor("last_successful_reconcile_timestamp", unit: "seconds"))
         prometheusUp = registry.makeGauge(
-            descriptor: Self.descriptor("prometheus_up", unit: "", "0 when no rule query of the last pass got an answer from Prometheus."))
-        leader = registry.makeGauge(descriptor: Self.descriptor("leader", unit: "", "1 when this replica is the leader and acts."))
+            descriptor: Self.descriptor("prometheus_up", unit: ""))
+        leader = registry.makeGauge(descriptor: Self.descriptor("leader", unit: ""))
         reloadSuccess = registry.makeGauge(
-            descriptor: Self.descriptor("config_last_reload_successful", unit: "", "1 when the last configuration (re)load succeeded."))
+            descriptor: Self.descriptor("config_last_reload_successful", unit: ""))
         reloadTime = registry.makeGauge(
-            descriptor: Self.descriptor(
-                "config_last_reload_success_timestamp", unit: "seconds", "Unix time of the last successful configuration load."))
+            descriptor: Self.descriptor("config_last_reload_success_timestamp", unit: "seconds"))
         reloadSuccess.set(to: 1)
         reloadTime.set(to: Date().timeIntervalSince1970)
         for result in Self.reconcileResultValues {
-            _ = counter("reconcile", ["result": result], "Reconcile passes by result (partial: some rule queries failed).")
+            _ = counter("reconcile", ["result": result])
         }
         for status in Self.alertOutcomes {
-            _ = counter("alerts_received", ["status": status], "Alertmanager alerts received, by what became of them.")
+            _ = counter("alerts_received", ["status": status])
         }
         alertsForgotten(0)
+        for timeout in ["idle", "read", "write"] { _ = counter("http_connections_timed_out", ["timeout": timeout]) }
         prepare(configuration)
     }
 
@@ -110,7 +108,7 @@ public final class ControllerMetrics: Sendable {
         current: [TargetID: DesiredServerState] = [:]
     ) {
         let result = failedQueries == 0 ? "success" : (failedQueries < totalQueries ? "partial" : "error")
-        counter("reconcile", ["result": result], "").increment()
+        counter("reconcile", ["result": result]).increment()
         reconcileDuration.record(duration)
         for (rule, failure) in ruleFailures { ruleFailureCounter(rule: rule, reason: failure.reason.rawValue).increment() }
         // A query failing because its rule is wrong is an answer: Prometheus was reached and understood the others.
@@ -148,11 +146,7 @@ public final class ControllerMetrics: Sendable {
         }
         // The weight Healer wants where it manages a server, else what the balancer shows.
         for (target, state) in current.merging(outcome.plan.desired, uniquingKeysWith: { $1 }) {
-            gauge(
-                "target_weight", ["pool": target.pool, "server": target.server],
-                "Weight of each server as a share of its configured weight (0 when out of rotation)."
-            )
-            .set(to: state.effectiveShare)
+            gauge("target_weight", ["pool": target.pool, "server": target.server]).set(to: state.effectiveShare)
         }
     }
 
@@ -174,86 +168,95 @@ public final class ControllerMetrics: Sendable {
 
     /// Counts deliveries the alert deduplication memory forgot early because it was full.
     public func alertsForgotten(_ count: Int) {
-        let counter = counter("alert_deduplication_evictions", [:], "")
+        let counter = counter("alert_deduplication_evictions", [:])
         if count > 0 { counter.increment(by: Int64(count)) }
     }
 
     /// Records what became of an Alertmanager alert (one of ``alertOutcomes``).
     public func alertReceived(_ status: String) {
-        counter("alerts_received", ["status": status], "Alertmanager alerts received, by what became of them.").increment()
+        counter("alerts_received", ["status": status]).increment()
+    }
+
+    /// Counts a connection of Healer's HTTP server closed for a timeout (`idle`, `read` or `write`).
+    public func connectionTimedOut(_ timeout: String) {
+        counter("http_connections_timed_out", ["timeout": timeout]).increment()
     }
 
     // MARK: - Series
 
     private func verdictGauge(pool: String, rule: String, verdict: String) -> Gauge {
-        gauge("verdicts", ["pool": pool, "rule": rule, "verdict": verdict], "Targets per pool, rule and verdict in the last pass.")
+        gauge("verdicts", ["pool": pool, "rule": rule, "verdict": verdict])
     }
 
     private func incidentGauge(pool: String, phase: String) -> Gauge {
-        gauge("incidents", ["pool": pool, "state": phase], "Open incidents per pool and phase.")
+        gauge("incidents", ["pool": pool, "state": phase])
     }
 
     private func suppressedCounter(pool: String, reason: String) -> Counter {
-        counter(
-            "actions_suppressed", ["pool": pool, "reason": reason],
-            "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).")
+        counter("actions_suppressed", ["pool": pool, "reason": reason])
     }
 
     private func ruleFailureCounter(rule: String, reason: String) -> Counter {
-        counter("rule_evaluation_failures", ["rule": rule, "reason": reason], "")
+        counter("rule_evaluation_failures", ["rule": rule, "reason": reason])
     }
 
     private func actionCounter(pool: String, action: String, result: String) -> Counter {
-        counter("actions", ["pool": pool, "action": action, "result": result], "Actions per pool, kind and result (success, failure, dry_run).")
+        counter("actions", ["pool": pool, "action": action, "result": result])
     }
 
     private func capacityGauge(pool: String) -> Gauge {
-        gauge(
-            "pool_healthy_capacity", ["pool": pool],
-            "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.", unit: "ratio")
+        gauge("pool_healthy_capacity", ["pool": pool], unit: "ratio")
     }
 
     private func milestoneHistogram(kind: String, pool: String) -> DurationHistogram {
-        let help =
-            [
-                "detection": "Time from the first unhealthy reading to the incident firing.",
-                "mitigation": "Time from an incident firing to its first remedy.",
-                "recovery": "Time from an incident firing to the server back at full weight.",
-            ][kind] ?? ""
         return histograms.withLock { histograms in
             let key = Self.key(kind, pool)
             if let histogram = histograms[key] { return histogram }
             let histogram = registry.makeDurationHistogram(
-                descriptor: Self.descriptor("incident_\(kind)", unit: "seconds", help), labels: [("pool", pool)], buckets: Self.incidentBuckets)
+                descriptor: Self.descriptor("incident_\(kind)", unit: "seconds"), labels: [("pool", pool)], buckets: Self.incidentBuckets)
             histograms[key] = histogram
             return histogram
         }
     }
 
-    private func counter(_ name: String, _ labels: [String: String], _ help: String) -> Counter {
+    private func counter(_ name: String, _ labels: [String: String]) -> Counter {
         counters.withLock { counters in
             let key = Self.key([name] + labels.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(
-                descriptor: Self.descriptor(name, unit: "total", help), labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                descriptor: Self.descriptor(name, unit: "total"), labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             counters[key] = counter
             return counter
         }
     }
 
-    private func gauge(_ name: String, _ labels: [String: String], _ help: String, unit: String = "") -> Gauge {
+    private func gauge(_ name: String, _ labels: [String: String], unit: String = "") -> Gauge {
         gauges.withLock { gauges in
             let key = Self.key([name] + labels.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
             if let gauge = gauges[key] { return gauge }
             let gauge = registry.makeGauge(
-                descriptor: Self.descriptor(name, unit: unit, help), labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                descriptor: Self.descriptor(name, unit: unit), labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             gauges[key] = gauge
             return gauge
         }
     }
 
-    /// One help text per metric name: swift-prometheus refuses two texts for one name.
+    /// Every metric's help text, the one place they are written (swift-prometheus refuses two texts for one name).
     private static let helps: [String: String] = [
+        "reconcile_duration": "Time one reconcile pass takes.",
+        "prometheus_query_duration": "Time one rule query to Prometheus takes.",
+        "reconcile_iterations_missed": "Reconcile slots skipped because a pass overran its interval.",
+        "last_successful_reconcile_timestamp":
+            "Unix time of the last pass in which Prometheus answered every rule query (a rule whose own expression is wrong aside).",
+        "prometheus_up": "0 when no rule query of the last pass got an answer from Prometheus.",
+        "leader": "1 when this replica is the leader and acts.",
+        "config_last_reload_successful": "1 when the last configuration (re)load succeeded.",
+        "config_last_reload_success_timestamp": "Unix time of the last successful configuration load.",
+        "incident_detection": "Time from the first unhealthy reading to the incident firing.",
+        "incident_mitigation": "Time from an incident firing to its first remedy.",
+        "incident_recovery": "Time from an incident firing to the server back at full weight.",
+        "http_connections_timed_out":
+            "Connections closed for their timeouts: idle (nothing sent since the last response), read (a request too slow to arrive whole), write (a response not taken).",
         "reconcile": "Reconcile passes by result (partial: some rule queries failed).",
         "alerts_received": "Alertmanager alerts received, by what became of them.",
         "alert_deduplication_evictions":
@@ -261,15 +264,15 @@ public final class ControllerMetrics: Sendable {
         "verdicts": "Targets per pool, rule and verdict in the last pass.",
         "incidents": "Open incidents per pool and phase.",
         "actions_suppressed": "Remedies held back by a safety gate, per pool and gate (each suppression counted once while it lasts).",
-        "actions": "Actions per pool, kind and result (success, failure, dry_run).",
+        "actions": "Actions per pool, kind and result (success, unchanged, failure, refused, dry_run).",
         "rule_evaluation_failures":
             "Passes in which a rule could not be evaluated, by reason (bad_data and wrong_result_type: the rule itself is wrong).",
         "pool_healthy_capacity": "Healthy capacity of the pool: configured weight of healthy servers in rotation over that of all non-spare servers.",
         "target_weight": "Weight of each server as a share of its configured weight (0 when out of rotation).",
     ]
 
-    private static func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "healer", metricName: name, unitName: unit, helpText: helps[name] ?? help)
+    private static func descriptor(_ name: String, unit: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "healer", metricName: name, unitName: unit, helpText: helps[name] ?? "")
     }
 
     private static func key(_ parts: String...) -> String { key(parts) }

@@ -55,46 +55,57 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         public var results: [(action: PlannedAction, outcome: ActionOutcome)]
     }
 
-    private let engineBox: Mutex<Engine>
+    /// What the service keeps between passes and shows to the API: one value, behind one lock.
+    private struct Memory {
+        /// The engine of the configuration in force (a reload replaces it; state is kept).
+        var engine: Engine
+        /// The state the last pass saved (or the one loaded at start); `nil` until loaded.
+        var state: EngineState?
+        /// Commands from the admin API, applied to the state at the start of the next pass.
+        var commands: [OperatorCommand] = []
+        /// Alerts waiting for the next pass, by incident key.
+        var alerts: [IncidentKey: String] = [:]
+        /// Ladder steps whose actuator failed in the last pass, for the next one: they are not in force.
+        var failedSteps: [IncidentKey: FailedStep] = [:]
+        /// When the last pass in which Prometheus answered every query ended, for readiness (a rule whose own
+        /// expression is wrong does not count against it).
+        var lastHealthyPass: Date?
+        /// Rules that could not be evaluated in the last pass through their own fault, by name.
+        var brokenRules: [String: RuleFailure] = [:]
+        /// Pools whose balancer could not be seen in the last pass, with why.
+        var unreachable: [String: String] = [:]
+        /// Why the last pass could not load or save the state; `nil` when it could.
+        var stateFailure: String?
+        /// The last pass.
+        var report: PassReport?
+        /// Slots skipped because a pass overran its interval.
+        var missed = 0
+        /// The last failure logged per expression, to log each failure once, and its end.
+        var queryFailures: [String: String] = [:]
+        /// The last unreachable-balancer reason logged per pool.
+        var balancerFailures: [String: String] = [:]
+    }
+
+    private let memory: Mutex<Memory>
     /// The engine of the configuration in force (a reload replaces it; state is kept).
-    public var engine: Engine { engineBox.withLock { $0 } }
-    /// Commands from the admin API, applied to the state at the start of the next pass.
-    private let commands = Mutex<[@Sendable (Engine, inout EngineState, Date) -> [DecisionRecord]]>([])
-    /// Alerts waiting for the next pass, by incident key.
-    private let alerts = Mutex<[IncidentKey: String]>([:])
-    /// When the last pass in which Prometheus answered every query ended, for readiness (a rule whose own
-    /// expression is wrong does not count against it).
-    private let lastHealthyPass = Mutex<Date?>(nil)
-    /// Rules that could not be evaluated in the last pass through their own fault, by name.
-    private let brokenRulesBox = Mutex<[String: RuleFailure]>([:])
-    /// Pools whose balancer could not be seen in the last pass, with why.
-    private let unreachableBox = Mutex<[String: String]>([:])
-    /// Ladder steps whose actuator failed in the last pass, for the next one: they are not in force.
-    private let failedSteps = Mutex<[IncidentKey: FailedStep]>([:])
-    /// Why the last pass could not load or save the state; `nil` when it could.
-    private let stateFailure = Mutex<String?>(nil)
+    public var engine: Engine { memory.withLock { $0.engine } }
     private let dependencies: Dependencies
     private let clock: C
     private let now: @Sendable () -> Date
     private let logger: Logger
-    private let state: Mutex<EngineState?> = Mutex(nil)
-    private let report = Mutex<PassReport?>(nil)
-    private let missed = Atomic<Int>(0)
-    /// The last failure logged per expression, to log each failure once, and its end.
-    private let queryFailures = Mutex<[String: String]>([:])
-    /// The last unreachable-balancer reason logged per pool.
-    private let balancerFailures = Mutex<[String: String]>([:])
 
     /// Creates the loop.
     ///
     /// - Parameters:
     ///   - clock: schedules passes (a manual clock in tests).
     ///   - now: the wall-clock time given to the engine.
+    ///   - loadedState: the state already read from the store (at start, to refuse an unreadable file); the first
+    ///     pass starts from it instead of reading the store again. `nil`: the first pass reads the store.
     public init(
         configuration: HealerConfiguration, dependencies: Dependencies, clock: C, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger
+        loadedState: EngineState? = nil, logger: Logger
     ) {
-        self.engineBox = Mutex(Engine(configuration: configuration))
+        self.memory = Mutex(Memory(engine: Engine(configuration: configuration), state: loadedState))
         self.dependencies = dependencies
         self.clock = clock
         self.now = now
@@ -102,38 +113,38 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     }
 
     /// The last pass, if any.
-    public var lastPass: PassReport? { report.withLock { $0 } }
+    public var lastPass: PassReport? { memory.withLock { $0.report } }
     /// Slots skipped because a pass overran its interval.
-    public var missedSlots: Int { missed.load(ordering: .relaxed) }
+    public var missedSlots: Int { memory.withLock { $0.missed } }
     /// The engine state now.
-    public var currentState: EngineState? { state.withLock { $0 } }
+    public var currentState: EngineState? { memory.withLock { $0.state } }
 
     /// Replaces the configuration; incidents, budgets and other state carry over (state of removed rules is
     /// frozen until the rule comes back).
     public func reload(_ configuration: HealerConfiguration) {
-        engineBox.withLock { $0 = Engine(configuration: configuration) }
+        memory.withLock { $0.engine = Engine(configuration: configuration) }
         dependencies.observer?.prepare(configuration)
     }
 
-    /// Queues a change to the engine state (pause, resume, release) for the start of the next pass.
-    public func enqueue(_ command: @escaping @Sendable (Engine, inout EngineState, Date) -> [DecisionRecord]) {
-        commands.withLock { $0.append(command) }
+    /// Queues an operator's command (pause, resume, release) for the start of the next pass.
+    public func enqueue(_ command: OperatorCommand) {
+        memory.withLock { $0.commands.append(command) }
     }
 
     /// Hands an alert to the next pass: it makes Healer act only if the rule's own query confirms it.
     public func hint(_ key: IncidentKey, alert: String) {
-        alerts.withLock { $0[key] = alert }
+        memory.withLock { $0.alerts[key] = alert }
     }
 
     /// When the last pass in which Prometheus answered every query finished (rules broken by their own fault
     /// aside: see ``brokenRules``).
-    public var lastSuccessfulPass: Date? { lastHealthyPass.withLock { $0 } }
+    public var lastSuccessfulPass: Date? { memory.withLock { $0.lastHealthyPass } }
     /// Rules whose own expression failed in the last pass (``RuleFailure/isRuleFault``), by name.
-    public var brokenRules: [String: RuleFailure] { brokenRulesBox.withLock { $0 } }
+    public var brokenRules: [String: RuleFailure] { memory.withLock { $0.brokenRules } }
     /// Pools whose balancer could not be seen in the last pass (nothing in them changes), with why.
-    public var unreachableBalancers: [String: String] { unreachableBox.withLock { $0 } }
+    public var unreachableBalancers: [String: String] { memory.withLock { $0.unreachable } }
     /// Why the last pass could not load or save the state (so it did nothing); `nil` when it could.
-    public var stateProblem: String? { stateFailure.withLock { $0 } }
+    public var stateProblem: String? { memory.withLock { $0.stateFailure } }
 
     public func run() async throws {
         let interval = engine.configuration.reconcile.interval
@@ -150,7 +161,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             let late = deadline.duration(to: now)
             let skipped = late > interval ? Int(late / interval) : 0
             if skipped > 0 {
-                missed.add(skipped, ordering: .relaxed)
+                memory.withLock { $0.missed += skipped }
                 dependencies.observer?.missedSlots(skipped)
                 logger.warning("reconcile pass overran its interval", metadata: ["missed_slots": "\(skipped)", "interval": "\(interval)"])
             }
@@ -158,102 +169,143 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    /// Runs one pass now: query, decide, act, save.
+    /// Runs one pass now: observe, decide, save, apply, report.
     @discardableResult
     public func runPass() async -> PassReport {
         let started = clock.now
         let time = now()
         let engine = self.engine
-        let observations = await observeAll(at: time, engine: engine)
-        logQueryFailures(observations)
+        let seen = await observe(engine: engine, at: time)
+        var decided = await decide(seen, engine: engine)
+        await save(&decided, seen: seen, engine: engine)
+        let results = await apply(decided.outcome.plan, isLeader: seen.observations.isLeader)
+        return report(seen, decided, results: results, engine: engine, duration: started.duration(to: clock.now))
+    }
+
+    /// What a pass saw: every rule's answer, the balancers, leadership, and the alerts and failed steps handed
+    /// over since the last pass.
+    private struct Seen {
+        var time: Date
+        var rules: [String: RuleObservation]
+        var balancers: BalancerObservation
+        var observations: Observations
+    }
+
+    /// What a pass decided, and from what.
+    private struct Decided {
+        /// The state as loaded, and whether it can be trusted (a state that cannot be loaded is not replaced by a
+        /// fresh one: Healer would forget what it did; passes decide but do nothing until the store answers).
+        var loaded: EngineState
+        var trusted: Bool
+        /// The loaded state with the operators' commands applied: what the engine started from.
+        var prior: EngineState
+        var commands: [OperatorCommand]
+        var outcome: Engine.Outcome
+    }
+
+    private func observe(engine: Engine, at time: Date) async -> Seen {
+        let rules = await observeAll(at: time, engine: engine)
+        logQueryFailures(rules)
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
-        unreachableBox.withLock { $0 = view.unreachable }
         let isLeader = await dependencies.elector.isLeader()
-        // A state that cannot be loaded is not replaced by a fresh one: Healer would forget what it did. Passes
-        // decide but do nothing until the store answers.
-        let (loaded, trusted) = await loadedState(engine: engine)
-        var prior = loaded
-        let queued = commands.withLock { commands in
-            defer { commands = [] }
-            return commands
+        let (hints, failed) = memory.withLock { memory in
+            defer {
+                memory.alerts = [:]
+                memory.failedSteps = [:]
+                memory.unreachable = view.unreachable
+            }
+            return (memory.alerts, memory.failedSteps)
         }
-        var commandRecords: [DecisionRecord] = []
-        for command in queued {
-            commandRecords += command(engine, &prior, time)
-        }
-        let hints = alerts.withLock { alerts in
-            defer { alerts = [:] }; return alerts
-        }
-        var seen = Observations(
-            isLeader: isLeader, rules: observations, inventory: view.inventory, sessions: view.sessions, unreachableBalancers: view.unreachable,
+        var observations = Observations(
+            isLeader: isLeader, rules: rules, inventory: view.inventory, sessions: view.sessions, unreachableBalancers: view.unreachable,
             alerts: hints)
-        seen.balancerStates = view.current
-        seen.down = view.down
-        let failedBefore = failedSteps.withLock { failed in
-            defer { failed = [:] }
-            return failed
+        observations.balancerStates = view.current
+        observations.down = view.down
+        observations.failedSteps = failed
+        return Seen(time: time, rules: rules, balancers: view, observations: observations)
+    }
+
+    private func decide(_ seen: Seen, engine: Engine) async -> Decided {
+        let (loaded, trusted) = await loadedState(engine: engine)
+        let commands = memory.withLock { memory in
+            defer { memory.commands = [] }
+            return memory.commands
         }
-        seen.failedSteps = failedBefore
-        var outcome = engine.reconcile(state: prior, observations: seen, now: time)
+        var prior = loaded
+        var commandRecords: [DecisionRecord] = []
+        for command in commands {
+            let (next, records) = engine.apply(command, to: prior, now: seen.time)
+            prior = next
+            commandRecords += records
+        }
+        var outcome = engine.reconcile(state: prior, observations: seen.observations, now: seen.time)
         outcome.records = commandRecords + outcome.records
-        // Intent before action: the state that says what this pass does is saved before anything is done, so a
-        // controller killed mid-action restarts knowing it. When it cannot be saved, nothing is done, the state
-        // stays as it was and the operators' commands wait for the next pass.
+        return Decided(loaded: loaded, trusted: trusted, prior: prior, commands: commands, outcome: outcome)
+    }
+
+    /// Intent before action: the state that says what this pass does is saved before anything is done, so a
+    /// controller killed mid-action restarts knowing it. When it cannot be saved, nothing new is done, the state
+    /// stays as it was and the operators' commands and failed steps wait for the next pass; what was saved before
+    /// is still re-asserted (a balancer restarted meanwhile gets its remedies back: that needs no new intent), not
+    /// what a queued command changes, and nothing at all once the state file is lost (another Healer may own it).
+    private func save(_ decided: inout Decided, seen: Seen, engine: Engine) async {
         var unsaved: String?
         var lost = false
-        if !trusted {
+        if !decided.trusted {
             unsaved = "the saved state could not be read, so nothing was done this pass"
         } else if let store = dependencies.store {
             do {
-                try await store.save(outcome.state, appending: outcome.records)
+                try await store.save(decided.outcome.state, appending: decided.outcome.records)
             } catch {
                 lost = (error as? any StateStoreFailure)?.meansStateLost ?? false
-                stateFailure.withLock { $0 = "cannot be saved, so passes do nothing: \(error)" }
+                memory.withLock { $0.stateFailure = "cannot be saved, so passes do nothing: \(error)" }
                 logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
                 unsaved = "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"
             }
         }
-        let saved = unsaved == nil
         if let unsaved {
-            commands.withLock { $0 = queued + $0 }
-            failedSteps.withLock { $0.merge(failedBefore) { current, _ in current } }
-            outcome.records.append(DecisionRecord(time: time, kind: .pool, pool: "*", reason: unsaved))
-        } else {
-            state.withLock { $0 = outcome.state }
-            stateFailure.withLock { $0 = nil }
-        }
-        dependencies.journal.append(outcome.records)
-        for record in outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
-        // A pass that cannot save does nothing new; what was saved before is still re-asserted (a balancer restarted
-        // meanwhile gets its remedies back): that needs no new intent. Not what an operator's queued command (a
-        // release, a pause) changes, and nothing at all once the state file is lost: another Healer may own the path.
-        if !saved {
-            var reasserted: [TargetID: DesiredServerState] = [:]
-            if trusted, !lost {
-                let wanted = engine.desiredBalancerState(of: prior)
-                reasserted = engine.desiredBalancerState(of: loaded).filter { wanted[$0.key] == $0.value }
+            memory.withLock { memory in
+                memory.commands = decided.commands + memory.commands
+                memory.failedSteps.merge(seen.observations.failedSteps) { current, _ in current }
             }
-            outcome.plan = Plan(actions: [], desired: reasserted, simulated: outcome.plan.simulated)
+            decided.outcome.records.append(DecisionRecord(time: seen.time, kind: .pool, pool: "*", reason: unsaved))
+        } else {
+            memory.withLock { memory in
+                memory.state = decided.outcome.state
+                memory.stateFailure = nil
+            }
         }
+        dependencies.journal.append(decided.outcome.records)
+        for record in decided.outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
+        if unsaved != nil {
+            var reasserted: [TargetID: DesiredServerState] = [:]
+            if decided.trusted, !lost {
+                let wanted = engine.desiredBalancerState(of: decided.prior)
+                reasserted = engine.desiredBalancerState(of: decided.loaded).filter { wanted[$0.key] == $0.value }
+            }
+            decided.outcome.plan = Plan(actions: [], desired: reasserted, simulated: decided.outcome.plan.simulated)
+        }
+    }
 
-        // The desired balancer state is applied as a diff every pass: it re-asserts what a reload undid.
+    /// The desired balancer state is applied as a diff every pass (it re-asserts what a reload undid), then the
+    /// actions: a failed restart is handed to the next pass, which tries it again while the server is unhealthy.
+    private func apply(_ plan: Plan, isLeader: Bool) async -> [(PlannedAction, ActionOutcome)] {
         var applied: [TargetID: ActionOutcome] = [:]
-        if let balancer = dependencies.balancer, isLeader, !outcome.plan.desired.isEmpty {
-            applied = await balancer.apply(outcome.plan.desired)
-            for (target, result) in applied.sorted(by: { $0.key < $1.key }) where !result.detail.hasPrefix("already") {
-                let planned = outcome.plan.actions.contains { $0.key.target == target && !$0.dryRun }
-                if result.result == .failure || !planned {
+        if let balancer = dependencies.balancer, isLeader, !plan.desired.isEmpty {
+            applied = await balancer.apply(plan.desired)
+            for (target, result) in applied.sorted(by: { $0.key < $1.key }) where result.result != .unchanged {
+                let planned = plan.actions.contains { $0.key.target == target && !$0.dryRun }
+                if result.result.failed || !planned {
                     logger.log(
-                        level: result.result == .failure ? .error : .notice,
-                        "balancer \(result.result == .failure ? "write failed" : "re-asserted") \(target)",
+                        level: result.result.failed ? .error : .notice,
+                        "balancer \(result.result.failed ? "write failed" : "re-asserted") \(target)",
                         metadata: ["pool": "\(target.pool)", "server": "\(target.server)", "detail": "\(result.detail)"])
                 }
             }
         }
-
         var results: [(PlannedAction, ActionOutcome)] = []
-        for action in outcome.plan.actions {
+        for action in plan.actions {
             let result: ActionOutcome
             switch action.kind {
             case _ where action.dryRun:
@@ -264,46 +316,53 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 result = await dependencies.actuator.execute(action)
             }
             results.append((action, result))
-            // A refusal (a value that would read as an option, a shell script with placeholders) fails the same way
-            // every time: not worth trying again.
-            if case .run = action.kind, result.result == .failure, let step = action.step, !result.detail.hasPrefix("refused:") {
-                failedSteps.withLock { $0[action.key] = FailedStep(step: step, detail: result.detail) }
+            // A refusal fails the same way every time: not worth trying again.
+            if case .run = action.kind, result.result == .failure, let step = action.step {
+                memory.withLock { $0.failedSteps[action.key] = FailedStep(step: step, detail: result.detail) }
             }
-            let level: Logger.Level = result.result == .failure ? .error : .info
             logger.log(
-                level: level, "\(result.result == .dryRun ? "dry-run" : "action") \(action)",
+                level: result.result.failed ? .error : .info, "\(result.result == .dryRun ? "dry-run" : "action") \(action)",
                 metadata: [
                     "pool": "\(action.key.target.pool)", "server": "\(action.key.target.server)", "rule": "\(action.key.rule)",
                     "action": "\(action.kind.name)", "result": "\(result.result.rawValue)", "detail": "\(result.detail)",
                 ])
         }
-        let pass = PassReport(time: time, duration: started.duration(to: clock.now), outcome: outcome, results: results)
+        return results
+    }
+
+    /// Readiness, the metrics and the report of the pass.
+    private func report(
+        _ seen: Seen, _ decided: Decided, results: [(PlannedAction, ActionOutcome)], engine: Engine, duration: Duration
+    ) -> PassReport {
+        let pass = PassReport(time: seen.time, duration: duration, outcome: decided.outcome, results: results)
         let rules = Self.allRules(engine)
-        let failures = observations.compactMapValues(\.failure)
+        let failures = seen.rules.compactMapValues(\.failure)
         let failed = Set(rules.filter { failures[$0.name] != nil }.map(\.expression)).count
         let unanswered = Set(rules.filter { failures[$0.name].map { !$0.isRuleFault } ?? false }.map(\.expression)).count
         let broken = failures.filter(\.value.isRuleFault)
         // Healthy: Prometheus answered every query, and at least one rule works (with every rule wrong, Healer
         // protects nothing and must not look as if it did). Readiness and the metric both follow this.
         let healthy = failures.count == broken.count && (broken.count < rules.count || rules.isEmpty)
-        if healthy { lastHealthyPass.withLock { $0 = time } }
-        brokenRulesBox.withLock { $0 = broken }
+        memory.withLock { memory in
+            if healthy { memory.lastHealthyPass = seen.time }
+            memory.brokenRules = broken
+            memory.report = pass
+        }
         dependencies.observer?.passFinished(
-            outcome: outcome, results: results, duration: pass.duration, failedQueries: failed, unansweredQueries: unanswered, healthy: healthy,
-            totalQueries: Set(rules.map(\.expression)).count,
-            ruleFailures: failures, time: time, isLeader: isLeader, current: view.current)
-        report.withLock { $0 = pass }
+            outcome: decided.outcome, results: results, duration: duration, failedQueries: failed, unansweredQueries: unanswered,
+            healthy: healthy, totalQueries: Set(rules.map(\.expression)).count, ruleFailures: failures, time: seen.time,
+            isLeader: seen.observations.isLeader, current: seen.balancers.current)
         return pass
     }
 
     private func logQueryFailures(_ observations: [String: RuleObservation]) {
         var changes: [(rule: String, failure: String?)] = []
-        queryFailures.withLock { failures in
+        memory.withLock { memory in
             for (rule, observation) in observations.sorted(by: { $0.key < $1.key }) {
                 var failure = observation.failure?.description
                 if failure == nil, !observation.warnings.isEmpty { failure = "warnings: " + observation.warnings.joined(separator: "; ") }
-                if failures[rule] != failure {
-                    failures[rule] = failure
+                if memory.queryFailures[rule] != failure {
+                    memory.queryFailures[rule] = failure
                     changes.append((rule, failure))
                 }
             }
@@ -319,11 +378,12 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
 
     private func logBalancer(_ view: BalancerObservation) {
         if view.reloaded { logger.warning("the balancer was reloaded: every managed server is re-asserted this pass") }
-        let changes = balancerFailures.withLock { failures -> [(String, String?)] in
+        let changes = memory.withLock { memory -> [(String, String?)] in
             var changes: [(String, String?)] = []
-            for pool in Set(failures.keys).union(view.unreachable.keys).sorted() where failures[pool] != view.unreachable[pool] {
+            for pool in Set(memory.balancerFailures.keys).union(view.unreachable.keys).sorted()
+            where memory.balancerFailures[pool] != view.unreachable[pool] {
                 changes.append((pool, view.unreachable[pool]))
-                failures[pool] = view.unreachable[pool]
+                memory.balancerFailures[pool] = view.unreachable[pool]
             }
             return changes
         }
@@ -340,14 +400,14 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// The state to start the pass from, and whether it can be trusted (it is the last one saved, or there is
     /// no store). A load failure gives a fresh state that is not trusted: the pass must not act on it.
     private func loadedState(engine: Engine) async -> (EngineState, trusted: Bool) {
-        if let current = state.withLock({ $0 }) { return (current, true) }
+        if let current = memory.withLock({ $0.state }) { return (current, true) }
         let fresh = EngineState(maxActionsPerMinute: engine.configuration.safety.maxActionsPerMinute)
         guard let store = dependencies.store else { return (fresh, true) }
         do {
             return (try await store.load() ?? fresh, true)
         } catch {
             logger.error("cannot load the state: nothing is done until it can be read", metadata: ["error": "\(error)"])
-            stateFailure.withLock { $0 = "cannot be read, so passes do nothing: \(error)" }
+            memory.withLock { $0.stateFailure = "cannot be read, so passes do nothing: \(error)" }
             return (fresh, false)
         }
     }

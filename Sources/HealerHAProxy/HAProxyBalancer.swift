@@ -97,7 +97,7 @@ public actor HAProxyBalancer: Balancer {
                 _ = try await client.execute(.setState(backend: backend, server: target.server, state: want.admin))
                 changes.append("state \(current.adminState.rawValue) → \(want.admin.rawValue)")
             }
-            guard !changes.isEmpty else { return ActionOutcome(.success, detail: "already \(want)") }
+            guard !changes.isEmpty else { return ActionOutcome(.unchanged, detail: "already \(want)") }
             let after = try RuntimeParsers.serversState(try await client.execute(.showServersState(backend: backend)))
             guard let readBack = after.first(where: { $0.server == target.server }) else {
                 throw HAProxyError.notApplied(target: "\(backend)/\(target.server)", expected: "\(want)", actual: "server gone")

@@ -41,10 +41,22 @@ public enum HealerHTTPServer {
         }
     }
 
-    /// The router with every route.
+    /// A setting the server cannot start with: a configuration error, named by its field.
+    public struct InvalidSettings: Error, CustomStringConvertible {
+        /// The configuration field, e.g. `server.listen`.
+        public var field: String
+        /// What is wrong with it.
+        public var message: String
+
+        public var description: String { "\(field): \(message)" }
+    }
+
+    /// The router with every route: probes and metrics, the read-only API, and the changes (the Alertmanager
+    /// receiver and the operators' commands), which pass ``ChangeAuthorization`` first.
     public static func router(api: ControllerAPI, settings: Settings) -> Router<BasicRequestContext> {
         let router = Router()
-        let authorize = { @Sendable (request: Request) throws in try Self.authorize(request, token: settings.token) }
+        let reads = router.group("/api/v1")
+        let changes = router.group("/api/v1").add(middleware: ChangeAuthorization(token: settings.token))
         let body = { @Sendable (request: Request) async throws -> Data in try await Self.body(request, limit: settings.maxBodyBytes) }
 
         router.get("/metrics") { _, _ -> Response in
@@ -60,8 +72,7 @@ public enum HealerHTTPServer {
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: checks.joined(separator: "\n") + "\n")))
         }
-        router.post("/api/v1/alerts") { request, _ -> Response in
-            try authorize(request)
+        changes.post("alerts") { request, _ -> Response in
             let data = try await body(request)
             let payload: AlertmanagerPayload
             do {
@@ -79,53 +90,38 @@ public enum HealerHTTPServer {
             for outcome in outcomes { counts[outcome.rawValue, default: 0] += 1 }
             return try Self.respond(.ok, counts)
         }
-        router.get("/api/v1/status") { _, _ -> Response in
+        reads.get("status") { _, _ -> Response in
             let pass = api.service.lastPass
             let report = StatusReport(
                 configuration: api.service.engine.configuration, outcome: pass?.outcome, passTime: pass?.time, passDuration: pass?.duration,
                 now: Date())
             return try Self.respond(.ok, report)
         }
-        router.get("/api/v1/decisions") { request, _ -> Response in
+        reads.get("decisions") { request, _ -> Response in
             let query = request.uri.queryParameters
             let limit = query["limit"].flatMap { Int($0) } ?? 100
             let records = api.journal.records(pool: query["pool"].map(String.init), server: query["target"].map(String.init), limit: max(0, limit))
             return try Self.respond(.ok, records)
         }
-        for (path, pause) in [("/api/v1/pause", true), ("/api/v1/resume", false)] {
-            router.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
-                try authorize(request)
+        for (path, pause) in [("pause", true), ("resume", false)] {
+            changes.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
                 let pool = request.uri.queryParameters["pool"].map(String.init)
                 if let pool, api.service.engine.configuration.pools[pool] == nil { throw HTTPError(.notFound, message: "no pool named \(pool)") }
-                api.service.enqueue { _, state, now in
-                    if let pool {
-                        if pause { state.pause.pools.insert(pool) } else { state.pause.pools.remove(pool) }
-                    } else {
-                        state.pause.global = pause
-                        if !pause { state.pause.pools = [] }
-                    }
-                    return [DecisionRecord(time: now, kind: .pool, pool: pool ?? "*", reason: "\(pause ? "paused" : "resumed") by an operator")]
-                }
+                api.service.enqueue(pause ? .pause(pool: pool) : .resume(pool: pool))
                 return try Self.respond(.accepted, ["status": pause ? "paused" : "resumed", "scope": pool ?? "all", "effective": "next pass"])
             }
         }
-        router.post("/api/v1/quarantine/:pool/:server/release") { request, context -> Response in
-            try authorize(request)
+        changes.post("quarantine/:pool/:server/release") { request, context -> Response in
             guard let pool = context.parameters.get("pool"), let server = context.parameters.get("server") else { throw HTTPError(.badRequest) }
             let quarantined =
                 api.service.currentState?.incidents.values.contains {
                     $0.key.target == TargetID(pool: pool, server: server) && $0.phase == .quarantined
                 } ?? false
             guard quarantined else { throw HTTPError(.notFound, message: "\(pool)/\(server) is not quarantined") }
-            api.service.enqueue { engine, state, now in
-                let (released, records, _) = engine.releaseQuarantine(state: state, pool: pool, server: server, now: now)
-                state = released
-                return records
-            }
+            api.service.enqueue(.releaseQuarantine(TargetID(pool: pool, server: server)))
             return try Self.respond(.accepted, ["status": "releasing", "target": "\(pool)/\(server)", "effective": "next pass"])
         }
-        router.post("/api/v1/reload") { request, _ -> Response in
-            try authorize(request)
+        changes.post("reload") { request, _ -> Response in
             if let failure = api.reload() {
                 return try Self.respond(.badRequest, ["status": "failed; the previous configuration stays in force", "errors": failure])
             }
@@ -140,23 +136,6 @@ public enum HealerHTTPServer {
             status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Array(try json.encode(value)))))
     }
 
-    /// Lets a request to a mutating endpoint through: not from a web page (a browser sends `Origin` with every
-    /// cross-origin POST, so a page open in an operator's browser cannot pause a Healer on localhost; Alertmanager,
-    /// curl and `healer` send none), and with the bearer token when one is configured.
-    private static func authorize(_ request: Request, token: String?) throws {
-        guard request.headers[.origin] == nil else {
-            throw HTTPError(.forbidden, message: "requests from web pages (with an Origin header) may not change Healer")
-        }
-        guard let token else { return }
-        let given = request.headers[.authorization] ?? ""
-        // Compare every byte, whatever the first difference, so that timing tells nothing.
-        let expected = Array("Bearer \(token)".utf8)
-        let actual = Array(given.utf8)
-        var difference = expected.count ^ actual.count
-        for index in 0..<expected.count { difference |= Int(expected[index] ^ (index < actual.count ? actual[index] : 0)) }
-        guard difference == 0 else { throw HTTPError(.unauthorized) }
-    }
-
     private static func body(_ request: Request, limit: Int) async throws -> Data {
         do {
             return Data(try await request.body.collect(upTo: limit).readableBytesView)
@@ -169,23 +148,12 @@ public enum HealerHTTPServer {
     /// write timeouts and serving at most `maxConnections` at once.
     public static func application(api: ControllerAPI, settings: Settings, logger: Logger) throws -> some ApplicationProtocol {
         guard let (host, port) = ServerSettings.split(listen: settings.listen) else {
-            throw HTTPError(.internalServerError, message: "server.listen must be host:port, got \(settings.listen)")
+            throw InvalidSettings(field: "server.listen", message: "expected host:port, got \(settings.listen)")
         }
-        let closed = Dictionary(
-            uniqueKeysWithValues: ConnectionDeadline.Expiry.allCases.map { expiry in
-                (
-                    expiry,
-                    api.metrics.registry.makeCounter(
-                        name: "healer_http_connections_timed_out_total", labels: [("timeout", expiry.rawValue)],
-                        help:
-                            "Connections closed for their timeouts: idle (nothing sent since the last response), read (a request too slow to arrive whole), write (a response not taken)."
-                    )
-                )
-            })
         let (readTimeout, writeTimeout) = (TimeAmount(settings.readTimeout), TimeAmount(settings.writeTimeout))
         let deadlines = HTTP1Channel.Configuration(
             additionalChannelHandlers: [
-                ConnectionDeadlineHandler(readTimeout: readTimeout, writeTimeout: writeTimeout) { closed[$0]?.increment() }
+                ConnectionDeadlineHandler(readTimeout: readTimeout, writeTimeout: writeTimeout) { api.metrics.connectionTimedOut($0.rawValue) }
             ])
         return Application(
             router: router(api: api, settings: settings),

@@ -58,7 +58,7 @@ public final class FakeBalancer: Balancer, Sendable {
                 if let reason = state.unreachable {
                     outcomes[target] = ActionOutcome(.failure, detail: reason)
                 } else if state.servers[target] == want {
-                    outcomes[target] = ActionOutcome(.success, detail: "already \(want)")
+                    outcomes[target] = ActionOutcome(.unchanged, detail: "already \(want)")
                 } else {
                     state.servers[target] = want
                     changed[target] = want

@@ -12,6 +12,18 @@ struct ControllerMetricsTests {
         Set(metrics.registry.emitToString().split(separator: "\n").map(String.init))
     }
 
+    /// Every metric says what it is: help texts are written in one table, and a metric missing from it shows here.
+    @Test func everyMetricHasAHelpText() async {
+        let metrics = ControllerMetrics(configuration: .fixture())
+        metrics.connectionTimedOut("read")
+        func names(_ prefix: String) -> Set<String> {
+            Set(lines(metrics).filter { $0.hasPrefix(prefix) }.map { String($0.split(separator: " ")[2]) })
+        }
+        let typed = names("# TYPE healer_")
+        #expect(typed.contains("healer_http_connections_timed_out_total"))
+        #expect(typed.subtracting(names("# HELP healer_")).isEmpty, "no help text: \(typed.subtracting(names("# HELP healer_")).sorted())")
+    }
+
     @Test func closedLabelSetsArePreCreatedAtZero() {
         let metrics = ControllerMetrics(configuration: .fixture())
         let emitted = lines(metrics)

@@ -139,7 +139,8 @@ func run(scenario: String, withHealer: Bool, faultSeconds: Int) async throws -> 
                         configuration: configuration,
                         dependencies: .init(
                             metrics: PrometheusMetricsSource(client: PrometheusClient(configuration: .init(url: prometheus.url))),
-                            actuator: ActuatorRouter(configuration: configuration), balancer: BalancerSet(configuration: configuration),
+                            actuator: ActuatorRouter(configuration: configuration),
+                            balancer: BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard),
                             journal: journal),
                         clock: ContinuousClock(), logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
                     let loop = withHealer ? Task { try await service.run() } : nil

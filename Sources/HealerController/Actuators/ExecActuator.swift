@@ -31,14 +31,14 @@ public struct ExecActuator: Sendable {
     /// Runs the command for `context`. Values come from series labels, which anyone who writes into Prometheus
     /// chooses: one that would read as an option is refused, and a shell script with placeholders never runs.
     public func run(_ context: ActionContext) async -> ActionOutcome {
-        if let problem = ExecTemplate.problem(in: command) { return ActionOutcome(.failure, detail: "refused: \(problem)") }
+        if let problem = ExecTemplate.problem(in: command) { return ActionOutcome(.refused, detail: problem) }
         let values = context.values
         if !allowLeadingDash {
             for name in command.flatMap(ExecTemplate.placeholders) {
                 guard let value = values[name], value.hasPrefix("-") else { continue }
                 return ActionOutcome(
-                    .failure,
-                    detail: "refused: \(name) \"\(value)\" starts with \"-\" and would read as an option (allow_leading_dash: true allows it)")
+                    .refused,
+                    detail: "\(name) \"\(value)\" starts with \"-\" and would read as an option (allow_leading_dash: true allows it)")
             }
         }
         let argv = command.map(context.render)

@@ -8,12 +8,20 @@ public protocol Actuator: Sendable {
 public struct ActionOutcome: Sendable, Equatable, Codable {
     /// How it ended.
     public enum Result: String, Sendable, Codable, CaseIterable {
-        /// Done.
+        /// Done: something changed.
         case success
-        /// Tried and failed.
+        /// Nothing to do: the world was already so.
+        case unchanged
+        /// Tried and failed; trying again may work.
         case failure
+        /// Refused before trying (a value that would read as an option, a shell script with placeholders): it
+        /// fails the same way every time.
+        case refused
         /// Recorded only.
         case dryRun = "dry_run"
+
+        /// Whether it did not happen: failed or refused.
+        public var failed: Bool { self == .failure || self == .refused }
     }
 
     /// How it ended.
