@@ -69,7 +69,6 @@ public final class ControllerMetrics: Sendable {
             _ = counter("alerts_received", ["status": status])
         }
         alertsForgotten(0)
-        for timeout in ["idle", "read", "write"] { _ = counter("http_connections_timed_out", ["timeout": timeout]) }
         prepare(configuration)
     }
 
@@ -93,7 +92,10 @@ public final class ControllerMetrics: Sendable {
             for phase in Incident.Phase.allCases { _ = incidentGauge(pool: pool, phase: phase.rawValue) }
             for gate in Gate.allCases { _ = suppressedCounter(pool: pool, reason: gate.rawValue) }
             for action in Self.actionNames {
-                for result in ActionOutcome.Result.allCases { _ = actionCounter(pool: pool, action: action, result: result.rawValue) }
+                // The results every action can have; `unchanged` (balancer writes) and `refused` (exec) appear when they happen.
+                for result in [ActionOutcome.Result.success, .failure, .dryRun] {
+                    _ = actionCounter(pool: pool, action: action, result: result.rawValue)
+                }
             }
             _ = capacityGauge(pool: pool)
             for kind in Engine.Milestone.Kind.allCases { _ = milestoneHistogram(kind: kind.rawValue, pool: pool) }
@@ -177,7 +179,12 @@ public final class ControllerMetrics: Sendable {
         counter("alerts_received", ["status": status]).increment()
     }
 
-    /// Counts a connection of Healer's HTTP server closed for a timeout (`idle`, `read` or `write`).
+    /// Creates the series of the HTTP server's connection timeouts at zero (the server names them).
+    public func prepareConnectionTimeouts(_ timeouts: [String]) {
+        for timeout in timeouts { _ = counter("http_connections_timed_out", ["timeout": timeout]) }
+    }
+
+    /// Counts a connection of Healer's HTTP server closed for a timeout (one of those prepared).
     public func connectionTimedOut(_ timeout: String) {
         counter("http_connections_timed_out", ["timeout": timeout]).increment()
     }

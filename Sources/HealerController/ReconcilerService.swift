@@ -208,12 +208,12 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         logQueryFailures(rules)
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
+        memory.withLock { $0.unreachable = view.unreachable }
         let isLeader = await dependencies.elector.isLeader()
         let (hints, failed) = memory.withLock { memory in
             defer {
                 memory.alerts = [:]
                 memory.failedSteps = [:]
-                memory.unreachable = view.unreachable
             }
             return (memory.alerts, memory.failedSteps)
         }
@@ -250,10 +250,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// is still re-asserted (a balancer restarted meanwhile gets its remedies back: that needs no new intent), not
     /// what a queued command changes, and nothing at all once the state file is lost (another Healer may own it).
     private func save(_ decided: inout Decided, seen: Seen, engine: Engine) async {
-        var unsaved: String?
+        var unsaved: DecisionReason?
         var lost = false
         if !decided.trusted {
-            unsaved = "the saved state could not be read, so nothing was done this pass"
+            unsaved = .stateUnreadable
         } else if let store = dependencies.store {
             do {
                 try await store.save(decided.outcome.state, appending: decided.outcome.records)
@@ -261,7 +261,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 lost = (error as? any StateStoreFailure)?.meansStateLost ?? false
                 memory.withLock { $0.stateFailure = "cannot be saved, so passes do nothing: \(error)" }
                 logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
-                unsaved = "the state could not be saved, so nothing was done this pass (intent is saved before action): \(error)"
+                unsaved = .stateUnsaved(detail: "\(error)")
             }
         }
         if let unsaved {
@@ -269,7 +269,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 memory.commands = decided.commands + memory.commands
                 memory.failedSteps.merge(seen.observations.failedSteps) { current, _ in current }
             }
-            decided.outcome.records.append(DecisionRecord(time: seen.time, kind: .pool, pool: "*", reason: unsaved))
+            decided.outcome.records.append(DecisionRecord(time: seen.time, kind: .pool, pool: "*", because: unsaved))
         } else {
             memory.withLock { memory in
                 memory.state = decided.outcome.state
@@ -513,6 +513,7 @@ extension DecisionRecord {
     /// The record's fields as log metadata.
     public var logMetadata: Logger.Metadata {
         var metadata: Logger.Metadata = ["kind": "\(kind.rawValue)", "pool": "\(pool)"]
+        if let code { metadata["code"] = "\(code.rawValue)" }
         if let rule { metadata["rule"] = "\(rule)" }
         if let server { metadata["server"] = "\(server)" }
         if let verdict { metadata["verdict"] = "\(verdict.rawValue)" }

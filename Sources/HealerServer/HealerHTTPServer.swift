@@ -150,6 +150,7 @@ public enum HealerHTTPServer {
         guard let (host, port) = ServerSettings.split(listen: settings.listen) else {
             throw InvalidSettings(field: "server.listen", message: "expected host:port, got \(settings.listen)")
         }
+        api.metrics.prepareConnectionTimeouts(ConnectionDeadline.Expiry.allCases.map(\.rawValue))
         let (readTimeout, writeTimeout) = (TimeAmount(settings.readTimeout), TimeAmount(settings.writeTimeout))
         let deadlines = HTTP1Channel.Configuration(
             additionalChannelHandlers: [

@@ -15,7 +15,7 @@ struct ControllerMetricsTests {
     /// Every metric says what it is: help texts are written in one table, and a metric missing from it shows here.
     @Test func everyMetricHasAHelpText() async {
         let metrics = ControllerMetrics(configuration: .fixture())
-        metrics.connectionTimedOut("read")
+        metrics.prepareConnectionTimeouts(["read"])
         func names(_ prefix: String) -> Set<String> {
             Set(lines(metrics).filter { $0.hasPrefix(prefix) }.map { String($0.split(separator: " ")[2]) })
         }

@@ -43,7 +43,7 @@ struct DurableStateTests {
             let pass = await restarted.runPass()
             #expect(reloaded.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
             #expect(restarted.currentState?.incidents.count == 1)
-            #expect(!pass.outcome.records.contains { $0.reason.hasPrefix("unhealthy") })  // not opened again
+            #expect(!pass.outcome.records.contains { $0.code == .pending })  // not opened again
             #expect(restarted.stateProblem == nil)
         }
     }
@@ -59,7 +59,7 @@ struct DurableStateTests {
         #expect(pass.results.isEmpty)
         #expect(service.currentState == nil)  // the decision is taken again next pass
         #expect(service.stateProblem?.hasPrefix("cannot be saved, so passes do nothing") == true)  // /readyz names it
-        #expect(pass.outcome.records.contains { $0.reason.hasPrefix("the state could not be saved, so nothing was done this pass") })
+        #expect(pass.outcome.records.contains { $0.code == .stateUnsaved && $0.pool == "*" })
     }
 
     /// Disk full after a remedy was saved, and the balancer restarts: the pass can save nothing new, but the
@@ -106,7 +106,7 @@ struct DurableStateTests {
         let pass = await service.runPass()
         #expect(balancer.applied.isEmpty)
         #expect(service.currentState == nil)
-        #expect(pass.outcome.records.contains { $0.reason == "the saved state could not be read, so nothing was done this pass" })
+        #expect(pass.outcome.records.contains { $0.code == .stateUnreadable && $0.pool == "*" })
         #expect(service.stateProblem?.hasPrefix("cannot be read") == true)
     }
 }

@@ -56,13 +56,17 @@ struct EndToEndTests {
                 return verdicts.count == 3 && verdicts.allSatisfy { $0.verdict == .healthy }
             }
             errorRatio.withLock { $0 = 0.3 }
-            func reasons() -> [String] { journal.records(server: "s1").map(\.reason) }
-            try await waitUntil("pending", timeout: .seconds(30)) { reasons().contains { $0.hasPrefix("unhealthy") } }
-            try await waitUntil("firing and step 1", timeout: .seconds(30)) { reasons().contains { $0.hasPrefix("step 1: set_weight 50%") } }
-            try await waitUntil("escalation to step 2", timeout: .seconds(30)) { reasons().contains { $0.hasPrefix("step 2: drain") } }
+            func recorded(_ code: DecisionReason.Code, step: Int? = nil, action: String? = nil) -> Bool {
+                journal.records(server: "s1").contains {
+                    $0.code == code && (step == nil || $0.step == step) && (action == nil || $0.action == action)
+                }
+            }
+            try await waitUntil("pending", timeout: .seconds(30)) { recorded(.pending) }
+            try await waitUntil("firing and step 1", timeout: .seconds(30)) { recorded(.stepApplied, step: 0, action: "set_weight 50%") }
+            try await waitUntil("escalation to step 2", timeout: .seconds(30)) { recorded(.stepApplied, step: 1, action: "drain") }
             let escalated = journal.records(server: "s1")
-            #expect(escalated.contains { $0.reason.hasPrefix("firing") })
-            #expect(escalated.contains { $0.reason.hasPrefix("escalating") })
+            #expect(escalated.contains { $0.code == .firing })
+            #expect(escalated.contains { $0.code == .escalating })
             #expect(escalated.filter { $0.kind == .action }.allSatisfy { $0.dryRun })
             // The journal has the record while its pass is still running: wait for the pass's report.
             try await waitUntil("the drain in the last pass's plan", timeout: .seconds(10)) {
@@ -71,9 +75,9 @@ struct EndToEndTests {
             #expect(service.lastPass?.outcome.plan.desired.isEmpty == true)  // dry run: nothing enforced
 
             errorRatio.withLock { $0 = 0 }
-            try await waitUntil("recovery", timeout: .seconds(60)) { reasons().contains { $0.hasPrefix("recovered") } }
+            try await waitUntil("recovery", timeout: .seconds(60)) { recorded(.recovered) }
             let recovered = journal.records(server: "s1")
-            #expect(recovered.contains { $0.reason.hasPrefix("recovering") })
+            #expect(recovered.contains { $0.code == .recovering })
             let ramp = recovered.compactMap { $0.action }.filter { $0.hasPrefix("restore") }
             #expect(ramp == ["restore ready@50%", "restore ready@100%"])
             #expect(service.currentState?.incidents.isEmpty == true)

@@ -92,7 +92,7 @@ struct ReconcilerServiceTests {
         await service.runPass()
         let second = await service.runPass()
         #expect(actuator.actions.count == 2)
-        #expect(second.outcome.records.contains { $0.reason.hasPrefix("step 1 failed (exit 1)") })
+        #expect(second.outcome.records.contains { $0.code == .stepFailed && $0.step == 0 })
     }
 
     @Test func dryRunActionsNeverReachTheActuator() async {
@@ -167,7 +167,7 @@ struct ReconcilerServiceTests {
         metrics.set("error_ratio", values: ["s1": 0, "s2": 0.3, "s3": 0])
         let blind = await service.runPass()
         #expect(blind.outcome.plan.actions.isEmpty)
-        #expect(blind.outcome.records.contains { $0.server == "s2" && $0.reason == "the balancer cannot be seen: connection refused" })
+        #expect(blind.outcome.records.contains { $0.server == "s2" && $0.code == .heldBack && $0.suppressedBy == .dataQuality })
     }
 
     @Test func aFailingPrometheusMakesEverythingUnknown() async {

@@ -80,7 +80,8 @@ struct CapacityTests {
         let out = pass(3, load: 270)
         #expect(out.plan.actions.map(\.kind) == [.setState(.ready, waitSessions: nil)])
         #expect(out.plan.desired[spare] == .normal)
-        #expect(out.records.last?.reason == "scale out: utilisation 90% of 3 servers above 80%; spare s4 enters rotation")
+        #expect(out.records.last?.code == .scaleOut)
+        #expect(out.records.last?.reason == DecisionReason.scaleOut(reading: "utilisation 90% of 3 servers", above: 0.8, spare: "s4").sentence)
         // Between the thresholds: nothing moves. 270 over 4 servers is 68 %.
         #expect(pass(20, load: 270).plan.actions.isEmpty)
         // Cool: 40 over 4 servers is 10 % < 30 %, for 3 s.
@@ -88,7 +89,8 @@ struct CapacityTests {
         let back = pass(24, load: 40)
         #expect(back.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])
         #expect(back.plan.desired[spare] == DesiredServerState(admin: .drain))
-        #expect(back.records.last?.reason == "scale in: utilisation 10% of 4 servers below 30%; spare s4 leaves rotation")
+        #expect(back.records.last?.code == .scaleIn)
+        #expect(back.records.last?.reason == DecisionReason.scaleIn(reading: "utilisation 10% of 4 servers", below: 0.3, spare: "s4").sentence)
         // No flapping: the cooldown holds the next move.
         #expect(pass(25, load: 400).plan.actions.isEmpty)
         #expect(pass(28, load: 400).plan.actions.isEmpty)

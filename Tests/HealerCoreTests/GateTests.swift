@@ -80,7 +80,7 @@ struct GateTests {
         }
         let third = scenario.pass(at: 200, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
-        #expect(third.records.contains { $0.reason.hasPrefix("budget exhausted") })
+        #expect(third.records.contains { $0.code == .budgetExhausted })
         // After the window the budget is back.
         scenario.state.incidents = [:]
         scenario.pass(at: 1000, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
@@ -103,7 +103,7 @@ struct GateTests {
         #expect(blind.plan.actions.isEmpty)
         let over = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
         #expect(over.plan.actions.isEmpty)
-        #expect(over.records.contains { $0.kind == .pool && $0.reason.hasPrefix("storm over") })
+        #expect(over.records.contains { $0.kind == .pool && $0.code == .stormOver })
         #expect(scenario.pass(at: 39, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.isEmpty)
         #expect(scenario.pass(at: 40, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
     }
@@ -119,7 +119,7 @@ struct GateTests {
         let blind = scenario.pass(at: 0, ["errors": ["s1": nil, "s2": nil, "s3": nil]])
         #expect(blind.records.first?.kind == .pool)
         let sight = scenario.pass(at: 5, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(sight.records.contains { $0.reason.hasSuffix("no cooldown") }, "\(blind.records.map(\.reason)) \(sight.records.map(\.reason))")
+        #expect(sight.records.contains { $0.code == .stormOverWithoutCooldown }, "\(blind.records.map(\.reason)) \(sight.records.map(\.reason))")
         #expect(sight.plan.actions.count == 1)
     }
 
@@ -171,7 +171,8 @@ struct GateTests {
         #expect(outcome.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: .seconds(30))])
         outcome = pass(outcome.state, at: 5, sessions: 3)
         #expect(outcome.plan.actions.isEmpty)
-        #expect(outcome.records.last?.reason == "restart waits for 3 sessions to end (at most 30s after the drain)")
+        #expect(outcome.records.last?.code == .waitingForSessions)
+        #expect(outcome.records.last?.reason == DecisionReason.waitingForSessions(sessions: 3, wait: .seconds(30)).sentence)
         outcome = pass(outcome.state, at: 10, sessions: 2)
         #expect(outcome.records.isEmpty)
         outcome = pass(outcome.state, at: 12, sessions: 0)

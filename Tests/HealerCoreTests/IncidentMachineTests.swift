@@ -53,7 +53,7 @@ struct IncidentMachineTests {
         let outcome = scenario.pass(at: 2, values(fine))
         #expect(outcome.state.incidents.isEmpty)
         #expect(scenario.actions.isEmpty)
-        #expect(outcome.records.last?.reason.contains("before firing") == true)
+        #expect(outcome.records.last?.code == .healthyBeforeFiring)
     }
 
     @Test func bandKeepsPendingCounting() {
@@ -118,7 +118,7 @@ struct IncidentMachineTests {
         let closed = scenario.pass(at: 45, values(fine))
         #expect(closed.state.incidents.isEmpty)
         #expect(closed.plan.desired.isEmpty)
-        #expect(closed.records.last?.reason.hasPrefix("recovered") == true)
+        #expect(closed.records.last?.code == .recovered)
     }
 
     @Test func aDrainedServerComesBackAtTheRampStartNeverInOneJump() {
@@ -265,7 +265,7 @@ struct IncidentMachineTests {
         let outcome = scenario.pass(at: 0, values(sick), alerts: [key: "HighErrorRatio"])
         #expect(scenario.incident("errors", "s1")?.phase == .firing)
         #expect(outcome.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
-        #expect(outcome.records.first?.reason == "alert HighErrorRatio confirmed by the rule's own query: firing without waiting for `for`")
+        #expect(outcome.records.first?.code == .alertConfirmed)
         #expect(outcome.milestones.map(\.kind) == [.detection, .mitigation])
     }
 
@@ -274,10 +274,11 @@ struct IncidentMachineTests {
         let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
         let healthy = scenario.pass(at: 0, values(fine), alerts: [key: "HighErrorRatio"])
         #expect(healthy.state.incidents.isEmpty)
-        #expect(healthy.records.map(\.reason) == ["alert HighErrorRatio not confirmed by the rule's own query (value 0.0); ignored"])
+        #expect(healthy.records.map(\.code) == [.alertIgnored])
+        #expect(healthy.records.map(\.reason) == [DecisionReason.alertIgnored(alert: "HighErrorRatio", value: 0).sentence])
         let blind = scenario.pass(at: 1, values(nil), alerts: [key: "HighErrorRatio"])
         #expect(blind.state.incidents.isEmpty)
-        #expect(blind.records.first?.reason.hasSuffix("(no trustworthy value); ignored") == true)
+        #expect(blind.records.first?.reason == DecisionReason.alertIgnored(alert: "HighErrorRatio", value: nil).sentence)
     }
 
     @Test func anOperatorReleasesAQuarantinedServer() {
@@ -288,7 +289,8 @@ struct IncidentMachineTests {
         let (state, records, released) = scenario.engine.releaseQuarantine(
             state: scenario.state, pool: "web", server: "s1", now: scenario.start.addingTimeInterval(10))
         #expect(released == 1)
-        #expect(records.first?.reason == "recovering: released from quarantine by an operator")
+        #expect(records.first?.code == .recovering)
+        #expect(records.first?.reason == DecisionReason.recovering(.releasedByOperator).sentence)
         scenario.state = state
         let next = scenario.pass(at: 11, values(fine))
         #expect(next.plan.actions.map(\.kind) == [.setState(.ready, waitSessions: nil), .setWeight(percent: 25)])
@@ -337,7 +339,7 @@ struct FailedStepTests {
         // Without the failure the step would be verified for 60 s; failed, it is tried again at once.
         let retried = scenario.pass(at: 1, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
         #expect(retried.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
-        #expect(retried.records.contains { $0.reason.hasPrefix("step 1 failed (exit 1)") })
+        #expect(retried.records.contains { $0.code == .stepFailed && $0.step == 0 })
         // Failed again: the budget (2) is spent, so the next attempt is the quarantine.
         let quarantined = scenario.pass(at: 2, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
         #expect(quarantined.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])

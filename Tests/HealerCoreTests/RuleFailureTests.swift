@@ -43,7 +43,7 @@ struct RuleFailureTests {
         let outcome = scenario.pass(
             at: 0, ["errors": [:], "api-errors": ["a1": sick, "a2": fine, "a3": fine]], broken: ["errors"])
         #expect(outcome.plan.actions.map(\.key.target) == [TargetID(pool: "api", server: "a1")])
-        #expect(!outcome.records.contains { $0.kind == .pool && $0.reason.hasPrefix("storm") })
+        #expect(!outcome.records.contains { $0.code == .stormStarted })
         #expect(scenario.state.storms.isEmpty)
     }
 

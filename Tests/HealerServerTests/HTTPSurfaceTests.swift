@@ -161,7 +161,10 @@ struct HTTPSurfaceTests {
             // The accepted alert for s1 is confirmed by the rule's own query and acted on; s9 is not in the pool.
             harness.metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
             let pass = await harness.api.service.runPass()
-            #expect(pass.outcome.records.contains { $0.reason.hasPrefix("alert HighErrors confirmed") })
+            #expect(
+                pass.outcome.records.contains {
+                    $0.code == .alertConfirmed && $0.reason == DecisionReason.alertConfirmed(alert: "HighErrors").sentence
+                })
             let metrics = try await harness.get("/metrics").text
             #expect(metrics.contains(#"healer_alerts_received_total{status="duplicate"} 2"#))
             #expect(metrics.contains(#"healer_alerts_received_total{status="resolved"} 2"#))
@@ -187,7 +190,7 @@ struct HTTPSurfaceTests {
             #expect(try await harness.post("/api/v1/pause?pool=nope").status == 404)
             let paused = await harness.api.service.runPass()
             #expect(paused.outcome.plan.actions.isEmpty)
-            #expect(paused.outcome.records.first?.reason == "paused by an operator")
+            #expect(paused.outcome.records.first?.code == .operatorPaused)
             #expect(try await harness.post("/api/v1/resume?pool=web").status == 202)
             let resumed = await harness.api.service.runPass()
             #expect(resumed.outcome.state.incidents.values.first?.phase == .quarantined)
@@ -196,7 +199,7 @@ struct HTTPSurfaceTests {
             #expect(try await harness.post("/api/v1/quarantine/web/s1/release").status == 202)
             harness.metrics.set("error_ratio", values: ["s1": 0, "s2": 0, "s3": 0])
             let released = await harness.api.service.runPass()
-            #expect(released.outcome.records.contains { $0.reason == "recovering: released from quarantine by an operator" })
+            #expect(released.outcome.records.contains { $0.code == .recovering && $0.reason.hasSuffix("by an operator") })
 
             let decisions =
                 try JSONSerialization.jsonObject(with: try await harness.get("/api/v1/decisions?pool=web&target=s1&limit=2").body) as? [[String: Any]]

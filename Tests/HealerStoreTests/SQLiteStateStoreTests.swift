@@ -44,7 +44,7 @@ struct SQLiteStateStoreTests {
             var state = Self.state()
             let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
             state.incidents[key]?.lastValue = value
-            let record = DecisionRecord(time: Date(timeIntervalSince1970: 1_020), kind: .transition, pool: "web", value: value, reason: "r")
+            let record = DecisionRecord(time: Date(timeIntervalSince1970: 1_020), kind: .transition, pool: "web", value: value, because: .noData)
             try await store.save(state, appending: [record])
             let loaded = try #require(try await store.load()?.incidents[key]?.lastValue)
             let recorded = try #require(try await store.recentRecords(limit: 10).last?.value)
@@ -158,14 +158,15 @@ struct SQLiteStateStoreTests {
             let path = directory.path + "/state.db"
             let store = try await SQLiteStateStore.open(path: path, decisionCapacity: 3)
             let records = (0..<5).map { index in
-                DecisionRecord(time: Date(timeIntervalSince1970: Double(1_000 + index)), kind: .pool, pool: "web", reason: "record \(index)")
+                DecisionRecord(
+                    time: Date(timeIntervalSince1970: Double(1_000 + index)), kind: .pool, pool: "web", because: .ruleAnswers(rule: "rule\(index)"))
             }
             try await store.save(Self.state(), appending: Array(records[0..<2]))
             try await store.save(Self.state(), appending: Array(records[2...]))
             await store.close()
             let reopened = try await SQLiteStateStore.open(path: path, decisionCapacity: 3)
-            #expect(try await reopened.recentRecords(limit: 10).map(\.reason) == ["record 2", "record 3", "record 4"])
-            #expect(try await reopened.recentRecords(limit: 2).map(\.reason) == ["record 3", "record 4"])
+            #expect(try await reopened.recentRecords(limit: 10) == Array(records[2...]))
+            #expect(try await reopened.recentRecords(limit: 2) == Array(records[3...]))
             #expect(try await reopened.load() == Self.state())
         }
     }

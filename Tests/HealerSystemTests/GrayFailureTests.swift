@@ -29,9 +29,9 @@ struct GrayFailureTests {
             try await system.backends["s1"].setFault(["error_ratio": 0.3])
             let injected = ContinuousClock.now
             try await waitUntil("the weight to be lowered", timeout: .seconds(30)) {
-                system.reasons("s1").contains { $0.hasPrefix("step 1: set_weight 25%") }
+                system.recorded("s1", .stepApplied, step: 0, action: "set_weight 25%")
             }
-            try await waitUntil("the drain", timeout: .seconds(30)) { system.reasons("s1").contains { $0.hasPrefix("step 2: drain") } }
+            try await waitUntil("the drain", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 1, action: "drain") }
             // The record is journalled before the pass writes to HAProxy: wait for the write itself.
             try await waitUntil("HAProxy to drain s1", timeout: .seconds(10)) { try await system.state(of: "s1").adminState == .drain }
             let drained = ContinuousClock.now
@@ -61,7 +61,7 @@ struct GrayFailureTests {
             try await system.backends["s1"].clearFault()
             try await waitUntil("s1 back at full weight", timeout: .seconds(60)) {
                 let state = try await system.state(of: "s1")
-                return state.adminState == .ready && state.userWeight == 100 && system.reasons("s1").contains { $0.hasPrefix("recovered") }
+                return state.adminState == .ready && state.userWeight == 100 && system.recorded("s1", .recovered)
             }
             let restores = system.journal.records(server: "s1").compactMap(\.action).filter { $0.hasPrefix("restore") }
             #expect(restores == ["restore ready@25%", "restore ready@50%", "restore ready@100%"])

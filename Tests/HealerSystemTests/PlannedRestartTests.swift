@@ -58,11 +58,11 @@ struct PlannedRestartTests {
                 defer { Task { await hey.stop() } }
 
                 try await system.backends["s1"].setFault(["leak_mb": 512])
-                try await waitUntil("the drain", timeout: .seconds(30)) { system.reasons("s1").contains { $0.hasPrefix("step 1: drain") } }
-                try await waitUntil("the restart", timeout: .seconds(30)) { system.reasons("s1").contains { $0.hasPrefix("step 2: restart") } }
+                try await waitUntil("the drain", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 0, action: "drain") }
+                try await waitUntil("the restart", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 1, action: "restart") }
                 try await waitUntil("s1 back at full weight", timeout: .seconds(60)) {
                     let state = try await system.state(of: "s1")
-                    return state.adminState == .ready && state.userWeight == 100 && system.reasons("s1").contains { $0.hasPrefix("recovered") }
+                    return state.adminState == .ready && state.userWeight == 100 && system.recorded("s1", .recovered)
                 }
                 let restarted = try String(contentsOfFile: scratch.path + "/s1.log", encoding: .utf8)
                 #expect(!restarted.isEmpty || FileManager.default.fileExists(atPath: scratch.path + "/s1.pid"))

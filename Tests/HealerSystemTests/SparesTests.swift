@@ -23,7 +23,7 @@ struct SparesTests {
             try await waitUntil("the spare to enter rotation", timeout: .seconds(40)) {
                 (try await system.state(of: "s3")).adminState == .ready
             }
-            #expect(system.reasons("s3").contains { $0.hasPrefix("scale out:") })
+            #expect(system.recorded("s3", .scaleOut))
             try await waitUntil("the spare to serve requests", timeout: .seconds(20)) {
                 load.all.suffix(200).contains { $0.body.contains("ok from s3") }
             }
@@ -31,7 +31,7 @@ struct SparesTests {
             try await waitUntil("the spare to leave rotation", timeout: .seconds(40)) {
                 (try await system.state(of: "s3")).adminState == .drain
             }
-            #expect(system.reasons("s3").contains { $0.hasPrefix("scale in:") })
+            #expect(system.recorded("s3", .scaleIn))
         }
     }
 }

@@ -78,14 +78,17 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
     public var suppressedBy: Gate?
     /// Whether it was a dry run.
     public var dryRun: Bool
-    /// A sentence for people.
+    /// Why, as a code (the case of the ``DecisionReason`` the record was made with); `nil` in records written
+    /// before codes existed.
+    public var code: DecisionReason.Code?
+    /// Why, as a sentence for people, rendered from the ``DecisionReason``.
     public var reason: String
 
     /// Creates a record.
     public init(
         time: Date, kind: Kind, pool: String, rule: String? = nil, server: String? = nil, verdict: Verdict? = nil, value: Double? = nil,
         unknownReason: UnknownReason? = nil, failure: RuleFailure.Reason? = nil, sampleTime: Date? = nil, phase: Phase? = nil, step: Int? = nil,
-        action: String? = nil, gatesPassed: [Gate] = [], suppressedBy: Gate? = nil, dryRun: Bool = false, reason: String
+        action: String? = nil, gatesPassed: [Gate] = [], suppressedBy: Gate? = nil, dryRun: Bool = false, because reason: DecisionReason
     ) {
         self.time = time
         self.kind = kind
@@ -103,6 +106,7 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
         self.gatesPassed = gatesPassed
         self.suppressedBy = suppressedBy
         self.dryRun = dryRun
-        self.reason = reason
+        self.code = reason.code
+        self.reason = reason.sentence
     }
 }

@@ -110,7 +110,7 @@ public struct Engine: Sendable {
         let keys = state.incidents.values.filter { $0.key.target == TargetID(pool: pool, server: server) && $0.phase == .quarantined }.map(\.key)
         for key in keys.sorted() {
             guard let rule = rules[key.rule] else { continue }
-            pass.startRecovery(key, rule: rule, reason: "released from quarantine by an operator")
+            pass.startRecovery(key, rule: rule, because: .releasedByOperator)
         }
         return (pass.state, pass.records, keys.count)
     }

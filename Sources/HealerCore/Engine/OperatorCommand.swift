@@ -28,7 +28,7 @@ extension Engine {
                 state.pause.global = pause
                 if !pause { state.pause.pools = [] }
             }
-            return (state, [DecisionRecord(time: now, kind: .pool, pool: pool ?? "*", reason: "\(pause ? "paused" : "resumed") by an operator")])
+            return (state, [DecisionRecord(time: now, kind: .pool, pool: pool ?? "*", because: .operatorPaused(pause))])
         case .releaseQuarantine(let target):
             let (released, records, _) = releaseQuarantine(state: state, pool: target.pool, server: target.server, now: now)
             return (released, records)

@@ -124,7 +124,7 @@ extension Pass {
                     DecisionRecord(
                         time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale out",
                         gatesPassed: check.passed, dryRun: dryRun,
-                        reason: "scale out: \(reading) above \(percent(rule.outAbove)); spare \(spare) enters rotation"))
+                        because: .scaleOut(reading: reading, above: rule.outAbove, spare: spare)))
             } else if let cool = scale.coolSince, now.timeIntervalSince(cool) >= rule.pendingFor.seconds, rested,
                 let spare = scale.activeSpares.last
             {
@@ -147,7 +147,7 @@ extension Pass {
                     DecisionRecord(
                         time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale in",
                         gatesPassed: check.passed, dryRun: dryRun,
-                        reason: "scale in: \(reading) below \(percent(rule.inBelow)); spare \(spare) leaves rotation"))
+                        because: .scaleIn(reading: reading, below: rule.inBelow, spare: spare)))
             } else {
                 scale.heldBy = nil  // no move is due: a later hold is said again
             }
@@ -163,7 +163,7 @@ extension Pass {
         records.append(
             DecisionRecord(
                 time: now, kind: .suppressed, pool: pool, rule: rule, server: spare, value: value, action: action, gatesPassed: check.passed,
-                suppressedBy: check.suppressedBy, dryRun: safety.dryRun, reason: check.reason))
+                suppressedBy: check.suppressedBy, dryRun: safety.dryRun, because: .heldBack(check.reason)))
     }
 
     /// The state adaptive weights and spares ask for, per server (incidents take precedence over it).

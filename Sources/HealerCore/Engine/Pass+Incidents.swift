@@ -4,62 +4,70 @@
     import Foundation
 #endif
 
-/// The incident machine: one rule's judgement of one target, advanced once per pass.
+/// Whether an incident goes on after a transition, or ends.
+enum IncidentFate {
+    case keep
+    case close
+}
+
+/// The incident machine: one rule's judgement of one target, advanced once per pass. The incident is read from the
+/// state once, every transition works on that one value, and it is written back once (or removed when it ends);
+/// what a transition does besides — actions, records, milestones, attempts, rate tokens — goes to the pass.
 extension Pass {
     mutating func advance(_ key: IncidentKey) {
         guard let rule = engine.rules[key.rule], let read = read(key) else { return }
-        if let alert = observations.alerts[key] { considerAlert(alert, key: key, rule: rule) }
-        guard var incident = state.incidents[key] else {
-            if read.reading == .unhealthy { open(key, rule: rule) }
-            return
+        var incident = state.incidents[key]
+        if let alert = observations.alerts[key] { considerAlert(alert, &incident, key: key, rule: rule) }
+        if var current = incident {
+            incident = advance(&current, read: read, rule: rule) == .keep ? current : nil
+        } else if read.reading == .unhealthy {
+            var opened = open(key, rule: rule)
+            incident = advancePending(&opened, rule: rule) == .keep ? opened : nil
         }
+        state.incidents[key] = incident
+    }
+
+    /// One transition of an open incident on this pass's reading.
+    private mutating func advance(_ incident: inout Incident, read: PoolReadings.Cell, rule: RecoveryRule) -> IncidentFate {
         incident.dryRun = rule.dryRun || safety.dryRun
         if case .unknown(let reason) = read.reading {
             if incident.frozenSince == nil {
                 incident.frozenSince = now
-                state.incidents[key] = incident
-                note(.transition, incident, reason: "data unknown (\(reason.rawValue)): timers frozen, nothing undone, nothing started")
+                note(.transition, incident, because: .dataUnknown(reason))
             }
-            state.incidents[key] = incident
-            return
+            return .keep
         }
         thaw(&incident)
         incident.lastValue = read.value
-        state.incidents[key] = incident
-        if let failed = observations.failedSteps[key], incident.appliedStep == failed.step, incident.phase != .recovering,
-            isUnhealthyEvidence(key)
+        if let failed = observations.failedSteps[incident.key], incident.appliedStep == failed.step, incident.phase != .recovering,
+            isUnhealthyEvidence(incident.key)
         {
-            retryFailedStep(key, failed, rule: rule)
-            return
+            return retryFailedStep(&incident, failed, rule: rule)
         }
         switch incident.phase {
-        case .pending: advancePending(key, rule: rule)
-        case .firing: advanceFiring(key, rule: rule)
-        case .recovering: advanceRecovering(key, rule: rule)
-        case .quarantined: advanceQuarantined(key, rule: rule)
+        case .pending: return advancePending(&incident, rule: rule)
+        case .firing: return advanceFiring(&incident, rule: rule)
+        case .recovering: return advanceRecovering(&incident, rule: rule)
+        case .quarantined: return advanceQuarantined(&incident, rule: rule)
         }
     }
 
     /// An alert is a hint, never a command: it counts only when the rule's own query, this pass, says unhealthy.
     /// Then the incident opens (if needed) already past `for`, since the alert's own `for` has passed.
-    private mutating func considerAlert(_ alert: String, key: IncidentKey, rule: RecoveryRule) {
+    private mutating func considerAlert(_ alert: String, _ incident: inout Incident?, key: IncidentKey, rule: RecoveryRule) {
         guard read(key)?.reading == .unhealthy else {
-            let shown = read(key)?.value.map { "value \($0)" } ?? "no trustworthy value"
             records.append(
                 DecisionRecord(
                     time: now, kind: .transition, pool: key.target.pool, rule: key.rule, server: key.target.server, verdict: verdict(key),
-                    value: read(key)?.value, reason: "alert \(alert) not confirmed by the rule's own query (\(shown)); ignored"))
+                    value: read(key)?.value, because: .alertIgnored(alert: alert, value: read(key)?.value)))
             return
         }
-        if state.incidents[key] == nil {
-            var incident = Incident(key: key, openedAt: now, dryRun: rule.dryRun || safety.dryRun)
-            incident.lastValue = read(key)?.value
-            state.incidents[key] = incident
-        }
-        guard var incident = state.incidents[key], incident.phase == .pending else { return }
-        incident.openedAt = min(incident.openedAt, now.addingTimeInterval(-rule.pendingFor.seconds))
-        state.incidents[key] = incident
-        note(.transition, incident, reason: "alert \(alert) confirmed by the rule's own query: firing without waiting for `for`")
+        var current = incident ?? Incident(key: key, openedAt: now, dryRun: rule.dryRun || safety.dryRun)
+        if incident == nil { current.lastValue = read(key)?.value }
+        defer { incident = current }
+        guard current.phase == .pending else { return }
+        current.openedAt = min(current.openedAt, now.addingTimeInterval(-rule.pendingFor.seconds))
+        note(.transition, current, because: .alertConfirmed(alert: alert))
     }
 
     /// Marks an incident whose rule or target produced no reading this pass as frozen.
@@ -67,7 +75,7 @@ extension Pass {
         guard var incident = state.incidents[key], incident.frozenSince == nil else { return }
         incident.frozenSince = now
         state.incidents[key] = incident
-        note(.transition, incident, reason: "no data for this target: timers frozen, nothing undone")
+        note(.transition, incident, because: .noData)
     }
 
     /// Whether the reading counts as unhealthy evidence (a flapping target's healthy readings do).
@@ -83,12 +91,11 @@ extension Pass {
         read(key)?.reading == .healthy && !isFlapping(key)
     }
 
-    private mutating func open(_ key: IncidentKey, rule: RecoveryRule) {
+    private mutating func open(_ key: IncidentKey, rule: RecoveryRule) -> Incident {
         var incident = Incident(key: key, openedAt: now, dryRun: rule.dryRun || safety.dryRun)
         incident.lastValue = read(key)?.value
-        state.incidents[key] = incident
-        note(.transition, incident, reason: "unhealthy (\(rule.unhealthy)); pending for \(PrometheusDuration.format(rule.pendingFor))")
-        advancePending(key, rule: rule)
+        note(.transition, incident, because: .pending(unhealthy: "\(rule.unhealthy)", pendingFor: rule.pendingFor))
+        return incident
     }
 
     /// Shifts every timer by the time data was unknown, so that unknown time counts for nothing.
@@ -105,136 +112,131 @@ extension Pass {
 
     // MARK: - Phases
 
-    private mutating func advancePending(_ key: IncidentKey, rule: RecoveryRule) {
-        guard var incident = state.incidents[key] else { return }
+    private mutating func advancePending(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+        let key = incident.key
         if isHealthyEvidence(key) {
-            state.incidents[key] = nil
-            note(.transition, incident, closing: true, reason: "healthy again before firing; nothing done")
-            return
+            note(.transition, incident, closing: true, because: .healthyBeforeFiring)
+            return .close
         }
         guard isUnhealthyEvidence(key) || read(key)?.reading == .band,
             now.timeIntervalSince(incident.openedAt) >= rule.pendingFor.seconds
-        else { return }
+        else { return .keep }
         incident.phase = .firing
         incident.firedAt = now
         incident.wantedStep = 0
-        state.incidents[key] = incident
         milestones.append(Engine.Milestone(kind: .detection, pool: key.target.pool, seconds: now.timeIntervalSince(incident.openedAt)))
-        note(.transition, incident, reason: "firing: unhealthy for \(PrometheusDuration.format(rule.pendingFor))")
-        attemptStep(key, rule: rule)
+        note(.transition, incident, because: .firing(pendingFor: rule.pendingFor))
+        attemptStep(&incident, rule: rule)
+        return .keep
     }
 
     /// Starts or continues the incident's healthy streak and returns how long it has lasted.
-    private mutating func healthyStreak(_ key: IncidentKey) -> TimeInterval {
-        guard var incident = state.incidents[key] else { return 0 }
+    private func healthyStreak(_ incident: inout Incident) -> TimeInterval {
         let since = incident.healthySince ?? now
         incident.healthySince = since
-        state.incidents[key] = incident
         return now.timeIntervalSince(since)
     }
 
-    private mutating func advanceFiring(_ key: IncidentKey, rule: RecoveryRule) {
-        guard var incident = state.incidents[key] else { return }
+    private mutating func advanceFiring(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+        let key = incident.key
         if isHealthyEvidence(key) {
-            if healthyStreak(key) >= rule.clearFor.seconds {
-                startRecovery(key, rule: rule, reason: "healthy for \(PrometheusDuration.format(rule.clearFor))")
+            if healthyStreak(&incident) >= rule.clearFor.seconds {
+                return startRecovery(&incident, rule: rule, because: .healthyFor(rule.clearFor))
             }
-            return
+            return .keep
         }
-        guard isUnhealthyEvidence(key) else { return }  // the band: no change
+        guard isUnhealthyEvidence(key) else { return .keep }  // the band: no change
         incident.healthySince = nil
         if incident.wantedStep == nil, let applied = incident.appliedStep, let appliedAt = incident.stepAppliedAt,
             now.timeIntervalSince(appliedAt) >= rule.ladder[applied].verify.seconds
         {
             incident.wantedStep = applied + 1
-            state.incidents[key] = incident
-            let why = isFlapping(key) ? "flapping" : "still unhealthy"
             note(
                 .transition, incident,
-                reason: "escalating: \(why) \(PrometheusDuration.format(rule.ladder[applied].verify)) after \(rule.ladder[applied].action.name)")
+                because: .escalating(flapping: isFlapping(key), verify: rule.ladder[applied].verify, after: rule.ladder[applied].action.name))
         }
-        state.incidents[key] = incident
-        if incident.wantedStep != nil { attemptStep(key, rule: rule) }
+        if incident.wantedStep != nil { attemptStep(&incident, rule: rule) }
+        return .keep
     }
 
-    private mutating func advanceRecovering(_ key: IncidentKey, rule: RecoveryRule) {
-        guard var incident = state.incidents[key] else { return }
+    private mutating func advanceRecovering(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+        let key = incident.key
         if isUnhealthyEvidence(key) {
             // A relapse re-applies the step in force; the incident stays `recovering` until that step passes
             // the gates (the in-flight limit among them), so that it cannot slip back into flight unchecked.
             incident.healthySince = nil
             if incident.wantedStep == nil {
-                incident.wantedStep = incident.appliedStep ?? 0
-                state.incidents[key] = incident
-                note(.transition, incident, reason: "relapse while giving capacity back: re-applying step \(incident.wantedStep! + 1)")
+                let step = incident.appliedStep ?? 0
+                incident.wantedStep = step
+                note(.transition, incident, because: .relapse(step: step))
             }
-            state.incidents[key] = incident
-            attemptStep(key, rule: rule)
-            return
+            attemptStep(&incident, rule: rule)
+            return .keep
         }
-        guard isHealthyEvidence(key) else { return }
+        guard isHealthyEvidence(key) else { return .keep }
         if incident.wantedStep != nil {
             incident.wantedStep = nil  // healthy again before the relapse could be acted on
             incident.lastSuppression = nil
-            state.incidents[key] = incident
         }
-        if let at = incident.recoveryStateAt, now.timeIntervalSince(at) < rule.rampStep.seconds { return }
-        attemptRestore(key, rule: rule)
+        if let at = incident.recoveryStateAt, now.timeIntervalSince(at) < rule.rampStep.seconds { return .keep }
+        return attemptRestore(&incident, rule: rule)
     }
 
-    private mutating func advanceQuarantined(_ key: IncidentKey, rule: RecoveryRule) {
-        guard var incident = state.incidents[key] else { return }
-        if isHealthyEvidence(key) {
-            let streak = healthyStreak(key)
+    private mutating func advanceQuarantined(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+        if isHealthyEvidence(incident.key) {
+            let streak = healthyStreak(&incident)
             if case .quarantine(_, let releaseAfter?)? = rule.ladder.last?.action, streak >= releaseAfter.seconds {
-                startRecovery(key, rule: rule, reason: "released from quarantine after \(PrometheusDuration.format(releaseAfter)) healthy")
+                return startRecovery(&incident, rule: rule, because: .releasedAfter(releaseAfter))
             }
-        } else if isUnhealthyEvidence(key) {
+        } else if isUnhealthyEvidence(incident.key) {
             incident.healthySince = nil
-            state.incidents[key] = incident
         }
+        return .keep
     }
 
     /// A step whose action failed is not in force: while the server is still unhealthy it is wanted again, through
     /// the gates (and the budget, so a restart that keeps failing ends in quarantine), instead of being verified as
     /// if it had worked. A server healthy again is not restarted again: the failure may have been the report only.
-    private mutating func retryFailedStep(_ key: IncidentKey, _ failed: FailedStep, rule: RecoveryRule) {
-        guard var incident = state.incidents[key] else { return }
+    private mutating func retryFailedStep(_ incident: inout Incident, _ failed: FailedStep, rule: RecoveryRule) -> IncidentFate {
         incident.wantedStep = failed.step
         incident.stepAppliedAt = nil
-        state.incidents[key] = incident
-        note(.transition, incident, reason: "step \(failed.step + 1) failed (\(failed.detail)): not in force; trying it again")
-        attemptStep(key, rule: rule)
+        note(.transition, incident, because: .stepFailed(step: failed.step, detail: failed.detail))
+        attemptStep(&incident, rule: rule)
+        return .keep
+    }
+
+    /// Starts giving capacity back to the incident of `key` (an operator's release).
+    mutating func startRecovery(_ key: IncidentKey, rule: RecoveryRule, because cause: DecisionReason.RecoveryCause) {
+        guard var incident = state.incidents[key] else { return }
+        state.incidents[key] = startRecovery(&incident, rule: rule, because: cause) == .keep ? incident : nil
     }
 
     /// Starts giving capacity back, beginning with the first recovery stage.
-    mutating func startRecovery(_ key: IncidentKey, rule: RecoveryRule, reason: String) {
-        guard var incident = state.incidents[key] else { return }
+    private mutating func startRecovery(_ incident: inout Incident, rule: RecoveryRule, because cause: DecisionReason.RecoveryCause)
+        -> IncidentFate
+    {
         let current = desiredState(of: incident)
         incident.phase = .recovering
         incident.wantedStep = nil
         incident.recoveryStages = RemedyEffects.recoveryStages(from: current, rampStart: rule.rampStartPercent)
         incident.recoveryState = current
         incident.recoveryStateAt = nil
-        state.incidents[key] = incident
-        note(.transition, incident, reason: "recovering: \(reason)")
-        attemptRestore(key, rule: rule)
+        note(.transition, incident, because: .recovering(cause))
+        return attemptRestore(&incident, rule: rule)
     }
 
     // MARK: - Acting
 
     /// Tries to apply the incident's wanted step through the gates.
-    private mutating func attemptStep(_ key: IncidentKey, rule: RecoveryRule) {
-        guard var incident = state.incidents[key], var step = incident.wantedStep else { return }
+    private mutating func attemptStep(_ incident: inout Incident, rule: RecoveryRule) {
+        guard var step = incident.wantedStep else { return }
+        let key = incident.key
         let quarantineStep = rule.ladder.count - 1
         let attempts = attemptsInWindow(key, rule: rule)
         if step < quarantineStep, attempts >= rule.budget.maxAttempts {
             step = quarantineStep
             incident.wantedStep = step
-            state.incidents[key] = incident
-            note(
-                .transition, incident,
-                reason: "budget exhausted: \(attempts) remedies in \(PrometheusDuration.format(rule.budget.window)); quarantining")
+            note(.transition, incident, because: .budgetExhausted(attempts: attempts, window: rule.budget.window))
         }
         let ladderStep = rule.ladder[step]
         if case .restart = ladderStep.action, let applied = incident.appliedStep, case .drain(let wait) = rule.ladder[applied].action,
@@ -243,12 +245,7 @@ extension Pass {
         {
             if !incident.waitingForSessions {
                 incident.waitingForSessions = true
-                state.incidents[key] = incident
-                note(
-                    .transition, incident,
-                    reason:
-                        "restart waits for \(sessions) session\(sessions == 1 ? "" : "s") to end (at most \(PrometheusDuration.format(wait)) after the drain)"
-                )
+                note(.transition, incident, because: .waitingForSessions(sessions: sessions, wait: wait))
             }
             return
         }
@@ -259,10 +256,9 @@ extension Pass {
         guard check.suppressedBy == nil else {
             if incident.lastSuppression != check.suppressedBy {
                 incident.lastSuppression = check.suppressedBy
-                state.incidents[key] = incident
                 note(
                     .suppressed, incident, step: step, action: actionName, gates: check.passed, suppressedBy: check.suppressedBy,
-                    reason: check.reason)
+                    because: .heldBack(check.reason))
             }
             return
         }
@@ -280,47 +276,48 @@ extension Pass {
         incident.recoveryStages = []
         incident.lastSuppression = nil
         incident.phase = step == quarantineStep ? .quarantined : .firing
-        state.incidents[key] = incident
         for kind in Self.actions(for: ladderStep.action) {
             actions.append(PlannedAction(key: key, kind: kind, step: step, dryRun: incident.dryRun))
         }
-        let verify = step == quarantineStep ? "waiting for a human" : "verifying for \(PrometheusDuration.format(ladderStep.verify))"
-        note(.action, incident, step: step, action: actionName, gates: check.passed, reason: "step \(step + 1): \(actionName); \(verify)")
+        note(
+            .action, incident, step: step, action: actionName, gates: check.passed,
+            because: .stepApplied(step: step, action: actionName, verify: step == quarantineStep ? nil : ladderStep.verify))
     }
 
-    /// Applies the next recovery stage through the gates that protect giving capacity back.
-    private mutating func attemptRestore(_ key: IncidentKey, rule: RecoveryRule) {
-        guard var incident = state.incidents[key] else { return }
+    /// Applies the next recovery stage through the gates that protect giving capacity back; the incident ends when
+    /// none is left.
+    private mutating func attemptRestore(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+        let key = incident.key
         guard let next = incident.recoveryStages.first else {
-            state.incidents[key] = nil
             if let fired = incident.firedAt, !incident.dryRun {
                 milestones.append(Engine.Milestone(kind: .recovery, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
             }
-            note(.transition, incident, closing: true, reason: "recovered: full weight, in rotation")
-            return
+            note(.transition, incident, closing: true, because: .recovered)
+            return .close
         }
         let check = evaluateGates(.restore(incident))
         guard check.suppressedBy == nil else {
             if incident.lastSuppression != check.suppressedBy {
                 incident.lastSuppression = check.suppressedBy
-                state.incidents[key] = incident
-                note(.suppressed, incident, action: "restore \(next)", gates: check.passed, suppressedBy: check.suppressedBy, reason: check.reason)
+                note(
+                    .suppressed, incident, action: "restore \(next)", gates: check.passed, suppressedBy: check.suppressedBy,
+                    because: .heldBack(check.reason))
             }
-            return
+            return .keep
         }
         let previous = incident.recoveryState ?? .normal
         incident.recoveryStages.removeFirst()
         incident.recoveryState = next
         incident.recoveryStateAt = now
         incident.lastSuppression = nil
-        state.incidents[key] = incident
         if previous.admin != next.admin {
             actions.append(PlannedAction(key: key, kind: .setState(next.admin, waitSessions: nil), step: nil, dryRun: incident.dryRun))
         }
         if previous.weightPercent != next.weightPercent {
             actions.append(PlannedAction(key: key, kind: .setWeight(percent: next.weightPercent), step: nil, dryRun: incident.dryRun))
         }
-        note(.action, incident, action: "restore \(next)", gates: check.passed, reason: "giving capacity back: \(previous) → \(next)")
+        note(.action, incident, action: "restore \(next)", gates: check.passed, because: .restoring(from: previous, to: next))
+        return .keep
     }
 
     static func actions(for action: LadderStep.Action) -> [PlannedAction.Kind] {
@@ -347,7 +344,7 @@ extension Pass {
     /// ``DecisionRecord/Phase/closed``, whatever phase the incident was in).
     mutating func note(
         _ kind: DecisionRecord.Kind, _ incident: Incident, closing: Bool = false, step: Int? = nil, action: String? = nil,
-        gates: [Gate] = [], suppressedBy: Gate? = nil, reason: String
+        gates: [Gate] = [], suppressedBy: Gate? = nil, because reason: DecisionReason
     ) {
         let read = read(incident.key)
         var unknownReason: UnknownReason?
@@ -357,6 +354,6 @@ extension Pass {
                 time: now, kind: kind, pool: incident.key.target.pool, rule: incident.key.rule, server: incident.key.target.server,
                 verdict: read == nil ? .unknown : verdict(incident.key), value: read?.value, unknownReason: unknownReason,
                 sampleTime: read?.sampleTime, phase: closing ? .closed : DecisionRecord.Phase(incident.phase), step: step ?? incident.appliedStep,
-                action: action, gatesPassed: gates, suppressedBy: suppressedBy, dryRun: incident.dryRun, reason: reason))
+                action: action, gatesPassed: gates, suppressedBy: suppressedBy, dryRun: incident.dryRun, because: reason))
     }
 }

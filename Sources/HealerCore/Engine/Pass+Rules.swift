@@ -29,28 +29,22 @@ extension Pass {
 
     private func failureRecord(rule: String, pool: String, failure: RuleFailure?) -> DecisionRecord {
         guard let failure else {
-            return DecisionRecord(time: now, kind: .rule, pool: pool, rule: rule, reason: "rule \(rule) answers again")
+            return DecisionRecord(time: now, kind: .rule, pool: pool, rule: rule, because: .ruleAnswers(rule: rule))
         }
-        let consequence =
-            failure.isRuleFault
-            ? "the rule itself is wrong: its verdicts are unknown, and it is left out of the storm and capacity counts that guard the pool's other rules"
-            : "its verdicts are unknown and count as missing data: Healer may be partly blind"
         return DecisionRecord(
             time: now, kind: .rule, pool: pool, rule: rule, verdict: .unknown, unknownReason: failure.isRuleFault ? .ruleError : .prometheusError,
-            failure: failure.reason, reason: "rule \(rule) cannot be evaluated (\(failure)); \(consequence)")
+            failure: failure.reason, because: .ruleFailed(rule: rule, failure: failure))
     }
 
     private func stalenessRecord(rule: String, pool: String, servers: [String], newly: Set<String>) -> DecisionRecord {
         guard !servers.isEmpty else {
-            return DecisionRecord(time: now, kind: .rule, pool: pool, rule: rule, reason: "the data behind rule \(rule) is fresh again")
+            return DecisionRecord(time: now, kind: .rule, pool: pool, rule: rule, because: .ruleFresh(rule: rule))
         }
-        let age = engine.rules[rule].map { PrometheusDuration.format(maxSampleAge(of: $0)) } ?? "?"
-        let shown = newly.sorted().prefix(5).joined(separator: ", ") + (newly.count > 5 ? ", …" : "")
+        let age = engine.rules[rule].map { maxSampleAge(of: $0) }
         let only = newly.count == 1 ? newly.first : nil
         return DecisionRecord(
             time: now, kind: .rule, pool: pool, rule: rule, server: only, verdict: .unknown, unknownReason: .stale,
-            reason:
-                "the data behind rule \(rule) is older than max_sample_age \(age) for \(newly.count) more server\(newly.count == 1 ? "" : "s") (\(shown)), \(servers.count) in all: their verdicts are unknown, nothing is done on them"
+            because: .ruleStale(rule: rule, maxSampleAge: age, newly: newly.sorted(), total: servers.count)
         )
     }
 }

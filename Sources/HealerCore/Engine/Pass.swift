@@ -305,27 +305,22 @@ struct Pass {
         let share = total == 0 ? 0 : Double(troubled) / Double(total)
         let active = total > 0 && share > safety.stormMaxUnhealthy
         if active, total > 0, Double(unhealthy) / Double(total) > safety.stormMaxUnhealthy { storm.sawUnhealthy = true }
-        let label = scope == "*" ? "all pools" : "pool \(scope)"
         if active, storm.activeSince == nil {
             storm.activeSince = now
             records.append(
                 DecisionRecord(
                     time: now, kind: .pool, pool: scope,
-                    reason:
-                        "storm: \(troubled) of \(total) servers of \(label) are unhealthy or unknown (over \(percent(safety.stormMaxUnhealthy))); destructive actions frozen"
-                ))
+                    because: .stormStarted(scope: scope, troubled: troubled, total: total, threshold: safety.stormMaxUnhealthy)))
         } else if !active, let since = storm.activeSince {
             storm.activeSince = nil
-            let lasted = "storm over after \(Int(now.timeIntervalSince(since)))s"
+            let lasted = Int(now.timeIntervalSince(since))
             if storm.sawUnhealthy {
                 storm.cooldownUntil = now.addingTimeInterval(safety.stormCooldown.seconds)
-                let cooldown = PrometheusDuration.format(safety.stormCooldown)
                 records.append(
-                    DecisionRecord(
-                        time: now, kind: .pool, pool: scope, reason: "\(lasted); destructive actions resume after a cooldown of \(cooldown)"))
+                    DecisionRecord(time: now, kind: .pool, pool: scope, because: .stormOver(seconds: lasted, cooldown: safety.stormCooldown)))
             } else {
                 records.append(
-                    DecisionRecord(time: now, kind: .pool, pool: scope, reason: "\(lasted); data was missing, not unhealthy: no cooldown"))
+                    DecisionRecord(time: now, kind: .pool, pool: scope, because: .stormOverWithoutCooldown(seconds: lasted)))
             }
             storm.sawUnhealthy = false
         }
