@@ -175,7 +175,8 @@ let package = Package(
 
         .testTarget(
             name: "HealerCoreTests",
-            dependencies: ["SeriesLabels", "HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["SeriesLabels", "HealerCore", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "HealerRulesTests", dependencies: ["SeriesLabels", "HealerRules", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HealerHAProxyTests", dependencies: ["HealerHAProxy", "HealerTesting"], resources: [.copy("Fixtures")]),

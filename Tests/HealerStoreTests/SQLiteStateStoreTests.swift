@@ -11,8 +11,9 @@ struct SQLiteStateStoreTests {
         var state = EngineState(maxActionsPerMinute: 4)
         let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
         var incident = Incident(key: key, openedAt: Date(timeIntervalSince1970: 1_000), dryRun: false)
-        incident.phase = .firing
-        incident.appliedStep = 1
+        var remedy = Incident.Remedy(firedAt: Date(timeIntervalSince1970: 1_004))
+        remedy.appliedStep = 1
+        incident.stage = .firing(remedy)
         state.incidents[key] = incident
         state.attempts[key] = [Date(timeIntervalSince1970: 1_010)]
         state.pause = PauseState(pools: ["db"])

@@ -9,8 +9,9 @@
 /// `Codable` and versioned: the durable store writes it, and a newer Healer must read an older file.
 public struct EngineState: Sendable, Equatable, Codable {
     /// The format version this build writes. Fields added without a new version (``rules``) are optional to read,
-    /// and an older Healer ignores them: a rollback keeps working.
-    public static let currentVersion = 1
+    /// and an older Healer ignores them: a rollback keeps working. Format 2 writes each incident's phase with what
+    /// only that phase has (``Incident/Stage``); format 1 files are read and migrated (see ``Incident``'s decoding).
+    public static let currentVersion = 2
 
     /// The format version of this value.
     public var version: Int

@@ -103,10 +103,12 @@ extension Pass {
         guard let frozen = incident.frozenSince else { return }
         let gap = now.timeIntervalSince(frozen)
         incident.openedAt += gap
-        incident.firedAt = incident.firedAt.map { $0 + gap }
-        incident.stepAppliedAt = incident.stepAppliedAt.map { $0 + gap }
+        incident.updateRemedy { remedy in
+            remedy.firedAt += gap
+            remedy.stepAppliedAt = remedy.stepAppliedAt.map { $0 + gap }
+        }
         incident.healthySince = incident.healthySince.map { $0 + gap }
-        incident.recoveryStateAt = incident.recoveryStateAt.map { $0 + gap }
+        incident.updateRecovery { $0.stateAt = $0.stateAt.map { $0 + gap } }
         incident.frozenSince = nil
     }
 
@@ -121,9 +123,7 @@ extension Pass {
         guard isUnhealthyEvidence(key) || read(key)?.reading == .band,
             now.timeIntervalSince(incident.openedAt) >= rule.pendingFor.seconds
         else { return .keep }
-        incident.phase = .firing
-        incident.firedAt = now
-        incident.wantedStep = 0
+        incident.stage = .firing(Incident.Remedy(firedAt: now, wantedStep: 0))
         milestones.append(Engine.Milestone(kind: .detection, pool: key.target.pool, seconds: now.timeIntervalSince(incident.openedAt)))
         note(.transition, incident, because: .firing(pendingFor: rule.pendingFor))
         attemptStep(&incident, rule: rule)
@@ -150,7 +150,7 @@ extension Pass {
         if incident.wantedStep == nil, let applied = incident.appliedStep, let appliedAt = incident.stepAppliedAt,
             now.timeIntervalSince(appliedAt) >= rule.ladder[applied].verify.seconds
         {
-            incident.wantedStep = applied + 1
+            incident.updateRemedy { $0.wantedStep = applied + 1 }
             note(
                 .transition, incident,
                 because: .escalating(flapping: isFlapping(key), verify: rule.ladder[applied].verify, after: rule.ladder[applied].action.name))
@@ -167,7 +167,7 @@ extension Pass {
             incident.healthySince = nil
             if incident.wantedStep == nil {
                 let step = incident.appliedStep ?? 0
-                incident.wantedStep = step
+                incident.updateRemedy { $0.wantedStep = step }
                 note(.transition, incident, because: .relapse(step: step))
             }
             attemptStep(&incident, rule: rule)
@@ -175,7 +175,7 @@ extension Pass {
         }
         guard isHealthyEvidence(key) else { return .keep }
         if incident.wantedStep != nil {
-            incident.wantedStep = nil  // healthy again before the relapse could be acted on
+            incident.updateRemedy { $0.wantedStep = nil }  // healthy again before the relapse could be acted on
             incident.lastSuppression = nil
         }
         if let at = incident.recoveryStateAt, now.timeIntervalSince(at) < rule.rampStep.seconds { return .keep }
@@ -198,8 +198,10 @@ extension Pass {
     /// the gates (and the budget, so a restart that keeps failing ends in quarantine), instead of being verified as
     /// if it had worked. A server healthy again is not restarted again: the failure may have been the report only.
     private mutating func retryFailedStep(_ incident: inout Incident, _ failed: FailedStep, rule: RecoveryRule) -> IncidentFate {
-        incident.wantedStep = failed.step
-        incident.stepAppliedAt = nil
+        incident.updateRemedy { remedy in
+            remedy.wantedStep = failed.step
+            remedy.stepAppliedAt = nil
+        }
         note(.transition, incident, because: .stepFailed(step: failed.step, detail: failed.detail))
         attemptStep(&incident, rule: rule)
         return .keep
@@ -215,12 +217,11 @@ extension Pass {
     private mutating func startRecovery(_ incident: inout Incident, rule: RecoveryRule, because cause: DecisionReason.RecoveryCause)
         -> IncidentFate
     {
+        guard var remedy = incident.remedy else { return .keep }  // a pending incident has nothing to give back
         let current = desiredState(of: incident)
-        incident.phase = .recovering
-        incident.wantedStep = nil
-        incident.recoveryStages = RemedyEffects.recoveryStages(from: current, rampStart: rule.rampStartPercent)
-        incident.recoveryState = current
-        incident.recoveryStateAt = nil
+        remedy.wantedStep = nil
+        let stages = RemedyEffects.recoveryStages(from: current, rampStart: rule.rampStartPercent)
+        incident.stage = .recovering(remedy, Incident.Recovery(stages: stages, state: current, stateAt: nil))
         note(.transition, incident, because: .recovering(cause))
         return attemptRestore(&incident, rule: rule)
     }
@@ -235,7 +236,7 @@ extension Pass {
         let attempts = attemptsInWindow(key, rule: rule)
         if step < quarantineStep, attempts >= rule.budget.maxAttempts {
             step = quarantineStep
-            incident.wantedStep = step
+            incident.updateRemedy { $0.wantedStep = quarantineStep }
             note(.transition, incident, because: .budgetExhausted(attempts: attempts, window: rule.budget.window))
         }
         let ladderStep = rule.ladder[step]
@@ -244,12 +245,12 @@ extension Pass {
             now.timeIntervalSince(drainedAt) < wait.seconds
         {
             if !incident.waitingForSessions {
-                incident.waitingForSessions = true
+                incident.updateRemedy { $0.waitingForSessions = true }
                 note(.transition, incident, because: .waitingForSessions(sessions: sessions, wait: wait))
             }
             return
         }
-        incident.waitingForSessions = false
+        incident.updateRemedy { $0.waitingForSessions = false }
         let newState = RemedyEffects.state(after: step, of: rule.ladder)
         let actionName = Self.describe(ladderStep.action)
         let check = evaluateGates(.remedy(incident, step: step, after: newState))
@@ -268,14 +269,13 @@ extension Pass {
             milestones.append(Engine.Milestone(kind: .mitigation, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
         }
         state.lastActionAt[key.target] = now
-        incident.appliedStep = step
-        incident.stepAppliedAt = now
-        incident.wantedStep = nil
+        var remedy = incident.remedy ?? Incident.Remedy(firedAt: now)
+        remedy.appliedStep = step
+        remedy.stepAppliedAt = now
+        remedy.wantedStep = nil
+        incident.stage = step == quarantineStep ? .quarantined(remedy) : .firing(remedy)  // a relapse's recovery ends here
         incident.healthySince = nil
-        incident.recoveryState = nil
-        incident.recoveryStages = []
         incident.lastSuppression = nil
-        incident.phase = step == quarantineStep ? .quarantined : .firing
         for kind in Self.actions(for: ladderStep.action) {
             actions.append(PlannedAction(key: key, kind: kind, step: step, dryRun: incident.dryRun))
         }
@@ -306,9 +306,11 @@ extension Pass {
             return .keep
         }
         let previous = incident.recoveryState ?? .normal
-        incident.recoveryStages.removeFirst()
-        incident.recoveryState = next
-        incident.recoveryStateAt = now
+        incident.updateRecovery { recovery in
+            recovery.stages.removeFirst()
+            recovery.state = next
+            recovery.stateAt = now
+        }
         incident.lastSuppression = nil
         if previous.admin != next.admin {
             actions.append(PlannedAction(key: key, kind: .setState(next.admin, waitSessions: nil), step: nil, dryRun: incident.dryRun))
