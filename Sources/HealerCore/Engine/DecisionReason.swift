@@ -77,8 +77,10 @@ public enum DecisionReason: Sendable, Equatable {
     /// The state could not be saved: the pass did nothing new.
     case stateUnsaved(detail: String)
 
-    /// The case, without its parameters: what a record's `code` says.
+    /// The case, without its parameters: what a record's `code` says. A code this build does not know (written by a
+    /// newer Healer before a rollback) reads as ``unknown``, so the record is kept.
     public enum Code: String, Sendable, Codable, CaseIterable {
+        case unknown
         case dataUnknown = "data_unknown", noData = "no_data", alertIgnored = "alert_ignored", alertConfirmed = "alert_confirmed"
         case pending, healthyBeforeFiring = "healthy_before_firing", firing, escalating, relapse, recovering
         case stepFailed = "step_failed", budgetExhausted = "budget_exhausted", waitingForSessions = "waiting_for_sessions"
@@ -87,6 +89,10 @@ public enum DecisionReason: Sendable, Equatable {
         case stormStarted = "storm_started", stormOver = "storm_over", stormOverWithoutCooldown = "storm_over_without_cooldown"
         case operatorPaused = "operator_paused", operatorResumed = "operator_resumed", stateUnreadable = "state_unreadable"
         case stateUnsaved = "state_unsaved"
+
+        public init(from decoder: any Decoder) throws {
+            self = Code(rawValue: try decoder.singleValueContainer().decode(String.self)) ?? .unknown
+        }
     }
 
     /// The case, without its parameters.

@@ -269,6 +269,8 @@ extension Pass {
             milestones.append(Engine.Milestone(kind: .mitigation, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
         }
         state.lastActionAt[key.target] = now
+        // A step is due only on a fired incident (wantedStep lives in its remedy), so the remedy is there.
+        assert(incident.remedy != nil, "a step applied to a pending incident")
         var remedy = incident.remedy ?? Incident.Remedy(firedAt: now)
         remedy.appliedStep = step
         remedy.stepAppliedAt = now

@@ -1,0 +1,65 @@
+import Foundation
+import HealerCore
+import Testing
+
+/// The sentences people read are rendered in one place; these pin them, since every other test asserts on codes.
+@Suite("Decision reasons")
+struct DecisionReasonTests {
+    static let ready100 = DesiredServerState(weightPercent: 100, admin: .ready)
+    static let ready50 = DesiredServerState(weightPercent: 50, admin: .ready)
+
+    @Test(arguments: [
+        (DecisionReason.dataUnknown(.stale), "data unknown (stale): timers frozen, nothing undone, nothing started"),
+        (.noData, "no data for this target: timers frozen, nothing undone"),
+        (.alertIgnored(alert: "A", value: 0), "alert A not confirmed by the rule's own query (value 0.0); ignored"),
+        (.alertIgnored(alert: "A", value: nil), "alert A not confirmed by the rule's own query (no trustworthy value); ignored"),
+        (.alertConfirmed(alert: "A"), "alert A confirmed by the rule's own query: firing without waiting for `for`"),
+        (.pending(unhealthy: "> 0.05", pendingFor: .seconds(4)), "unhealthy (> 0.05); pending for 4s"),
+        (.healthyBeforeFiring, "healthy again before firing; nothing done"),
+        (.firing(pendingFor: .seconds(4)), "firing: unhealthy for 4s"),
+        (.escalating(flapping: false, verify: .seconds(10), after: "set_weight"), "escalating: still unhealthy 10s after set_weight"),
+        (.escalating(flapping: true, verify: .seconds(10), after: "drain"), "escalating: flapping 10s after drain"),
+        (.relapse(step: 1), "relapse while giving capacity back: re-applying step 2"),
+        (.recovering(.healthyFor(.seconds(20))), "recovering: healthy for 20s"),
+        (.recovering(.releasedAfter(.minutes(30))), "recovering: released from quarantine after 30m healthy"),
+        (.recovering(.releasedByOperator), "recovering: released from quarantine by an operator"),
+        (.stepFailed(step: 0, detail: "exit 1"), "step 1 failed (exit 1): not in force; trying it again"),
+        (.budgetExhausted(attempts: 3, window: .seconds(3600)), "budget exhausted: 3 remedies in 1h; quarantining"),
+        (.waitingForSessions(sessions: 1, wait: .seconds(30)), "restart waits for 1 session to end (at most 30s after the drain)"),
+        (.heldBack("capacity floor"), "capacity floor"),
+        (.stepApplied(step: 0, action: "set_weight 25%", verify: .seconds(10)), "step 1: set_weight 25%; verifying for 10s"),
+        (.stepApplied(step: 3, action: "quarantine", verify: nil), "step 4: quarantine; waiting for a human"),
+        (.recovered, "recovered: full weight, in rotation"),
+        (.restoring(from: ready50, to: ready100), "giving capacity back: \(ready50) → \(ready100)"),
+        (.scaleOut(reading: "load", above: 0.8, spare: "s4"), "scale out: load above 80%; spare s4 enters rotation"),
+        (.scaleIn(reading: "load", below: 0.3, spare: "s4"), "scale in: load below 30%; spare s4 leaves rotation"),
+        (.ruleAnswers(rule: "R"), "rule R answers again"),
+        (.ruleFresh(rule: "R"), "the data behind rule R is fresh again"),
+        (
+            .ruleStale(rule: "R", maxSampleAge: .seconds(120), newly: ["s1"], total: 2),
+            "the data behind rule R is older than max_sample_age 2m for 1 more server (s1), 2 in all: their verdicts are unknown, nothing is done on them"
+        ),
+        (
+            .stormStarted(scope: "web", troubled: 2, total: 3, threshold: 0.5),
+            "storm: 2 of 3 servers of pool web are unhealthy or unknown (over 50%); destructive actions frozen"
+        ),
+        (.stormOver(seconds: 40, cooldown: .seconds(120)), "storm over after 40s; destructive actions resume after a cooldown of 2m"),
+        (.stormOverWithoutCooldown(seconds: 5), "storm over after 5s; data was missing, not unhealthy: no cooldown"),
+        (.operatorPaused(true), "paused by an operator"),
+        (.operatorPaused(false), "resumed by an operator"),
+        (.stateUnreadable, "the saved state could not be read, so nothing was done this pass"),
+    ])
+    func sentences(reason: DecisionReason, sentence: String) {
+        #expect(reason.sentence == sentence)
+    }
+
+    /// A code written by a newer Healer does not make its record unreadable after a rollback.
+    @Test func anUnknownCodeReadsAsUnknown() throws {
+        let record = DecisionRecord(time: Date(timeIntervalSince1970: 1_000), kind: .pool, pool: "web", because: .recovered)
+        let json = String(decoding: try HealerJSON.encoder().encode(record), as: UTF8.self).replacingOccurrences(
+            of: "\"recovered\"", with: "\"from_the_future\"")
+        let decoded = try HealerJSON.decoder().decode(DecisionRecord.self, from: Data(json.utf8))
+        #expect(decoded.code == .unknown)
+        #expect(decoded.reason == record.reason)
+    }
+}
