@@ -186,8 +186,6 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// over since the last pass.
     private struct Seen {
         var time: Date
-        var rules: [String: RuleObservation]
-        var balancers: BalancerObservation
         var observations: Observations
     }
 
@@ -223,7 +221,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         observations.balancerStates = view.current
         observations.down = view.down
         observations.failedSteps = failed
-        return Seen(time: time, rules: rules, balancers: view, observations: observations)
+        return Seen(time: time, observations: observations)
     }
 
     private func decide(_ seen: Seen, engine: Engine) async -> Decided {
@@ -336,7 +334,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     ) -> PassReport {
         let pass = PassReport(time: seen.time, duration: duration, outcome: decided.outcome, results: results)
         let rules = Self.allRules(engine)
-        let failures = seen.rules.compactMapValues(\.failure)
+        let failures = seen.observations.rules.compactMapValues(\.failure)
         let failed = Set(rules.filter { failures[$0.name] != nil }.map(\.expression)).count
         let unanswered = Set(rules.filter { failures[$0.name].map { !$0.isRuleFault } ?? false }.map(\.expression)).count
         let broken = failures.filter(\.value.isRuleFault)
@@ -351,7 +349,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         dependencies.observer?.passFinished(
             outcome: decided.outcome, results: results, duration: duration, failedQueries: failed, unansweredQueries: unanswered,
             healthy: healthy, totalQueries: Set(rules.map(\.expression)).count, ruleFailures: failures, time: seen.time,
-            isLeader: seen.observations.isLeader, current: seen.balancers.current)
+            isLeader: seen.observations.isLeader, current: seen.observations.balancerStates)
         return pass
     }
 

@@ -62,15 +62,21 @@ struct DurableStateTests {
         #expect(pass.outcome.records.contains { $0.code == .stateUnsaved && $0.pool == "*" })
     }
 
-    /// Disk full after a remedy was saved, and the balancer restarts: the pass can save nothing new, but the
-    /// remedy already saved is put back.
-    @Test func whatWasSavedIsReassertedWhileNothingNewCanBe() async throws {
+    /// A loop over a store that can fill up or be lost, after a pass that saved a remedy on s1.
+    func remedySaved() async -> (ReconcilerService<ManualClock>, ScriptedMetricsSource, FakeBalancer, FillingStore) {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
         let balancer = FakeBalancer(pools: Self.servers)
         let store = FillingStore()
         let service = service(store: store, metrics: metrics, balancer: balancer)
         await service.runPass()
+        return (service, metrics, balancer, store)
+    }
+
+    /// Disk full after a remedy was saved, and the balancer restarts: the pass can save nothing new, but the
+    /// remedy already saved is put back.
+    @Test func whatWasSavedIsReassertedWhileNothingNewCanBe() async throws {
+        let (service, metrics, balancer, store) = await remedySaved()
         let s1 = TargetID(pool: "web", server: "s1")
         #expect(balancer.current(s1) == DesiredServerState(weightPercent: 25))
         store.fill()
@@ -85,12 +91,7 @@ struct DurableStateTests {
 
     /// A state file lost while running (removed, replaced): not even a re-assertion — another Healer may own the path.
     @Test func nothingIsWrittenOnceTheStateFileIsLost() async throws {
-        let metrics = ScriptedMetricsSource()
-        metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
-        let balancer = FakeBalancer(pools: Self.servers)
-        let store = FillingStore()
-        let service = service(store: store, metrics: metrics, balancer: balancer)
-        await service.runPass()
+        let (service, _, balancer, store) = await remedySaved()
         store.lose()
         balancer.restart()
         await service.runPass()

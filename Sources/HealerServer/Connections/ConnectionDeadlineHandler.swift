@@ -20,7 +20,6 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        state = ConnectionDeadline(readTimeout: state.readTimeout, writeTimeout: state.writeTimeout, openedAt: .now())
         // Bytes are seen before HTTP decoding, so that an idle connection is told from a slow one.
         try? context.pipeline.syncOperations.addHandler(BytesArrivedHandler(owner: self), position: .first)
         rearm(context)
