@@ -24,6 +24,12 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
+    /// Whether the connect or total timeout fired.
+    public var isTimedOut: Bool {
+        if case .transport(let failure) = self { return failure.isTimeout }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .transport(let failure): failure.description

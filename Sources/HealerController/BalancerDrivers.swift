@@ -26,7 +26,7 @@ public enum BalancerDrivers {
         }
 
         func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome] {
-            desired.mapValues { _ in ActionOutcome(.failure, detail: reason) }
+            desired.mapValues { _ in .failed(.unreachable, detail: reason) }
         }
     }
 }

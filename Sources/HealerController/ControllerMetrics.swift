@@ -27,8 +27,9 @@ public final class ControllerMetrics: Sendable {
 
     /// The `result` values of `healer_reconcile_total`.
     public static let reconcileResultValues = ["success", "partial", "error"]
-    /// The action names of `healer_actions_total`.
-    public static let actionNames = ["set_weight", "drain", "ready", "maint", "restart", "notify"]
+    /// The `action` values of `healer_actions_total`: a balancer change is named after its decision (a ladder step, a
+    /// stage of giving capacity back, a spare in or out), an actuator call after its purpose (`restart`, `notify`).
+    public static let actionNames = DecisionAction.names + ["notify"]
     /// The `status` values of `healer_alerts_received_total`.
     public static let alertOutcomes = ["accepted", "duplicate", "resolved", "unknown_rule", "unknown_target"]
 
@@ -104,7 +105,7 @@ public final class ControllerMetrics: Sendable {
 
     /// Records one finished pass.
     public func passFinished(
-        outcome: Engine.Outcome, results: [(action: PlannedAction, outcome: ActionOutcome)], duration: Duration, failedQueries: Int,
+        outcome: Engine.Outcome, results: EffectResults, duration: Duration, failedQueries: Int,
         unansweredQueries: Int? = nil, healthy: Bool? = nil, totalQueries: Int, ruleFailures: [String: RuleFailure] = [:], time: Date,
         isLeader: Bool = true,
         current: [TargetID: DesiredServerState] = [:]
@@ -140,8 +141,11 @@ public final class ControllerMetrics: Sendable {
             if let gate = record.suppressedBy { suppressedCounter(pool: record.pool, reason: gate.rawValue).increment() }
         }
         for (pool, ratio) in outcome.healthyCapacity { capacityGauge(pool: pool).set(to: ratio) }
-        for (action, result) in results {
-            actionCounter(pool: action.key.target.pool, action: action.kind.name, result: result.result.rawValue).increment()
+        for (change, result) in results.changes {
+            actionCounter(pool: change.key.target.pool, action: change.action.name, result: result.result.rawValue).increment()
+        }
+        for (call, result) in results.calls {
+            actionCounter(pool: call.key.target.pool, action: call.purpose, result: result.result.rawValue).increment()
         }
         for milestone in outcome.milestones {
             milestoneHistogram(kind: milestone.kind.rawValue, pool: milestone.pool).record(.milliseconds(Int64(milestone.seconds * 1000)))

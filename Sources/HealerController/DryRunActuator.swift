@@ -5,7 +5,7 @@ public struct DryRunActuator: Actuator {
     /// Creates the actuator.
     public init() {}
 
-    public func execute(_ action: PlannedAction) async -> ActionOutcome {
-        ActionOutcome(.dryRun, detail: "would \(action)")
+    public func execute(_ call: ActuatorCall) async -> ActionOutcome {
+        ActionOutcome(.dryRun, detail: "would \(call)")
     }
 }

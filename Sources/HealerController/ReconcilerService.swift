@@ -51,8 +51,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         public var duration: Duration
         /// The engine's outcome.
         public var outcome: Engine.Outcome
-        /// Each action with what came of it.
-        public var results: [(action: PlannedAction, outcome: ActionOutcome)]
+        /// What came of each balancer change and actuator call of the plan.
+        public var results: EffectResults
     }
 
     /// What the service keeps between passes and shows to the API: one value, behind one lock.
@@ -282,55 +282,64 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 let wanted = engine.desiredBalancerState(of: decided.prior)
                 reasserted = engine.desiredBalancerState(of: decided.loaded).filter { wanted[$0.key] == $0.value }
             }
-            decided.outcome.plan = Plan(actions: [], desired: reasserted, simulated: decided.outcome.plan.simulated)
+            decided.outcome.plan = Plan(desired: reasserted, simulated: decided.outcome.plan.simulated)
         }
     }
 
-    /// The desired balancer state is applied as a diff every pass (it re-asserts what a reload undid), then the
-    /// actions: a failed restart is handed to the next pass, which tries it again while the server is unhealthy.
-    private func apply(_ plan: Plan, isLeader: Bool) async -> [(PlannedAction, ActionOutcome)] {
+    /// The desired balancer state is applied as a diff every pass (it re-asserts what a reload undid): each change
+    /// of the plan gets its server's answer. Then the actuators run: a failed restart is handed to the next pass,
+    /// which tries it again while the server is unhealthy.
+    private func apply(_ plan: Plan, isLeader: Bool) async -> EffectResults {
         var applied: [TargetID: ActionOutcome] = [:]
         if let balancer = dependencies.balancer, isLeader, !plan.desired.isEmpty {
             applied = await balancer.apply(plan.desired)
+            let changed = Set(plan.changes.filter { !$0.dryRun }.map(\.key.target))
             for (target, result) in applied.sorted(by: { $0.key < $1.key }) where result.result != .unchanged {
-                let planned = plan.actions.contains { $0.key.target == target && !$0.dryRun }
-                if result.result.failed || !planned {
-                    logger.log(
-                        level: result.result.failed ? .error : .notice,
-                        "balancer \(result.result.failed ? "write failed" : "re-asserted") \(target)",
-                        metadata: ["pool": "\(target.pool)", "server": "\(target.server)", "detail": "\(result.detail)"])
-                }
+                guard result.result.failed || !changed.contains(target) else { continue }  // a change is logged below
+                logger.log(
+                    level: result.result.failed ? .error : .notice,
+                    "balancer \(result.result.failed ? "write failed" : "re-asserted") \(target)",
+                    metadata: ["pool": "\(target.pool)", "server": "\(target.server)", "detail": "\(result.detail)"])
             }
         }
-        var results: [(PlannedAction, ActionOutcome)] = []
-        for action in plan.actions {
-            let result: ActionOutcome
-            switch action.kind {
-            case _ where action.dryRun:
-                result = ActionOutcome(.dryRun, detail: "would \(action)")
-            case .setWeight, .setState:
-                result = applied[action.key.target] ?? ActionOutcome(.failure, detail: "no balancer drives pool \(action.key.target.pool)")
-            case .run, .notify:
-                result = await dependencies.actuator.execute(action)
-            }
-            results.append((action, result))
+        var results = EffectResults()
+        for change in plan.changes {
+            let target = change.key.target
+            let result =
+                change.dryRun
+                ? ActionOutcome(.dryRun, detail: "would \(change.action) (\(change.state))")
+                : applied[target] ?? .failed(.noBalancer, detail: "no balancer drives pool \(target.pool)")
+            results.changes.append((change, result))
+            log(change.key, change.action, result, step: change.step)
+        }
+        for call in plan.calls {
+            let result = call.dryRun ? ActionOutcome(.dryRun, detail: "would \(call)") : await dependencies.actuator.execute(call)
+            results.calls.append((call, result))
             // A refusal fails the same way every time: not worth trying again.
-            if case .run = action.kind, result.result == .failure, let step = action.step {
-                memory.withLock { $0.failedSteps[action.key] = FailedStep(step: step, detail: result.detail) }
+            if case .restart = call.action, result.result == .failure {
+                memory.withLock { $0.failedSteps[call.key] = FailedStep(step: call.step, detail: result.detail) }
             }
-            logger.log(
-                level: result.result.failed ? .error : .info, "\(result.result == .dryRun ? "dry-run" : "action") \(action)",
-                metadata: [
-                    "pool": "\(action.key.target.pool)", "server": "\(action.key.target.server)", "rule": "\(action.key.rule)",
-                    "action": "\(action.kind.name)", "result": "\(result.result.rawValue)", "detail": "\(result.detail)",
-                ])
+            log(call.key, call.action, result, step: call.step, actuator: call.actuator)
         }
         return results
     }
 
+    private func log(_ key: IncidentKey, _ action: DecisionAction, _ result: ActionOutcome, step: Int?, actuator: String? = nil) {
+        var metadata: Logger.Metadata = [
+            "pool": "\(key.target.pool)", "server": "\(key.target.server)", "rule": "\(key.rule)", "action": "\(action.name)",
+            "result": "\(result.result.rawValue)", "detail": "\(result.detail)",
+        ]
+        if let step { metadata["step"] = "\(step + 1)" }
+        if let actuator { metadata["actuator"] = "\(actuator)" }
+        if let failure = result.failure { metadata["failure"] = "\(failure.rawValue)" }
+        logger.log(
+            level: result.result.failed ? .error : .info, "\(result.result == .dryRun ? "dry-run" : "action") \(action) \(key.target)",
+            metadata: metadata)
+    }
+
     /// Readiness, the metrics and the report of the pass.
     private func report(
-        _ seen: Seen, _ decided: Decided, results: [(PlannedAction, ActionOutcome)], engine: Engine, duration: Duration
+        _ seen: Seen, _ decided: Decided, results: EffectResults, engine: Engine, duration: Duration
     ) -> PassReport {
         let pass = PassReport(time: seen.time, duration: duration, outcome: decided.outcome, results: results)
         let rules = Self.allRules(engine)

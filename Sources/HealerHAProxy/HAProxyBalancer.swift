@@ -73,11 +73,11 @@ public actor HAProxyBalancer: Balancer {
         for (target, want) in desired.sorted(by: { $0.key < $1.key }) {
             guard let backend = backends[target.pool] else { continue }
             if retryAt != nil {
-                outcomes[target] = ActionOutcome(.failure, detail: "HAProxy \(name) unreachable: \(lastError)")
+                outcomes[target] = .failed(.unreachable, detail: "HAProxy \(name) unreachable: \(lastError)")
                 continue
             }
             guard let current = servers[target] else {
-                outcomes[target] = ActionOutcome(.failure, detail: "no server \(target.server) in backend \(backend)")
+                outcomes[target] = .failed(.noSuchServer, detail: "no server \(target.server) in backend \(backend)")
                 continue
             }
             outcomes[target] = await apply(want, to: current, target: target, backend: backend)
@@ -110,9 +110,9 @@ public actor HAProxyBalancer: Balancer {
             }
             return ActionOutcome(.success, detail: changes.joined(separator: ", "))
         } catch let error as HAProxyError {
-            return ActionOutcome(.failure, detail: error.description)
+            return .failed(error.failure, detail: error.description)
         } catch {
-            return ActionOutcome(.failure, detail: "\(error)")
+            return .failed(.notApplied, detail: "\(error)")
         }
     }
 

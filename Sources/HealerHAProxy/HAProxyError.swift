@@ -1,3 +1,5 @@
+public import HealerCore
+
 /// A failed runtime API call.
 public enum HAProxyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The socket could not be reached or the exchange failed.
@@ -18,6 +20,14 @@ public enum HAProxyError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .unreachable, .notApplied: true
         case .rejected, .invalidName, .invalidWeight, .unexpectedResponse: false
+        }
+    }
+
+    /// What it means for a change Healer made.
+    public var failure: ActionOutcome.Failure {
+        switch self {
+        case .unreachable: .unreachable
+        case .rejected, .invalidName, .invalidWeight, .unexpectedResponse, .notApplied: .notApplied
         }
     }
 

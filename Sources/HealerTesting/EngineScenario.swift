@@ -13,8 +13,10 @@ public struct EngineScenario {
     public private(set) var last: Engine.Outcome?
     /// Every record of every pass so far.
     public private(set) var records: [DecisionRecord] = []
-    /// Every action of every pass so far, with its time.
-    public private(set) var actions: [(time: Date, action: PlannedAction)] = []
+    /// Every balancer change of every pass so far, with its time.
+    public private(set) var changes: [(time: Date, change: BalancerChange)] = []
+    /// Every actuator call of every pass so far, with its time.
+    public private(set) var calls: [(time: Date, call: ActuatorCall)] = []
     /// Time zero of the scenario.
     public let start: Date
 
@@ -65,7 +67,8 @@ public struct EngineScenario {
         state = outcome.state
         last = outcome
         records += outcome.records
-        actions += outcome.plan.actions.map { (now, $0) }
+        changes += outcome.plan.changes.map { (now, $0) }
+        calls += outcome.plan.calls.map { (now, $0) }
         return outcome
     }
 
@@ -141,4 +144,9 @@ extension HealerConfiguration {
         configuration.pools[name] = pool
         return configuration
     }
+}
+
+extension Plan {
+    /// How many balancer changes and actuator calls the plan has: one ladder step may take one of each.
+    public var effectCount: Int { changes.count + calls.count }
 }

@@ -56,7 +56,7 @@ public final class FakeBalancer: Balancer, Sendable {
             var changed: [TargetID: DesiredServerState] = [:]
             for (target, want) in desired {
                 if let reason = state.unreachable {
-                    outcomes[target] = ActionOutcome(.failure, detail: reason)
+                    outcomes[target] = .failed(.unreachable, detail: reason)
                 } else if state.servers[target] == want {
                     outcomes[target] = ActionOutcome(.unchanged, detail: "already \(want)")
                 } else {

@@ -91,21 +91,21 @@ public final class ScriptedMetricsSource: MetricsSource, Sendable {
     }
 }
 
-/// An actuator that records every action and answers with a programmable outcome.
+/// An actuator that records every call and answers with a programmable outcome.
 public final class RecordingActuator: Actuator, Sendable {
-    private let state = Mutex<[PlannedAction]>([])
-    private let outcome: @Sendable (PlannedAction) -> ActionOutcome
+    private let state = Mutex<[ActuatorCall]>([])
+    private let outcome: @Sendable (ActuatorCall) -> ActionOutcome
 
     /// Creates an actuator answering `outcome` (success by default).
-    public init(outcome: @escaping @Sendable (PlannedAction) -> ActionOutcome = { _ in ActionOutcome(.success) }) {
+    public init(outcome: @escaping @Sendable (ActuatorCall) -> ActionOutcome = { _ in ActionOutcome(.success) }) {
         self.outcome = outcome
     }
 
-    /// Every action executed so far.
-    public var actions: [PlannedAction] { state.withLock { $0 } }
+    /// Every call so far.
+    public var calls: [ActuatorCall] { state.withLock { $0 } }
 
-    public func execute(_ action: PlannedAction) async -> ActionOutcome {
-        state.withLock { $0.append(action) }
-        return outcome(action)
+    public func execute(_ call: ActuatorCall) async -> ActionOutcome {
+        state.withLock { $0.append(call) }
+        return outcome(call)
     }
 }

@@ -8,14 +8,14 @@ import Testing
 @Suite("Exec and webhook actuators")
 struct ActuatorTests {
     let configuration = HealerConfiguration.fixture()
-    var restart: PlannedAction {
-        PlannedAction(
-            key: IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s2")), kind: .run(actuator: "restart-backend"), step: 2,
-            dryRun: false)
+    var restart: ActuatorCall {
+        ActuatorCall(
+            key: IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s2")), action: .restart(actuator: "restart-backend"),
+            actuator: "restart-backend", step: 2, dryRun: false)
     }
 
     @Test func execTemplatesArgvWithoutAShell() async throws {
-        let context = ActionContext(action: restart, configuration: configuration)
+        let context = ActionContext(call: restart, configuration: configuration)
         let exec = ExecActuator(
             command: ["/bin/echo", "restart {{ .server }} in {{.backend}} for {{ .rule }}", "$HOME;", "{{ .pool }}"], timeout: .seconds(5))
         let outcome = await exec.run(context)
@@ -23,9 +23,9 @@ struct ActuatorTests {
     }
 
     @Test func execReportsTheExitCodeAndTheEndOfTheOutput() async throws {
-        let context = ActionContext(action: restart, configuration: configuration)
+        let context = ActionContext(call: restart, configuration: configuration)
         let failing = ExecActuator(command: ["/bin/sh", "-c", "echo oops >&2; exit 3"], timeout: .seconds(5))
-        #expect(await failing.run(context) == ActionOutcome(.failure, detail: "exit 3: oops"))
+        #expect(await failing.run(context) == .failed(.exitStatus, detail: "exit 3: oops"))
         let chatty = ExecActuator(command: ["/bin/sh", "-c", "yes x | head -c 100000; echo END"], timeout: .seconds(5))
         let outcome = await chatty.run(context)
         #expect(outcome.result == .success)
@@ -36,11 +36,11 @@ struct ActuatorTests {
     @Test func execKillsTheWholeProcessGroupOnTimeout() async throws {
         try await TemporaryDirectory.with(prefix: "exec") { directory in
             let marker = directory.path + "/child-survived"
-            let context = ActionContext(action: restart, configuration: configuration)
+            let context = ActionContext(call: restart, configuration: configuration)
             let stuck = ExecActuator(command: ["/bin/sh", "-c", "(sleep 3; touch \(marker)) & sleep 30"], timeout: .milliseconds(200))
             let outcome = await stuck.run(context)
             #expect(outcome.result == .failure)
-            #expect(outcome.detail.hasPrefix("timed out after"))
+            #expect(outcome.failure == .timedOut)
             // The grandchild was in the same process group: it must not outlive the timeout.
             // "[s]leep" matches the shell running `sleep 3` but not this pgrep's own command line.
             let pids = try await Command.run(["sh", "-c", "pgrep -f '[s]leep 3; touch \(marker)' || true"], package: "procps", in: directory.path)
@@ -50,8 +50,9 @@ struct ActuatorTests {
 
     @Test func execOfAMissingProgramFails() async {
         let outcome = await ExecActuator(command: ["/nonexistent/restart"], timeout: .seconds(1)).run(
-            ActionContext(action: restart, configuration: configuration))
+            ActionContext(call: restart, configuration: configuration))
         #expect(outcome.result == .failure)
+        #expect(outcome.failure == .cannotStart)
         #expect(outcome.detail.contains("/nonexistent/restart"))
     }
 
@@ -66,7 +67,7 @@ struct ActuatorTests {
         }) { server in
             let webhook = WebhookActuator(url: server.url + "/hook", timeout: .seconds(2), headers: ["Authorization": "Bearer t"])
             let outcome = await webhook.send(
-                ActionContext(action: restart, configuration: configuration), at: Date(timeIntervalSince1970: 1_800_000_000))
+                ActionContext(call: restart, configuration: configuration), at: Date(timeIntervalSince1970: 1_800_000_000))
             #expect(outcome == ActionOutcome(.success, detail: "HTTP 200 after 3 attempts"))
             let request = try #require(server.requests.last)
             #expect(request.method == "POST")
@@ -83,8 +84,8 @@ struct ActuatorTests {
     @Test func webhookDoesNotRetryAClientError() async throws {
         try await ScriptedHTTPServer.with({ _ in .text("nope", status: 400) }) { server in
             let outcome = await WebhookActuator(url: server.url, timeout: .seconds(2), headers: [:]).send(
-                ActionContext(action: restart, configuration: configuration), at: Date())
-            #expect(outcome == ActionOutcome(.failure, detail: "HTTP 400: nope"))
+                ActionContext(call: restart, configuration: configuration), at: Date())
+            #expect(outcome == .failed(.httpStatus, detail: "HTTP 400: nope"))
             #expect(server.requests.count == 1)
         }
     }
@@ -97,11 +98,12 @@ struct ActuatorTests {
             let router = ActuatorRouter(configuration: configuration)
             #expect(await router.execute(restart) == ActionOutcome(.success, detail: "exit 0: s2"))
             var notify = restart
-            notify.kind = .notify(actuator: "oncall")
+            notify.action = .quarantine(notify: "oncall")
+            notify.actuator = "oncall"
             #expect(await router.execute(notify).result == .success)
             #expect(server.requests.count == 1)
-            notify.kind = .notify(actuator: "nobody")
-            #expect(await router.execute(notify) == ActionOutcome(.failure, detail: "no actuator named nobody"))
+            notify.actuator = "nobody"
+            #expect(await router.execute(notify) == .failed(.noActuator, detail: "no actuator named nobody"))
         }
     }
 }

@@ -56,14 +56,14 @@ struct EndToEndTests {
                 return verdicts.count == 3 && verdicts.allSatisfy { $0.verdict == .healthy }
             }
             errorRatio.withLock { $0 = 0.3 }
-            func recorded(_ code: DecisionReason.Code, step: Int? = nil, action: String? = nil) -> Bool {
+            func recorded(_ code: DecisionReason.Code, step: Int? = nil, action: DecisionAction? = nil) -> Bool {
                 journal.records(server: "s1").contains {
-                    $0.code == code && (step == nil || $0.step == step) && (action == nil || $0.action == action)
+                    $0.code == code && (step == nil || $0.step == step) && (action == nil || $0.actionType == action)
                 }
             }
             try await waitUntil("pending", timeout: .seconds(30)) { recorded(.pending) }
-            try await waitUntil("firing and step 1", timeout: .seconds(30)) { recorded(.stepApplied, step: 0, action: "set_weight 50%") }
-            try await waitUntil("escalation to step 2", timeout: .seconds(30)) { recorded(.stepApplied, step: 1, action: "drain") }
+            try await waitUntil("firing and step 1", timeout: .seconds(30)) { recorded(.stepApplied, step: 0, action: .setWeight(percent: 50)) }
+            try await waitUntil("escalation to step 2", timeout: .seconds(30)) { recorded(.stepApplied, step: 1, action: .drain) }
             let escalated = journal.records(server: "s1")
             #expect(escalated.contains { $0.code == .firing })
             #expect(escalated.contains { $0.code == .escalating })
@@ -78,8 +78,8 @@ struct EndToEndTests {
             try await waitUntil("recovery", timeout: .seconds(60)) { recorded(.recovered) }
             let recovered = journal.records(server: "s1")
             #expect(recovered.contains { $0.code == .recovering })
-            let ramp = recovered.compactMap { $0.action }.filter { $0.hasPrefix("restore") }
-            #expect(ramp == ["restore ready@50%", "restore ready@100%"])
+            let ramp = recovered.filter { $0.kind == .action }.compactMap(\.actionType).filter { $0.name == "restore" }
+            #expect(ramp == [.restore(DesiredServerState(weightPercent: 50)), .restore(.normal)])
             #expect(service.currentState?.incidents.isEmpty == true)
         }
     }

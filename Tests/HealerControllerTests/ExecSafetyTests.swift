@@ -9,9 +9,9 @@ import Testing
 struct ExecSafetyTests {
     static func context(server: String) -> ActionContext {
         ActionContext(
-            action: PlannedAction(
-                key: IncidentKey(rule: "errors", target: TargetID(pool: "web", server: server)), kind: .run(actuator: "restart-backend"), step: 2,
-                dryRun: false),
+            call: ActuatorCall(
+                key: IncidentKey(rule: "errors", target: TargetID(pool: "web", server: server)), action: .restart(actuator: "restart-backend"),
+                actuator: "restart-backend", step: 2, dryRun: false),
             configuration: .fixture())
     }
 
@@ -35,6 +35,7 @@ struct ExecSafetyTests {
         let echo = ExecActuator(command: ["/bin/echo", "{{ .server }}"], timeout: .seconds(5))
         let refused = await echo.run(Self.context(server: "-rf"))
         #expect(refused.result == .refused)
+        #expect(refused.failure == .unsafeInput)
         #expect(refused.detail.hasPrefix("server \"-rf\""))
         let allowed = await ExecActuator(command: ["/bin/echo", "x{{ .server }}"], timeout: .seconds(5), allowLeadingDash: true)
             .run(Self.context(server: "-rf"))

@@ -36,7 +36,8 @@ struct ReconcilerServiceTests {
         #expect(metrics.queries.map(\.expression) == ["error_ratio"])
         #expect(metrics.keptLabels == ["error_ratio": ["server"]])  // only what the pool's template reads
         #expect(balancer.applied == [[TargetID(pool: "web", server: "s1"): DesiredServerState(weightPercent: 25)]])
-        #expect(pass.results.map(\.outcome) == [ActionOutcome(.success, detail: "now ready@25%")])
+        #expect(pass.results.changes.map(\.change.action) == [.setWeight(percent: 25)])
+        #expect(pass.results.outcomes == [ActionOutcome(.success, detail: "now ready@25%")])
         #expect(journal.records(server: "s1").map(\.kind) == [.transition, .transition, .action])
         #expect(service.currentState?.incidents.count == 1)
     }
@@ -60,7 +61,7 @@ struct ReconcilerServiceTests {
         let pass = await service.runPass()
         #expect(metrics.freshnessQueries == [check.query])
         #expect(pass.outcome.verdicts.first { $0.key.rule == "errors" && $0.key.target.server == "s1" }?.unknownReason == .stale)
-        #expect(pass.outcome.plan.actions.map(\.key) == [IncidentKey(rule: "latency", target: TargetID(pool: "web", server: "s2"))])
+        #expect(pass.outcome.plan.changes.map(\.key) == [IncidentKey(rule: "latency", target: TargetID(pool: "web", server: "s2"))])
     }
 
     /// A wrong clause fails the pool's combined freshness query; each rule's own query is then asked, and only the rule
@@ -77,21 +78,21 @@ struct ReconcilerServiceTests {
         let pass = await service.runPass()
         #expect(Set(metrics.freshnessQueries) == Set([check.query] + check.queries.values))
         #expect(service.brokenRules.keys.sorted() == ["latency"])
-        #expect(pass.outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(pass.outcome.plan.changes.map(\.key.target.server) == ["s1"])
     }
 
     /// A restart whose actuator fails is handed back to the engine, which tries it again instead of verifying it.
     @Test func aFailedRestartIsTriedAgainNextPass() async {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
-        let actuator = RecordingActuator { _ in ActionOutcome(.failure, detail: "exit 1") }
+        let actuator = RecordingActuator { _ in .failed(.exitStatus, detail: "exit 1") }
         let ladder = [
             LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60)), LadderStep(.quarantine(notify: nil, releaseAfter: nil)),
         ]
         let service = makeService(.fixture(ladder: ladder, pendingFor: .zero), metrics: metrics, actuator: actuator)
         await service.runPass()
         let second = await service.runPass()
-        #expect(actuator.actions.count == 2)
+        #expect(actuator.calls.count == 2)
         #expect(second.outcome.records.contains { $0.code == .stepFailed && $0.step == 0 })
     }
 
@@ -101,8 +102,8 @@ struct ReconcilerServiceTests {
         let actuator = RecordingActuator()
         let service = makeService(.fixture(pendingFor: .zero, dryRun: true), metrics: metrics, actuator: actuator)
         let pass = await service.runPass()
-        #expect(actuator.actions.isEmpty)
-        #expect(pass.results.map(\.outcome.result) == [.dryRun])
+        #expect(actuator.calls.isEmpty)
+        #expect(pass.results.outcomes.map(\.result) == [.dryRun])
     }
 
     @Test func theLoopSkipsMissedSlotsInsteadOfBursting() async throws {
@@ -160,13 +161,13 @@ struct ReconcilerServiceTests {
         let ladder = [LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60))]
         let service = makeService(.fixture(ladder: ladder, pendingFor: .zero), metrics: metrics, actuator: actuator, balancer: balancer)
         await service.runPass()
-        #expect(actuator.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(actuator.calls.map(\.action) == [.restart(actuator: "restart-backend")])
         #expect(balancer.applied.isEmpty)
 
         balancer.setUnreachable("connection refused")
         metrics.set("error_ratio", values: ["s1": 0, "s2": 0.3, "s3": 0])
         let blind = await service.runPass()
-        #expect(blind.outcome.plan.actions.isEmpty)
+        #expect(blind.outcome.plan.isQuiet)
         #expect(blind.outcome.records.contains { $0.server == "s2" && $0.code == .heldBack && $0.suppressedBy == .dataQuality })
     }
 
@@ -176,6 +177,6 @@ struct ReconcilerServiceTests {
         let service = makeService(metrics: metrics)
         let pass = await service.runPass()
         #expect(pass.outcome.verdicts.allSatisfy { $0.verdict == .unknown })
-        #expect(pass.outcome.plan.actions.isEmpty)
+        #expect(pass.outcome.plan.isQuiet)
     }
 }

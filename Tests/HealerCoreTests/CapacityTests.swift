@@ -75,26 +75,28 @@ struct CapacityTests {
         }
         let spare = TargetID(pool: "web", server: "s4")
         // 270 requests/s over 3 servers of 100: 90 % > 80 %.
-        #expect(pass(0, load: 270).plan.actions.isEmpty)
-        #expect(pass(2, load: 270).plan.actions.isEmpty)
+        #expect(pass(0, load: 270).plan.isQuiet)
+        #expect(pass(2, load: 270).plan.isQuiet)
         let out = pass(3, load: 270)
-        #expect(out.plan.actions.map(\.kind) == [.setState(.ready, waitSessions: nil)])
+        #expect(out.plan.changes.map(\.action) == [.scaleOut])
+        #expect(out.plan.changes.map(\.state) == [.normal])
         #expect(out.plan.desired[spare] == .normal)
         #expect(out.records.last?.code == .scaleOut)
-        #expect(out.records.last?.reason == DecisionReason.scaleOut(reading: "utilisation 90% of 3 servers", above: 0.8, spare: "s4").sentence)
+        #expect(out.records.last?.why == .scaleOut(reading: "utilisation 90% of 3 servers", above: 0.8, spare: "s4"))
         // Between the thresholds: nothing moves. 270 over 4 servers is 68 %.
-        #expect(pass(20, load: 270).plan.actions.isEmpty)
+        #expect(pass(20, load: 270).plan.isQuiet)
         // Cool: 40 over 4 servers is 10 % < 30 %, for 3 s.
-        #expect(pass(21, load: 40).plan.actions.isEmpty)
+        #expect(pass(21, load: 40).plan.isQuiet)
         let back = pass(24, load: 40)
-        #expect(back.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])
+        #expect(back.plan.changes.map(\.action) == [.scaleIn])
+        #expect(back.plan.changes.map(\.state) == [DesiredServerState(admin: .drain)])
         #expect(back.plan.desired[spare] == DesiredServerState(admin: .drain))
         #expect(back.records.last?.code == .scaleIn)
-        #expect(back.records.last?.reason == DecisionReason.scaleIn(reading: "utilisation 10% of 4 servers", below: 0.3, spare: "s4").sentence)
+        #expect(back.records.last?.why == .scaleIn(reading: "utilisation 10% of 4 servers", below: 0.3, spare: "s4"))
         // No flapping: the cooldown holds the next move.
-        #expect(pass(25, load: 400).plan.actions.isEmpty)
-        #expect(pass(28, load: 400).plan.actions.isEmpty)
-        #expect(pass(34, load: 400).plan.actions.count == 1)
+        #expect(pass(25, load: 400).plan.isQuiet)
+        #expect(pass(28, load: 400).plan.isQuiet)
+        #expect(pass(34, load: 400).plan.changes.count == 1)
     }
 
     @Test func unknownLoadMovesNoSpare() {
@@ -102,7 +104,7 @@ struct CapacityTests {
             name: "load", expression: "load", perServerCapacity: 100, outAbove: 0.8, inBelow: 0.3, pendingFor: .zero, cooldown: .zero)
         var scenario = EngineScenario(Self.configuration(scale: [rule], spares: ["s4"]))
         let outcome = scenario.pass(at: 0, ["errors": ["s1": 0, "s2": 0, "s3": 0]], failing: ["load"])
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.plan.desired.isEmpty)
     }
 
@@ -115,11 +117,11 @@ struct CapacityTests {
         configuration.pools["web"]?.maxInFlight = 1
         var scenario = EngineScenario(configuration)
         let healthy: [String: Double?] = ["s1": 0, "s2": 0, "s3": 0, "s4": 0]
-        #expect(scenario.pass(at: 0, ["errors": healthy, "load": ["": 270]]).plan.actions.count == 1)  // s4 in
+        #expect(scenario.pass(at: 0, ["errors": healthy, "load": ["": 270]]).plan.changes.count == 1)  // s4 in
         // s1 under remediation (in flight, the limit is 1): the spare stays although the pool is cool.
         let held = scenario.pass(at: 1, ["errors": ["s1": 0.3, "s2": 0, "s3": 0, "s4": 0], "load": ["": 40]])
-        #expect(held.plan.actions.map(\.key.target.server) == ["s1"])
-        let hold = held.records.filter { $0.action == "scale in" }
+        #expect(held.plan.changes.map(\.key.target.server) == ["s1"])
+        let hold = held.records.filter { $0.actionType == .scaleIn }
         #expect(hold.map(\.kind) == [.suppressed])
         #expect(hold.map(\.suppressedBy) == [.inFlight])
         #expect(hold.first?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor])
@@ -127,7 +129,7 @@ struct CapacityTests {
         var time = 2.0
         var left: DecisionRecord?
         while left == nil, time < 200 {
-            left = scenario.pass(at: time, ["errors": healthy, "load": ["": 40]]).records.first { $0.kind == .action && $0.action == "scale in" }
+            left = scenario.pass(at: time, ["errors": healthy, "load": ["": 40]]).records.first { $0.kind == .action && $0.actionType == .scaleIn }
             time += 1
         }
         #expect(left?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .storm])
@@ -152,7 +154,7 @@ struct ServedCapacityTests {
         observations.balancerStates = states
         observations.down = down
         let outcome = engine.reconcile(state: EngineState(maxActionsPerMinute: 100), observations: observations, now: now)
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.records.first { $0.kind == .suppressed }?.suppressedBy == .capacityFloor)
         #expect(outcome.healthyCapacity["web"].map { abs($0 - 1.0 / 3) < 1e-9 } == true)
     }
@@ -165,6 +167,6 @@ struct ServedCapacityTests {
         observations.balancerStates = Dictionary(
             uniqueKeysWithValues: ["s1", "s2", "s3"].map { (TargetID(pool: "web", server: $0), DesiredServerState.normal) })
         let outcome = engine.reconcile(state: EngineState(maxActionsPerMinute: 100), observations: observations, now: now)
-        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.plan.changes.map(\.key.target.server) == ["s1"])
     }
 }

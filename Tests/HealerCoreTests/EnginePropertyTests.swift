@@ -164,12 +164,17 @@ struct EnginePropertyTests {
         return healthy / Double(world.servers)
     }
 
+    /// Every balancer change and actuator call of `plan`.
+    static func effects(of plan: Plan) -> [(key: IncidentKey, action: DecisionAction, step: Int?)] {
+        plan.changes.map { ($0.key, $0.action, $0.step) } + plan.calls.map { ($0.key, $0.action, $0.step) }
+    }
+
     @Test func neverActsOnUnknownData() async {
         await propertyCheck(count: 60, input: Self.worlds) { world in
             for step in Self.simulate(world).steps {
-                for action in step.outcome.plan.actions {
-                    let definite = world.isDefinite(pass: step.pass, rule: Self.rule(action.key.rule), server: Self.server(action.key))
-                    #expect(definite, "\(world): \(action) of \(action.key.rule) at pass \(step.pass)")
+                for effect in Self.effects(of: step.outcome.plan) {
+                    let definite = world.isDefinite(pass: step.pass, rule: Self.rule(effect.key.rule), server: Self.server(effect.key))
+                    #expect(definite, "\(world): \(effect.action) of \(effect.key.rule) at pass \(step.pass)")
                 }
             }
         }
@@ -179,7 +184,7 @@ struct EnginePropertyTests {
         let acting = Mutex((worlds: 0, acted: 0))
         await propertyCheck(count: 60, input: Self.worlds) { world in
             var acted = false
-            for step in Self.simulate(world).steps where step.outcome.plan.actions.contains(where: { $0.step != nil }) {
+            for step in Self.simulate(world).steps where Self.effects(of: step.outcome.plan).contains(where: { $0.step != nil }) {
                 acted = true
                 let capacity = Self.capacity(after: step, in: world)
                 #expect(capacity >= Double(world.floorPercent) / 100 - 1e-9, "\(world): capacity \(capacity) at pass \(step.pass)")
@@ -197,7 +202,7 @@ struct EnginePropertyTests {
             // A remedy is one ladder step, whatever number of actions it takes.
             var remedies: [Double] = []
             for step in steps {
-                let applied = Set(step.outcome.plan.actions.filter { $0.step != nil }.map { "\($0.key)#\($0.step!)" })
+                let applied = Set(Self.effects(of: step.outcome.plan).filter { $0.step != nil }.map { "\($0.key)#\($0.step!)" })
                 remedies += Array(repeating: step.time, count: applied.count)
                 let inFlight = Set(
                     step.outcome.state.incidents.values.filter { $0.phase == .firing && $0.hasActed }.map(\.key.target))

@@ -13,18 +13,18 @@ struct GateTests {
     @Test func onlyTheLeaderActs() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         let follower = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], isLeader: false)
-        #expect(follower.plan.actions.isEmpty)
+        #expect(follower.plan.isQuiet)
         #expect(follower.records.last?.suppressedBy == .leader)
         #expect(follower.records.last?.gatesPassed == [])
         let leader = scenario.pass(at: 1, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(leader.plan.actions.count == 1)
+        #expect(leader.plan.changes.count == 1)
     }
 
     @Test func pauseHoldsEveryAction() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         scenario.state.pause = PauseState(pools: ["web"])
         let paused = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(paused.plan.actions.isEmpty)
+        #expect(paused.plan.isQuiet)
         #expect(paused.records.last?.suppressedBy == .pause)
         #expect(paused.records.last?.gatesPassed == [.leader])
     }
@@ -33,24 +33,28 @@ struct GateTests {
         // 3 servers, floor 60 %: one sick leaves 67 % healthy, two sick leave 33 %.
         var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.6, maxInFlight: 3))
         let one = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(one.plan.actions.count == 1)
+        #expect(one.plan.changes.count == 1)
         let two = scenario.pass(at: 1, ["errors": ["s1": sick, "s2": sick, "s3": fine]])
-        #expect(two.plan.actions.isEmpty)
+        #expect(two.plan.isQuiet)
         let record = two.records.first { $0.server == "s2" && $0.kind == .suppressed }
         #expect(record?.suppressedBy == .capacityFloor)
         #expect(record?.gatesPassed == [.leader, .pause, .dataQuality])
-        #expect(record?.reason.contains("33%") == true)
+        guard case .heldBack(.belowCapacityFloor(let capacity, let floor))? = record?.why else {
+            Issue.record("not held back by the floor: \(String(describing: record?.why))")
+            return
+        }
+        #expect(abs(capacity - 1.0 / 3) < 1e-9 && floor == 0.6)
         #expect(two.healthyCapacity["web"].map { abs($0 - 1.0 / 3) < 1e-9 } == true)
     }
 
     @Test func inFlightLimitsConcurrentRemediations() {
         var scenario = EngineScenario(.fixture(servers: ["s1", "s2", "s3", "s4", "s5"], pendingFor: .zero, floor: 0.2, maxInFlight: 1))
         let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": sick, "s3": fine, "s4": fine, "s5": fine]])
-        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.plan.changes.map(\.key.target.server) == ["s1"])
         #expect(outcome.records.first { $0.server == "s2" && $0.kind == .suppressed }?.suppressedBy == .inFlight)
         // Escalating the one already in flight is not a new remediation.
         let escalation = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": sick, "s3": fine, "s4": fine, "s5": fine]])
-        #expect(escalation.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(escalation.plan.changes.map(\.key.target.server) == ["s1"])
     }
 
     @Test func theGlobalRateLimitIsATokenBucket() {
@@ -62,11 +66,11 @@ struct GateTests {
         var scenario = EngineScenario(.fixture(servers: servers, pendingFor: .zero, floor: 0, maxInFlight: 6, safety: safety))
         let values: [String: [String: Double?]] = ["errors": Dictionary(uniqueKeysWithValues: servers.map { ($0, Optional(sick)) })]
         let burst = scenario.pass(at: 0, values)
-        #expect(burst.plan.actions.count == 2)
+        #expect(burst.plan.effectCount == 2)
         #expect(burst.records.filter { $0.suppressedBy == .rateLimit }.count == 4)
-        #expect(scenario.pass(at: 10, values).plan.actions.isEmpty)  // 0.33 tokens
-        #expect(scenario.pass(at: 30, values).plan.actions.count == 1)  // one token refilled
-        #expect(scenario.pass(at: 60, values).plan.actions.count == 1)
+        #expect(scenario.pass(at: 10, values).plan.isQuiet)  // 0.33 tokens
+        #expect(scenario.pass(at: 30, values).plan.effectCount == 1)  // one token refilled
+        #expect(scenario.pass(at: 60, values).plan.effectCount == 1)
     }
 
     @Test func anExhaustedBudgetQuarantines() {
@@ -95,17 +99,17 @@ struct GateTests {
         safety.stormCooldown = .seconds(30)
         var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0, maxInFlight: 3, safety: safety))
         let storm = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": sick, "s3": fine]])
-        #expect(storm.plan.actions.isEmpty)
+        #expect(storm.plan.isQuiet)
         #expect(storm.records.first?.kind == .pool)
         #expect(storm.records.contains { $0.suppressedBy == .storm })
         // Unknown data counts as trouble too: Healer may be the one that is blind.
         let blind = scenario.pass(at: 5, ["errors": ["s1": sick, "s2": nil, "s3": nil]])
-        #expect(blind.plan.actions.isEmpty)
+        #expect(blind.plan.isQuiet)
         let over = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(over.plan.actions.isEmpty)
+        #expect(over.plan.isQuiet)
         #expect(over.records.contains { $0.kind == .pool && $0.code == .stormOver })
-        #expect(scenario.pass(at: 39, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.isEmpty)
-        #expect(scenario.pass(at: 40, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
+        #expect(scenario.pass(at: 39, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.isQuiet)
+        #expect(scenario.pass(at: 40, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.changes.count == 1)
     }
 
     @Test func aStormOfMissingDataNeedsNoCooldown() {
@@ -120,7 +124,7 @@ struct GateTests {
         #expect(blind.records.first?.kind == .pool)
         let sight = scenario.pass(at: 5, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
         #expect(sight.records.contains { $0.code == .stormOverWithoutCooldown }, "\(blind.records.map(\.reason)) \(sight.records.map(\.reason))")
-        #expect(sight.plan.actions.count == 1)
+        #expect(sight.plan.changes.count == 1)
     }
 
     @Test func perTargetCooldown() {
@@ -131,10 +135,10 @@ struct GateTests {
         var scenario = EngineScenario(.fixture(pendingFor: .zero, safety: safety))
         scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
         let held = scenario.pass(at: 10, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(held.plan.actions.isEmpty)
+        #expect(held.plan.isQuiet)
         #expect(held.records.last?.suppressedBy == .cooldown)
         #expect(held.records.last?.gatesPassed == [.leader, .pause, .dataQuality, .capacityFloor, .inFlight, .rateLimit, .budget, .storm])
-        #expect(scenario.pass(at: 30, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.actions.count == 1)
+        #expect(scenario.pass(at: 30, ["errors": ["s1": sick, "s2": fine, "s3": fine]]).plan.changes.count == 1)
     }
 
     @Test func nothingChangesWhileTheBalancerCannotBeSeen() {
@@ -145,11 +149,11 @@ struct GateTests {
         let outcome = engine.reconcile(
             state: EngineState(), observations: Observations(rules: ["errors": series], unreachableBalancers: ["web": "connection refused"]), now: now
         )
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         let record = outcome.records.last
         #expect(record?.suppressedBy == .dataQuality)
         #expect(record?.gatesPassed == [.leader, .pause])
-        #expect(record?.reason == "the balancer cannot be seen: connection refused")
+        #expect(record?.why == .heldBack(.balancerUnseen("connection refused")))
     }
 
     @Test func aRestartWaitsForTheDrainedSessionsToEnd() {
@@ -168,21 +172,22 @@ struct GateTests {
                 now: now)
         }
         var outcome = pass(EngineState(), at: 0, sessions: 7)
-        #expect(outcome.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: .seconds(30))])
+        #expect(outcome.plan.changes.map(\.action) == [.drain])
         outcome = pass(outcome.state, at: 5, sessions: 3)
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.records.last?.code == .waitingForSessions)
-        #expect(outcome.records.last?.reason == DecisionReason.waitingForSessions(sessions: 3, wait: .seconds(30)).sentence)
+        #expect(outcome.records.last?.why == .waitingForSessions(sessions: 3, wait: .seconds(30)))
         outcome = pass(outcome.state, at: 10, sessions: 2)
         #expect(outcome.records.isEmpty)
         outcome = pass(outcome.state, at: 12, sessions: 0)
-        #expect(outcome.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(outcome.plan.changes.isEmpty)
+        #expect(outcome.plan.calls.map(\.action) == [.restart(actuator: "restart-backend")])
         // Sessions that never end do not block the restart forever.
         var stuck = pass(EngineState(), at: 100, sessions: 5)
         stuck = pass(stuck.state, at: 105, sessions: 5)
-        #expect(stuck.plan.actions.isEmpty)
+        #expect(stuck.plan.isQuiet)
         stuck = pass(stuck.state, at: 130, sessions: 5)
-        #expect(stuck.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(stuck.plan.calls.map(\.action) == [.restart(actuator: "restart-backend")])
     }
 
     @Test func aSuppressionIsRecordedOnceWhileItLasts() {
@@ -202,7 +207,7 @@ struct GateTests {
         scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
         scenario.pass(at: 1, ["errors": ["s1": fine, "s2": fine, "s3": fine]])
         let restore = scenario.pass(at: 2, ["errors": ["s1": fine, "s2": fine, "s3": fine]])
-        #expect(restore.plan.actions.map(\.kind) == [.setWeight(percent: 50)])
+        #expect(restore.plan.changes.map(\.action) == [.restore(DesiredServerState(weightPercent: 50))])
     }
 
     @Test func aFlappingTargetIsTreatedAsUnhealthyAndEndsInQuarantine() {
@@ -214,6 +219,6 @@ struct GateTests {
             second += 1
         }
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
-        #expect(scenario.actions.count <= 6)
+        #expect(scenario.changes.count + scenario.calls.count <= 6)
     }
 }

@@ -20,7 +20,7 @@ struct IncidentMachineTests {
         var scenario = EngineScenario(.fixture())
         let outcome = scenario.pass(at: 0, values(fine))
         #expect(outcome.state.incidents.isEmpty)
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.verdicts.map(\.verdict) == [.healthy, .healthy, .healthy])
         #expect(outcome.healthyCapacity["web"] == 1)
     }
@@ -31,10 +31,11 @@ struct IncidentMachineTests {
         #expect(scenario.incident("errors", "s1")?.phase == .pending)
         scenario.pass(at: 2, values(sick))
         #expect(scenario.incident("errors", "s1")?.phase == .pending)
-        #expect(scenario.actions.isEmpty)
+        #expect(scenario.changes.isEmpty && scenario.calls.isEmpty)
         let fired = scenario.pass(at: 4, values(sick))
         #expect(scenario.incident("errors", "s1")?.phase == .firing)
-        #expect(fired.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
+        #expect(fired.plan.changes.map(\.action) == [.setWeight(percent: 25)])
+        #expect(fired.plan.calls.isEmpty)
         #expect(fired.plan.desired == [TargetID(pool: "web", server: "s1"): DesiredServerState(weightPercent: 25)])
         #expect(fired.records.map(\.kind) == [.transition, .action])
         #expect(fired.records.last?.gatesPassed == Gate.allCases)
@@ -44,7 +45,7 @@ struct IncidentMachineTests {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         let outcome = scenario.pass(at: 0, values(sick))
         #expect(scenario.incident("errors", "s1")?.phase == .firing)
-        #expect(outcome.plan.actions.count == 1)
+        #expect(outcome.plan.changes.count == 1)
     }
 
     @Test func healthyBeforeForClosesWithoutAction() {
@@ -52,7 +53,7 @@ struct IncidentMachineTests {
         scenario.pass(at: 0, values(sick))
         let outcome = scenario.pass(at: 2, values(fine))
         #expect(outcome.state.incidents.isEmpty)
-        #expect(scenario.actions.isEmpty)
+        #expect(scenario.changes.isEmpty && scenario.calls.isEmpty)
         #expect(outcome.records.last?.code == .healthyBeforeFiring)
     }
 
@@ -81,16 +82,19 @@ struct IncidentMachineTests {
         #expect(scenario.incident("errors", "s1")?.appliedStep == 1)
         #expect(scenario.last?.plan.desired.values.first == DesiredServerState(weightPercent: 25, admin: .drain))
         scenario.pass(at: 25, values(sick))  // step 3: restart, verify 60 s
-        #expect(scenario.last?.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(scenario.last?.plan.changes.isEmpty == true)
+        #expect(scenario.last?.plan.calls.map(\.action) == [.restart(actuator: "restart-backend")])
         scenario.pass(at: 85, values(sick))  // step 4: quarantine
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
-        #expect(
-            scenario.last?.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil), .notify(actuator: "oncall")])
-        let kinds = scenario.actions.map(\.action.kind.name)
-        #expect(kinds == ["set_weight", "drain", "restart", "drain", "notify"])
+        #expect(scenario.last?.plan.changes.map(\.action) == [.quarantine(notify: "oncall")])
+        #expect(scenario.last?.plan.changes.map(\.state) == [DesiredServerState(weightPercent: 25, admin: .drain)])
+        #expect(scenario.last?.plan.calls.map(\.actuator) == ["oncall"])
+        #expect(scenario.changes.map(\.change.action) == [.setWeight(percent: 25), .drain, .quarantine(notify: "oncall")])
+        #expect(scenario.calls.map(\.call.purpose) == ["restart", "notify"])
         scenario.pass(at: 500, values(sick))
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
-        #expect(scenario.actions.count == 5)
+        #expect(scenario.changes.count == 3)
+        #expect(scenario.calls.count == 2)
     }
 
     @Test func bandDuringVerificationDoesNotEscalate() {
@@ -109,11 +113,11 @@ struct IncidentMachineTests {
         #expect(scenario.incident("errors", "s1")?.phase == .firing)
         let recovering = scenario.pass(at: 25, values(fine))  // healthy for 20 s
         #expect(scenario.incident("errors", "s1")?.phase == .recovering)
-        #expect(recovering.plan.actions.map(\.kind) == [.setWeight(percent: 50)])
+        #expect(recovering.plan.changes.map(\.action) == [.restore(DesiredServerState(weightPercent: 50))])
         scenario.pass(at: 30, values(fine))
         #expect(scenario.last?.plan.desired.values.first == DesiredServerState(weightPercent: 50))
         let full = scenario.pass(at: 35, values(fine))
-        #expect(full.plan.actions.map(\.kind) == [.setWeight(percent: 100)])
+        #expect(full.plan.changes.map(\.action) == [.restore(.normal)])
         #expect(full.plan.desired.values.first == DesiredServerState.normal)
         let closed = scenario.pass(at: 45, values(fine))
         #expect(closed.state.incidents.isEmpty)
@@ -127,14 +131,12 @@ struct IncidentMachineTests {
         scenario.pass(at: 10, values(sick))  // drained at 25 %
         scenario.pass(at: 11, values(fine))
         scenario.pass(at: 16, values(fine))  // recovering: ready at 25 %
-        #expect(scenario.last?.plan.actions.map(\.kind) == [.setState(.ready, waitSessions: nil)])
+        #expect(scenario.last?.plan.changes.map(\.action) == [.restore(DesiredServerState(weightPercent: 25, admin: .ready))])
         #expect(scenario.last?.plan.desired.values.first == DesiredServerState(weightPercent: 25, admin: .ready))
         scenario.pass(at: 21, values(fine))
         scenario.pass(at: 26, values(fine))
-        let weights = scenario.actions.compactMap { action -> Int? in
-            if case .setWeight(let percent) = action.action.kind { percent } else { nil }
-        }
-        #expect(weights == [25, 50, 100])
+        #expect(scenario.changes.map(\.change.state.weightPercent) == [25, 25, 25, 50, 100])
+        #expect(scenario.changes.map(\.change.state.admin) == [.ready, .drain, .ready, .ready, .ready])
     }
 
     @Test func relapseDuringRecoveryReappliesTheStep() {
@@ -145,7 +147,7 @@ struct IncidentMachineTests {
         #expect(scenario.incident("errors", "s1")?.phase == .recovering)
         let relapse = scenario.pass(at: 8, values(sick))
         #expect(scenario.incident("errors", "s1")?.phase == .firing)
-        #expect(relapse.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
+        #expect(relapse.plan.changes.map(\.action) == [.setWeight(percent: 25)])
         #expect(relapse.plan.desired.values.first == DesiredServerState(weightPercent: 25))
     }
 
@@ -167,7 +169,7 @@ struct IncidentMachineTests {
         scenario.pass(at: 0, values(sick))
         for second in stride(from: 5.0, through: 300, by: 5) {
             let outcome = scenario.pass(at: second, values(sick), failing: ["errors"])
-            #expect(outcome.plan.actions.isEmpty)
+            #expect(outcome.plan.isQuiet)
             #expect(outcome.plan.desired.values.first == DesiredServerState(weightPercent: 25))
         }
         #expect(scenario.incident("errors", "s1")?.appliedStep == 0)
@@ -193,7 +195,7 @@ struct IncidentMachineTests {
         #expect(warned.state.incidents.isEmpty)
         let failed = scenario.pass(at: 1, values(sick), failing: ["errors"])
         #expect(failed.verdicts.allSatisfy { $0.unknownReason == .prometheusError })
-        #expect(scenario.actions.isEmpty)
+        #expect(scenario.changes.isEmpty && scenario.calls.isEmpty)
     }
 
     @Test func staleAnswersAndDuplicateSeriesAreUnknown() {
@@ -244,14 +246,15 @@ struct IncidentMachineTests {
         scenario.pass(at: 0, values(sick))
         scenario.pass(at: 5, values(sick))
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
-        #expect(scenario.last?.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])
+        #expect(scenario.last?.plan.changes.map(\.action) == [.quarantine(notify: nil)])
+        #expect(scenario.last?.plan.calls.isEmpty == true)
     }
 
     @Test func dryRunSimulatesWithoutEnforcing() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero, dryRun: true))
         let outcome = scenario.pass(at: 0, values(sick))
-        #expect(outcome.plan.actions.allSatisfy { $0.dryRun })
-        #expect(outcome.plan.actions.count == 1)
+        #expect(outcome.plan.changes.allSatisfy { $0.dryRun })
+        #expect(outcome.plan.changes.count == 1)
         #expect(outcome.plan.desired.isEmpty)
         #expect(outcome.plan.simulated.values.first == DesiredServerState(weightPercent: 25))
         #expect(outcome.records.last?.dryRun == true)
@@ -264,7 +267,7 @@ struct IncidentMachineTests {
         let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
         let outcome = scenario.pass(at: 0, values(sick), alerts: [key: "HighErrorRatio"])
         #expect(scenario.incident("errors", "s1")?.phase == .firing)
-        #expect(outcome.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
+        #expect(outcome.plan.changes.map(\.action) == [.setWeight(percent: 25)])
         #expect(outcome.records.first?.code == .alertConfirmed)
         #expect(outcome.milestones.map(\.kind) == [.detection, .mitigation])
     }
@@ -275,10 +278,10 @@ struct IncidentMachineTests {
         let healthy = scenario.pass(at: 0, values(fine), alerts: [key: "HighErrorRatio"])
         #expect(healthy.state.incidents.isEmpty)
         #expect(healthy.records.map(\.code) == [.alertIgnored])
-        #expect(healthy.records.map(\.reason) == [DecisionReason.alertIgnored(alert: "HighErrorRatio", value: 0).sentence])
+        #expect(healthy.records.map(\.why) == [.alertIgnored(alert: "HighErrorRatio", value: 0)])
         let blind = scenario.pass(at: 1, values(nil), alerts: [key: "HighErrorRatio"])
         #expect(blind.state.incidents.isEmpty)
-        #expect(blind.records.first?.reason == DecisionReason.alertIgnored(alert: "HighErrorRatio", value: nil).sentence)
+        #expect(blind.records.first?.why == .alertIgnored(alert: "HighErrorRatio", value: nil))
     }
 
     @Test func anOperatorReleasesAQuarantinedServer() {
@@ -290,10 +293,10 @@ struct IncidentMachineTests {
             state: scenario.state, pool: "web", server: "s1", now: scenario.start.addingTimeInterval(10))
         #expect(released == 1)
         #expect(records.first?.code == .recovering)
-        #expect(records.first?.reason == DecisionReason.recovering(.releasedByOperator).sentence)
+        #expect(records.first?.why == .recovering(.releasedByOperator))
         scenario.state = state
         let next = scenario.pass(at: 11, values(fine))
-        #expect(next.plan.actions.map(\.kind) == [.setState(.ready, waitSessions: nil), .setWeight(percent: 25)])
+        #expect(next.plan.changes.map(\.action) == [.restore(DesiredServerState(weightPercent: 25))])
         #expect(next.plan.desired.values.first == DesiredServerState(weightPercent: 25))
         // Still broken: it relapses into quarantine.
         let relapse = scenario.pass(at: 12, values(sick))
@@ -335,23 +338,23 @@ struct FailedStepTests {
         var scenario = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero, budget: Budget(maxAttempts: 2, window: .seconds(3600))))
         let sick: [String: [String: Double?]] = ["errors": ["s1": 0.3, "s2": 0, "s3": 0]]
         let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
-        #expect(scenario.pass(at: 0, sick).plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(scenario.pass(at: 0, sick).plan.calls.map(\.action) == [.restart(actuator: "restart-backend")])
         // Without the failure the step would be verified for 60 s; failed, it is tried again at once.
         let retried = scenario.pass(at: 1, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
-        #expect(retried.plan.actions.map(\.kind) == [.run(actuator: "restart-backend")])
+        #expect(retried.plan.calls.map(\.action) == [.restart(actuator: "restart-backend")])
         #expect(retried.records.contains { $0.code == .stepFailed && $0.step == 0 })
         // Failed again: the budget (2) is spent, so the next attempt is the quarantine.
         let quarantined = scenario.pass(at: 2, sick, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
-        #expect(quarantined.plan.actions.map(\.kind) == [.setState(.drain, waitSessions: nil)])
+        #expect(quarantined.plan.changes.map(\.action) == [.quarantine(notify: nil)])
         #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
         // A restart reported failed on a server that reads healthy again is not run again.
         var recovered = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero))
         recovered.pass(at: 0, sick)
         let healthy = recovered.pass(at: 1, ["errors": ["s1": 0, "s2": 0, "s3": 0]], failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
-        #expect(healthy.plan.actions.isEmpty)
+        #expect(healthy.plan.isQuiet)
         // A success is verified as before: nothing more happens within the verify window.
         var fine = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero))
         fine.pass(at: 0, sick)
-        #expect(fine.pass(at: 1, sick).plan.actions.isEmpty)
+        #expect(fine.pass(at: 1, sick).plan.isQuiet)
     }
 }

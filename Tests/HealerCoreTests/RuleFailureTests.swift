@@ -21,8 +21,8 @@ struct RuleFailureTests {
         // Floor 60 % of 3 servers: s1 sick by `errors` leaves 67 % healthy — unless the broken rule's unknowns count.
         var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.6).adding(rule: "typo", expression: "rate(x[5m]"))
         let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine], "typo": [:]], broken: ["typo"])
-        #expect(outcome.plan.actions.map(\.kind) == [.setWeight(percent: 25)])
-        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.plan.changes.map(\.action) == [.setWeight(percent: 25)])
+        #expect(outcome.plan.changes.map(\.key.target.server) == ["s1"])
         #expect(outcome.records.allSatisfy { $0.suppressedBy == nil })
         #expect(outcome.healthyCapacity["web"].map { abs($0 - 2.0 / 3) < 1e-9 } == true)
         // The broken rule's own verdicts are unknown, and say why.
@@ -42,7 +42,7 @@ struct RuleFailureTests {
         var scenario = EngineScenario(configuration)
         let outcome = scenario.pass(
             at: 0, ["errors": [:], "api-errors": ["a1": sick, "a2": fine, "a3": fine]], broken: ["errors"])
-        #expect(outcome.plan.actions.map(\.key.target) == [TargetID(pool: "api", server: "a1")])
+        #expect(outcome.plan.changes.map(\.key.target) == [TargetID(pool: "api", server: "a1")])
         #expect(!outcome.records.contains { $0.code == .stormStarted })
         #expect(scenario.state.storms.isEmpty)
     }
@@ -51,7 +51,7 @@ struct RuleFailureTests {
         // The same world, but the second rule's query gets no answer: Healer may be blind, the floor holds.
         var scenario = EngineScenario(.fixture(pendingFor: .zero, floor: 0.6).adding(rule: "latency", expression: "latency_seconds"))
         let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine], "latency": [:]], failing: ["latency"])
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.records.first { $0.kind == .suppressed }?.suppressedBy == .capacityFloor)
         #expect(outcome.verdicts.filter { $0.key.rule == "latency" }.allSatisfy { $0.unknownReason == .prometheusError })
     }
@@ -85,7 +85,7 @@ struct FreshnessTests {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         // s1's newest sample is 150 s old (max_sample_age 2m): Prometheus still answers with its last value.
         let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 150]])
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(scenario.state.incidents.isEmpty)
         let s1 = outcome.verdicts.first { $0.key.target.server == "s1" }
         #expect(s1?.verdict == .unknown)
@@ -95,7 +95,7 @@ struct FreshnessTests {
         #expect(record?.server == "s1")
         // Fresh again: acted on.
         let fresh = scenario.pass(at: 1, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
-        #expect(fresh.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(fresh.plan.changes.map(\.key.target.server) == ["s1"])
         #expect(fresh.records.contains { $0.kind == .rule && $0.unknownReason == nil })
     }
 
@@ -122,21 +122,21 @@ struct FreshnessTests {
         observation.staleInputs = [SeriesSample(labels: ["server": "s1"], value: -.infinity)]
         let outcome = scenario.engine.reconcile(
             state: scenario.state, observations: Observations(rules: ["errors": observation]), now: scenario.start)
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.verdicts.first { $0.key.target.server == "s1" }?.unknownReason == .stale)
     }
 
     @Test func dataYoungerThanTheLimitCounts() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero))
         let outcome = scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 90]])
-        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.plan.changes.map(\.key.target.server) == ["s1"])
     }
 
     @Test func staleDataFreezesAnOpenIncident() {
         var scenario = EngineScenario(.fixture(pendingFor: .seconds(10)))
         scenario.pass(at: 0, ["errors": ["s1": sick, "s2": fine, "s3": fine]])
         let stale = scenario.pass(at: 20, ["errors": ["s1": sick, "s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 200]])
-        #expect(stale.plan.actions.isEmpty)
+        #expect(stale.plan.isQuiet)
         #expect(scenario.incident("errors", "s1")?.phase == .pending)
         #expect(stale.records.contains { $0.server == "s1" && $0.kind == .transition && $0.unknownReason == .stale })
     }
@@ -144,7 +144,7 @@ struct FreshnessTests {
     @Test func stalenessOverridesTheNoDataPolicy() {
         var scenario = EngineScenario(.fixture(pendingFor: .zero, noData: .unhealthy))
         let outcome = scenario.pass(at: 0, ["errors": ["s2": fine, "s3": fine]], staleInputs: ["errors": ["s1": 600]])
-        #expect(outcome.plan.actions.isEmpty)
+        #expect(outcome.plan.isQuiet)
         #expect(outcome.verdicts.first { $0.key.target.server == "s1" }?.unknownReason == .stale)
     }
 
@@ -178,7 +178,7 @@ struct NonFiniteValueTests {
         #expect(verdicts["s1"]?.verdict == .unhealthy)  // +Inf > 0.05
         #expect(verdicts["s2"]?.unknownReason == .notANumber)
         #expect(verdicts["s3"]?.verdict == .healthy)  // -Inf < 0.01
-        #expect(outcome.plan.actions.map(\.key.target.server) == ["s1"])
+        #expect(outcome.plan.changes.map(\.key.target.server) == ["s1"])
         #expect(scenario.incident("errors", "s1")?.lastValue == .infinity)
     }
 }

@@ -163,7 +163,7 @@ struct HTTPSurfaceTests {
             let pass = await harness.api.service.runPass()
             #expect(
                 pass.outcome.records.contains {
-                    $0.code == .alertConfirmed && $0.reason == DecisionReason.alertConfirmed(alert: "HighErrors").sentence
+                    $0.code == .alertConfirmed && $0.why == .alertConfirmed(alert: "HighErrors")
                 })
             let metrics = try await harness.get("/metrics").text
             #expect(metrics.contains(#"healer_alerts_received_total{status="duplicate"} 2"#))
@@ -189,7 +189,7 @@ struct HTTPSurfaceTests {
             #expect(try await harness.post("/api/v1/pause?pool=web").status == 202)
             #expect(try await harness.post("/api/v1/pause?pool=nope").status == 404)
             let paused = await harness.api.service.runPass()
-            #expect(paused.outcome.plan.actions.isEmpty)
+            #expect(paused.outcome.plan.isQuiet)
             #expect(paused.outcome.records.first?.code == .operatorPaused)
             #expect(try await harness.post("/api/v1/resume?pool=web").status == 202)
             let resumed = await harness.api.service.runPass()

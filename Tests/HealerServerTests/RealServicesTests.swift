@@ -128,11 +128,11 @@ struct RealServicesTests {
                     }
                     ratio.withLock { $0 = 0.3 }
                     try await waitUntil("the alert to be confirmed and acted on", timeout: .seconds(60)) {
-                        journal.records(server: "s1").contains { $0.code == .stepApplied && $0.step == 0 && $0.action == "set_weight 25%" }
+                        journal.records(server: "s1").contains { $0.code == .stepApplied && $0.step == 0 && $0.actionType == .setWeight(percent: 25) }
                     }
                     #expect(
                         journal.records(server: "s1").contains {
-                            $0.code == .alertConfirmed && $0.reason == DecisionReason.alertConfirmed(alert: "HighErrorRatio").sentence
+                            $0.code == .alertConfirmed && $0.why == .alertConfirmed(alert: "HighErrorRatio")
                         })
                     #expect(balancer.current(TargetID(pool: "web", server: "s1")) == DesiredServerState(weightPercent: 25))
 

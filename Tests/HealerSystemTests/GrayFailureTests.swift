@@ -29,9 +29,9 @@ struct GrayFailureTests {
             try await system.backends["s1"].setFault(["error_ratio": 0.3])
             let injected = ContinuousClock.now
             try await waitUntil("the weight to be lowered", timeout: .seconds(30)) {
-                system.recorded("s1", .stepApplied, step: 0, action: "set_weight 25%")
+                system.recorded("s1", .stepApplied, step: 0, action: .setWeight(percent: 25))
             }
-            try await waitUntil("the drain", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 1, action: "drain") }
+            try await waitUntil("the drain", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 1, action: .drain) }
             // The record is journalled before the pass writes to HAProxy: wait for the write itself.
             try await waitUntil("HAProxy to drain s1", timeout: .seconds(10)) { try await system.state(of: "s1").adminState == .drain }
             let drained = ContinuousClock.now
@@ -63,8 +63,8 @@ struct GrayFailureTests {
                 let state = try await system.state(of: "s1")
                 return state.adminState == .ready && state.userWeight == 100 && system.recorded("s1", .recovered)
             }
-            let restores = system.journal.records(server: "s1").compactMap(\.action).filter { $0.hasPrefix("restore") }
-            #expect(restores == ["restore ready@25%", "restore ready@50%", "restore ready@100%"])
+            let restores = system.journal.records(server: "s1").filter { $0.kind == .action }.compactMap(\.actionType).filter { $0.name == "restore" }
+            #expect(restores == [25, 50, 100].map { .restore(DesiredServerState(weightPercent: $0)) })
             #expect(system.service.currentState?.incidents.isEmpty == true)
         }
     }
@@ -83,7 +83,11 @@ struct GrayFailureTests {
                 system.journal.records(pool: "web").contains { $0.suppressedBy == .capacityFloor }
             }
             let record = try #require(system.journal.records(pool: "web").first { $0.suppressedBy == .capacityFloor })
-            #expect(record.reason.contains("below the floor of 60%"))
+            guard case .heldBack(.belowCapacityFloor(_, let floor))? = record.why else {
+                Issue.record("held back by \(record.why.map(String.init(describing:)) ?? "nothing")")
+                return
+            }
+            #expect(floor == 0.6)
             for server in ["s1", "s2"] {
                 let state = try await system.state(of: server)
                 #expect(state.adminState == .ready, "\(server) must stay in rotation")
@@ -116,7 +120,7 @@ struct GrayFailureTests {
 
             try await system.backends["s1"].setFault(["error_ratio": 0.3])
             try await waitUntil("the weight to be lowered", timeout: .seconds(30)) {
-                system.journal.records(server: "s1").contains { $0.kind == .action && $0.action == "set_weight 25%" }
+                system.journal.records(server: "s1").contains { $0.kind == .action && $0.actionType == .setWeight(percent: 25) }
             }
             // The record is journalled before the pass writes to HAProxy: wait for the write itself.
             try await waitUntil("HAProxy to serve s1 at 25 %", timeout: .seconds(10)) { try await system.state(of: "s1").userWeight == 25 }

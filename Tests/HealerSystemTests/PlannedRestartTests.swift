@@ -58,8 +58,10 @@ struct PlannedRestartTests {
                 defer { Task { await hey.stop() } }
 
                 try await system.backends["s1"].setFault(["leak_mb": 512])
-                try await waitUntil("the drain", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 0, action: "drain") }
-                try await waitUntil("the restart", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 1, action: "restart") }
+                try await waitUntil("the drain", timeout: .seconds(30)) { system.recorded("s1", .stepApplied, step: 0, action: .drain) }
+                try await waitUntil("the restart", timeout: .seconds(30)) {
+                    system.recorded("s1", .stepApplied, step: 1, action: .restart(actuator: "restart-backend"))
+                }
                 try await waitUntil("s1 back at full weight", timeout: .seconds(60)) {
                     let state = try await system.state(of: "s1")
                     return state.adminState == .ready && state.userWeight == 100 && system.recorded("s1", .recovered)

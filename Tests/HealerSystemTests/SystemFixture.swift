@@ -86,10 +86,10 @@ struct SystemFixture {
 
     /// The reasons recorded for `server`, oldest first.
     /// Whether `server`'s journal has a record with `code` (and, when given, ladder step `step`, counted from 0,
-    /// whose action starts with `action`).
-    func recorded(_ server: String, _ code: DecisionReason.Code, step: Int? = nil, action: String? = nil) -> Bool {
+    /// and action `action`).
+    func recorded(_ server: String, _ code: DecisionReason.Code, step: Int? = nil, action: DecisionAction? = nil) -> Bool {
         journal.records(server: server).contains { record in
-            record.code == code && (step == nil || record.step == step) && (action.map { record.action?.hasPrefix($0) == true } ?? true)
+            record.code == code && (step == nil || record.step == step) && (action == nil || record.actionType == action)
         }
     }
 }

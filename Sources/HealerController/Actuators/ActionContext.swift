@@ -15,14 +15,14 @@ public struct ActionContext: Sendable, Equatable, Codable {
     /// The ladder step, 1-based.
     public var step: Int?
 
-    /// The context of `action` in `configuration`.
-    public init(action: PlannedAction, configuration: HealerConfiguration) {
-        pool = action.key.target.pool
-        server = action.key.target.server
-        backend = configuration.pools[action.key.target.pool]?.backend ?? ""
-        rule = action.key.rule
-        self.action = action.kind.name
-        step = action.step.map { $0 + 1 }
+    /// The context of `call` in `configuration`.
+    public init(call: ActuatorCall, configuration: HealerConfiguration) {
+        pool = call.key.target.pool
+        server = call.key.target.server
+        backend = configuration.pools[call.key.target.pool]?.backend ?? ""
+        rule = call.key.rule
+        action = call.purpose
+        step = call.step + 1
     }
 
     /// The values templates can use, by name.

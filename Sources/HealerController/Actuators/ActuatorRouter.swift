@@ -1,7 +1,7 @@
 public import Foundation
 public import HealerCore
 
-/// Sends each `run`/`notify` action to the actuator its ladder step names (exec or webhook).
+/// Sends each call to the actuator its ladder step names (exec or webhook).
 public struct ActuatorRouter: Actuator {
     private enum Kind: Sendable {
         case exec(ExecActuator)
@@ -28,14 +28,9 @@ public struct ActuatorRouter: Actuator {
         self.now = now
     }
 
-    public func execute(_ action: PlannedAction) async -> ActionOutcome {
-        let name: String
-        switch action.kind {
-        case .run(let actuator), .notify(let actuator): name = actuator
-        case .setWeight, .setState: return ActionOutcome(.failure, detail: "balancer actions go to the balancer driver")
-        }
-        guard let actuator = actuators[name] else { return ActionOutcome(.failure, detail: "no actuator named \(name)") }
-        let context = ActionContext(action: action, configuration: configuration)
+    public func execute(_ call: ActuatorCall) async -> ActionOutcome {
+        guard let actuator = actuators[call.actuator] else { return .failed(.noActuator, detail: "no actuator named \(call.actuator)") }
+        let context = ActionContext(call: call, configuration: configuration)
         switch actuator {
         case .exec(let exec): return await exec.run(context)
         case .webhook(let webhook): return await webhook.send(context, at: now())

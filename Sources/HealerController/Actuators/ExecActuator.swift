@@ -31,13 +31,13 @@ public struct ExecActuator: Sendable {
     /// Runs the command for `context`. Values come from series labels, which anyone who writes into Prometheus
     /// chooses: one that would read as an option is refused, and a shell script with placeholders never runs.
     public func run(_ context: ActionContext) async -> ActionOutcome {
-        if let problem = ExecTemplate.problem(in: command) { return ActionOutcome(.refused, detail: problem) }
+        if let problem = ExecTemplate.problem(in: command) { return .failed(.unsafeInput, detail: problem) }
         let values = context.values
         if !allowLeadingDash {
             for name in command.flatMap(ExecTemplate.placeholders) {
                 guard let value = values[name], value.hasPrefix("-") else { continue }
-                return ActionOutcome(
-                    .refused,
+                return .failed(
+                    .unsafeInput,
                     detail: "\(name) \"\(value)\" starts with \"-\" and would read as an option (allow_leading_dash: true allows it)")
             }
         }
@@ -49,9 +49,9 @@ public struct ExecActuator: Sendable {
     }
 
     private static func blockingRun(_ argv: [String], timeout: Duration) -> ActionOutcome {
-        guard let program = argv.first else { return ActionOutcome(.failure, detail: "empty command") }
+        guard let program = argv.first else { return .failed(.cannotStart, detail: "empty command") }
         var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else { return ActionOutcome(.failure, detail: "pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&pipeEnds) == 0 else { return .failed(.cannotStart, detail: "pipe: \(String(cString: strerror(errno)))") }
         let (reader, writer) = (pipeEnds[0], pipeEnds[1])
         let started = ProcessGroup.spawn(argv, output: .descriptor(writer, closeInChild: [reader, writer]))
         close(writer)
@@ -60,7 +60,7 @@ public struct ExecActuator: Sendable {
         case .success(let spawned): pid = spawned
         case .failure(let error):
             close(reader)
-            return ActionOutcome(.failure, detail: "cannot start \(program): \(error)")
+            return .failed(.cannotStart, detail: "cannot start \(program): \(error)")
         }
         _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) | O_NONBLOCK)
 
@@ -103,9 +103,9 @@ public struct ExecActuator: Sendable {
         }
         close(reader)
         let text = String(decoding: output.suffix(outputLimit), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if timedOut { return ActionOutcome(.failure, detail: "timed out after \(timeout), killed" + (text.isEmpty ? "" : ": \(text)")) }
+        if timedOut { return .failed(.timedOut, detail: "timed out after \(timeout), killed" + (text.isEmpty ? "" : ": \(text)")) }
         let code = ProcessGroup.exitCode(fromWaitStatus: status)
         let detail = "exit \(code)" + (text.isEmpty ? "" : ": \(text)")
-        return ActionOutcome(code == 0 ? .success : .failure, detail: detail)
+        return code == 0 ? ActionOutcome(.success, detail: detail) : .failed(.exitStatus, detail: detail)
     }
 }

@@ -41,9 +41,9 @@ public struct WebhookActuator: Sendable {
         do {
             request = try .json(url: url, body: payload)
         } catch {
-            return ActionOutcome(.failure, detail: "cannot encode the payload: \(error)")
+            return .failed(.requestFailed, detail: "cannot encode the payload: \(error)")
         }
-        var last = ""
+        var last = ActionOutcome.failed(.requestFailed, detail: "")
         for attempt in 1...attempts {
             do {
                 let response = try await client.execute(request)
@@ -51,16 +51,16 @@ public struct WebhookActuator: Sendable {
                     return ActionOutcome(.success, detail: "HTTP \(response.status) after \(attempt) attempt\(attempt == 1 ? "" : "s")")
                 }
                 let error = HTTPClientError.status(response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))
-                last = error.description
+                last = .failed(.httpStatus, detail: error.description)
                 guard error.isRetryable else { break }
             } catch let error as HTTPClientError {
-                last = error.description
+                last = .failed(error.isTimedOut ? .timedOut : .requestFailed, detail: error.description)
                 guard error.isRetryable else { break }
             } catch {
-                return ActionOutcome(.failure, detail: "cancelled")
+                return .failed(.cancelled, detail: "cancelled")
             }
             if attempt < attempts { try? await Task.sleep(for: .milliseconds(200 << (attempt - 1))) }
         }
-        return ActionOutcome(.failure, detail: last)
+        return last
     }
 }

@@ -27,7 +27,7 @@ public enum DecisionReason: Sendable, Equatable {
     /// Unhealthy for `for`: the incident fires.
     case firing(pendingFor: Duration)
     /// The step in force did not help within its verification window (or the target flaps).
-    case escalating(flapping: Bool, verify: Duration, after: String)
+    case escalating(flapping: Bool, verify: Duration, after: DecisionAction)
     /// Unhealthy again while capacity was being given back: step `step` (from 0) is applied again.
     case relapse(step: Int)
     /// Giving capacity back begins.
@@ -39,9 +39,9 @@ public enum DecisionReason: Sendable, Equatable {
     /// A restart waits for the drained server's sessions to end.
     case waitingForSessions(sessions: Int, wait: Duration)
     /// A gate held the decision back; the record's ``DecisionRecord/suppressedBy`` names it, this says why.
-    case heldBack(String)
+    case heldBack(GateHold)
     /// Step `step` (from 0) applied; verified for `verify`, or, for quarantine (`nil`), left to a human.
-    case stepApplied(step: Int, action: String, verify: Duration?)
+    case stepApplied(step: Int, action: DecisionAction, verify: Duration?)
     /// Back at full weight, in rotation: the incident closes.
     case recovered
     /// One stage of giving capacity back.
@@ -143,7 +143,7 @@ public enum DecisionReason: Sendable, Equatable {
         case .healthyBeforeFiring: return "healthy again before firing; nothing done"
         case .firing(let pendingFor): return "firing: unhealthy for \(format(pendingFor))"
         case .escalating(let flapping, let verify, let after):
-            return "escalating: \(flapping ? "flapping" : "still unhealthy") \(format(verify)) after \(after)"
+            return "escalating: \(flapping ? "flapping" : "still unhealthy") \(format(verify)) after \(after.name)"
         case .relapse(let step): return "relapse while giving capacity back: re-applying step \(step + 1)"
         case .recovering(.healthyFor(let clearFor)): return "recovering: healthy for \(format(clearFor))"
         case .recovering(.releasedAfter(let after)): return "recovering: released from quarantine after \(format(after)) healthy"
@@ -152,7 +152,7 @@ public enum DecisionReason: Sendable, Equatable {
         case .budgetExhausted(let attempts, let window): return "budget exhausted: \(attempts) remedies in \(format(window)); quarantining"
         case .waitingForSessions(let sessions, let wait):
             return "restart waits for \(sessions) session\(sessions == 1 ? "" : "s") to end (at most \(format(wait)) after the drain)"
-        case .heldBack(let why): return why
+        case .heldBack(let hold): return hold.sentence
         case .stepApplied(let step, let action, let verify):
             return "step \(step + 1): \(action); " + (verify.map { "verifying for \(format($0))" } ?? "waiting for a human")
         case .recovered: return "recovered: full weight, in rotation"

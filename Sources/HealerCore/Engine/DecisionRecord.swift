@@ -70,8 +70,11 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
     public var phase: Phase?
     /// The ladder step involved.
     public var step: Int?
-    /// The action, by name (`set_weight 25%`, `drain`, `restart restart-backend`, ...).
+    /// The action, as a sentence (`set_weight 25%`, `drain`, `restart restart-backend`, ...), rendered from
+    /// ``actionType``.
     public var action: String?
+    /// The action, with its parameters; `nil` in records written before it existed.
+    public var actionType: DecisionAction?
     /// The gates the action passed, in order.
     public var gatesPassed: [Gate]
     /// The gate that held it back.
@@ -83,12 +86,30 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
     public var code: DecisionReason.Code?
     /// Why, as a sentence for people, rendered from the ``DecisionReason``.
     public var reason: String
+    /// Why, with its parameters, in the pass that made the record; `nil` once read back from JSON, which keeps
+    /// ``code`` and ``reason``. Not compared by `==`, so a record read back equals the one written.
+    public var why: DecisionReason?
+
+    /// Whether everything a record writes is the same (``why`` is not written).
+    public static func == (lhs: DecisionRecord, rhs: DecisionRecord) -> Bool {
+        lhs.time == rhs.time && lhs.kind == rhs.kind && lhs.pool == rhs.pool && lhs.rule == rhs.rule && lhs.server == rhs.server
+            && lhs.verdict == rhs.verdict && lhs.value == rhs.value
+            && lhs.unknownReason == rhs.unknownReason && lhs.failure == rhs.failure && lhs.sampleTime == rhs.sampleTime
+            && lhs.phase == rhs.phase && lhs.step == rhs.step && lhs.action == rhs.action && lhs.actionType == rhs.actionType
+            && lhs.gatesPassed == rhs.gatesPassed && lhs.suppressedBy == rhs.suppressedBy && lhs.dryRun == rhs.dryRun
+            && lhs.code == rhs.code && lhs.reason == rhs.reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case time, kind, pool, rule, server, verdict, value, unknownReason, failure, sampleTime, phase, step, action, actionType
+        case gatesPassed, suppressedBy, dryRun, code, reason
+    }
 
     /// Creates a record.
     public init(
         time: Date, kind: Kind, pool: String, rule: String? = nil, server: String? = nil, verdict: Verdict? = nil, value: Double? = nil,
         unknownReason: UnknownReason? = nil, failure: RuleFailure.Reason? = nil, sampleTime: Date? = nil, phase: Phase? = nil, step: Int? = nil,
-        action: String? = nil, gatesPassed: [Gate] = [], suppressedBy: Gate? = nil, dryRun: Bool = false, because reason: DecisionReason
+        action: DecisionAction? = nil, gatesPassed: [Gate] = [], suppressedBy: Gate? = nil, dryRun: Bool = false, because reason: DecisionReason
     ) {
         self.time = time
         self.kind = kind
@@ -102,11 +123,13 @@ public struct DecisionRecord: Sendable, Equatable, Codable {
         self.sampleTime = sampleTime
         self.phase = phase
         self.step = step
-        self.action = action
+        self.action = action?.description
+        self.actionType = action
         self.gatesPassed = gatesPassed
         self.suppressedBy = suppressedBy
         self.dryRun = dryRun
         self.code = reason.code
         self.reason = reason.sentence
+        self.why = reason
     }
 }

@@ -27,31 +27,34 @@ extension Pass {
             guard let pool = engine.configuration.pools[group.pool], let first = group.weights.first,
                 evaluateGates(.adaptiveWeights(pool: group.pool)).suppressedBy == nil
             else { continue }
-            var targets: [String: Double] = [:]
+            guard var table = tables[group.pool] else { continue }
+            // Target shares by row; a row whose rule answers no series, or several, gets none from that rule.
+            var targets: [Int: Double] = [:]
             for rule in group.weights {
-                guard let observation = observations.rules[rule.name], case .series = observation.outcome, observation.warnings.isEmpty else {
+                guard let observation = observations.rules[rule.name], case .series(let samples) = observation.outcome, observation.warnings.isEmpty
+                else {
                     continue
                 }
-                var scores: [String: Double] = [:]
-                for (server, samples) in Self.samplesByServer(observation, pool: pool) where samples.count == 1 {
-                    let value = samples[0].value
+                let (first, count) = table.match(samples, settings: pool, discover: false)
+                var scores: [Int: Double] = [:]
+                for row in first.indices where count[row] == 1 {
+                    let value = samples[first[row]].value
                     guard value.isFinite else { continue }
-                    scores[server] = rule.policy == .inverse ? 1 / max(value, 1e-9) : max(0, 1 - value)
+                    scores[row] = rule.policy == .inverse ? 1 / max(value, 1e-9) : max(0, 1 - value)
                 }
                 guard let best = scores.values.max(), best > 0 else { continue }
-                for (server, score) in scores {
+                for (row, score) in scores {
                     let target = min(rule.ceiling, max(rule.floor, score / best))
-                    targets[server] = min(targets[server] ?? .infinity, target)
+                    targets[row] = min(targets[row] ?? .infinity, target)
                 }
             }
-            guard let table = tables[group.pool] else { continue }
             for (row, server) in table.servers.enumerated() {
                 let target = table.target(row)
                 if hasIncident(table, row: row) {
                     state.adaptiveWeights[target] = nil  // it comes back through recovery at full weight
                     continue
                 }
-                guard isInRotation(server, pool: group.pool), let goal = targets[server.server], !summary(table, row: row).troubled else { continue }
+                guard isInRotation(server, pool: group.pool), let goal = targets[row], !summary(table, row: row).troubled else { continue }
                 let previous = state.adaptiveWeights[target] ?? 1
                 let step = min(first.maxStep, max(-first.maxStep, first.smoothing * (goal - previous)))
                 var next = min(first.ceiling, max(first.floor, previous + step))
@@ -109,8 +112,8 @@ extension Pass {
                 let spare = pool.spares.first(where: { !scale.activeSpares.contains($0) })
             {
                 let check = evaluateGates(.scaleOut(pool: group.pool, rule: rule.name))
-                guard check.suppressedBy == nil else {
-                    hold(&scale, check, pool: group.pool, rule: rule.name, spare: spare, action: "scale out", value: load)
+                if let hold = check.hold {
+                    self.hold(&scale, hold, passed: check.passed, pool: group.pool, rule: rule.name, spare: spare, action: .scaleOut, value: load)
                     continue
                 }
                 scale.heldBy = nil
@@ -119,10 +122,10 @@ extension Pass {
                 scale.lastActionAt = now
                 scale.hotSince = nil
                 let key = IncidentKey(rule: rule.name, target: TargetID(pool: group.pool, server: spare))
-                actions.append(PlannedAction(key: key, kind: .setState(.ready, waitSessions: nil), step: nil, dryRun: dryRun))
+                changes.append(BalancerChange(key: key, action: .scaleOut, state: .normal, step: nil, dryRun: dryRun))
                 records.append(
                     DecisionRecord(
-                        time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale out",
+                        time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: .scaleOut,
                         gatesPassed: check.passed, dryRun: dryRun,
                         because: .scaleOut(reading: reading, above: rule.outAbove, spare: spare)))
             } else if let cool = scale.coolSince, now.timeIntervalSince(cool) >= rule.pendingFor.seconds, rested,
@@ -130,8 +133,8 @@ extension Pass {
             {
                 let target = TargetID(pool: group.pool, server: spare)
                 let check = evaluateGates(.scaleIn(target, rule: rule.name))
-                guard check.suppressedBy == nil else {
-                    hold(&scale, check, pool: group.pool, rule: rule.name, spare: spare, action: "scale in", value: load)
+                if let hold = check.hold {
+                    self.hold(&scale, hold, passed: check.passed, pool: group.pool, rule: rule.name, spare: spare, action: .scaleIn, value: load)
                     continue
                 }
                 scale.heldBy = nil
@@ -142,10 +145,10 @@ extension Pass {
                 scale.coolSince = nil
                 state.adaptiveWeights[target] = nil
                 let key = IncidentKey(rule: rule.name, target: target)
-                actions.append(PlannedAction(key: key, kind: .setState(.drain, waitSessions: nil), step: nil, dryRun: dryRun))
+                changes.append(BalancerChange(key: key, action: .scaleIn, state: DesiredServerState(admin: .drain), step: nil, dryRun: dryRun))
                 records.append(
                     DecisionRecord(
-                        time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: "scale in",
+                        time: now, kind: .action, pool: group.pool, rule: rule.name, server: spare, value: load, action: .scaleIn,
                         gatesPassed: check.passed, dryRun: dryRun,
                         because: .scaleIn(reading: reading, below: rule.inBelow, spare: spare)))
             } else {
@@ -156,14 +159,15 @@ extension Pass {
 
     /// Records, once while it lasts, that a gate holds back a due move of a spare.
     private mutating func hold(
-        _ scale: inout ScaleState, _ check: GateCheck, pool: String, rule: String, spare: String, action: String, value: Double
+        _ scale: inout ScaleState, _ hold: GateHold, passed: [Gate], pool: String, rule: String, spare: String, action: DecisionAction,
+        value: Double
     ) {
-        guard scale.heldBy != check.suppressedBy else { return }
-        scale.heldBy = check.suppressedBy
+        guard scale.heldBy != hold.gate else { return }
+        scale.heldBy = hold.gate
         records.append(
             DecisionRecord(
-                time: now, kind: .suppressed, pool: pool, rule: rule, server: spare, value: value, action: action, gatesPassed: check.passed,
-                suppressedBy: check.suppressedBy, dryRun: safety.dryRun, because: .heldBack(check.reason)))
+                time: now, kind: .suppressed, pool: pool, rule: rule, server: spare, value: value, action: action, gatesPassed: passed,
+                suppressedBy: hold.gate, dryRun: safety.dryRun, because: .heldBack(hold)))
     }
 
     /// The state adaptive weights and spares ask for, per server (incidents take precedence over it).

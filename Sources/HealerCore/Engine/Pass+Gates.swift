@@ -57,20 +57,22 @@ extension Gate {
 
 /// The safety gates, checked in DESIGN.md's order; the first that fails holds the change back.
 extension Pass {
-    /// The gates a change passed, and the one that held it back, with why.
+    /// The gates a change passed, and why the one that held it back did.
     struct GateCheck {
         var passed: [Gate] = []
-        var suppressedBy: Gate?
-        var reason = ""
+        var hold: GateHold?
+
+        /// The gate that held the change back.
+        var suppressedBy: Gate? { hold?.gate }
     }
 
     /// Evaluates every gate that applies to `change`, in order, up to the first that fails.
     func evaluateGates(_ change: GatedChange) -> GateCheck {
         var check = GateCheck()
         for gate in Gate.allCases where gate.applies(to: change.kind) {
-            if let reason = failure(of: gate, for: change) {
-                check.suppressedBy = gate
-                check.reason = reason
+            if let hold = hold(by: gate, of: change) {
+                assert(hold.gate == gate, "\(gate) answered for \(hold.gate)")
+                check.hold = hold
                 return check
             }
             check.passed.append(gate)
@@ -79,20 +81,20 @@ extension Pass {
     }
 
     /// Why `gate` holds `change` back, or `nil` when it lets it through.
-    private func failure(of gate: Gate, for change: GatedChange) -> String? {
+    private func hold(by gate: Gate, of change: GatedChange) -> GateHold? {
         let pool = change.pool
         switch gate {
         case .leader:
-            return observations.isLeader ? nil : "not the leader: another replica acts"
+            return observations.isLeader ? nil : .notLeader
         case .pause:
-            return state.pause.isPaused(pool) ? "paused" + (state.pause.global ? "" : " (pool \(pool))") : nil
+            return state.pause.isPaused(pool) ? .paused(pool: state.pause.global ? nil : pool) : nil
         case .dataQuality:
-            if let reason = observations.unreachableBalancers[pool] { return "the balancer cannot be seen: \(reason)" }
+            if let reason = observations.unreachableBalancers[pool] { return .balancerUnseen(reason) }
             switch change {
             case .remedy(let incident, _, _), .restore(let incident):
-                return isDefinite(incident.key) ? nil : "the verdict does not rest on fresh, complete data"
+                return isDefinite(incident.key) ? nil : .verdictUncertain
             case .scaleOut(_, let rule), .scaleIn(_, let rule):
-                return load(of: rule) == nil ? "the load does not rest on fresh, complete data" : nil
+                return load(of: rule) == nil ? .loadUncertain : nil
             case .adaptiveWeights:
                 return nil  // each weight rule's answer is checked as it is read
             }
@@ -101,32 +103,30 @@ extension Pass {
             let floor = engine.configuration.pools[pool]?.minHealthyCapacity ?? 1
             let current = simulatedStates()[target] ?? .normal
             let capacity = healthyCapacity(of: pool, overriding: (target, after.map { current.combined(with: $0) } ?? current))
-            guard capacity < floor - 1e-9 else { return nil }
-            return
-                "healthy capacity would be \(percent(capacity)), below the floor of \(percent(floor)): spreading load instead of taking servers out"
+            return capacity < floor - 1e-9 ? .belowCapacityFloor(capacity: capacity, floor: floor) : nil
         case .inFlight:
             guard let (target, _) = removal(change) else { return nil }
             let inFlight = serversInFlight(pool)
             let limit = engine.configuration.pools[pool]?.maxInFlight ?? 1
             guard !inFlight.contains(target), inFlight.count >= limit else { return nil }
-            return "\(inFlight.count) servers of \(pool) already under remediation (max_in_flight \(limit))"
+            return .inFlight(count: inFlight.count, pool: pool, limit: limit)
         case .rateLimit:
             let bucket = isDryRun(change) ? state.dryRunRateLimiter : state.rateLimiter
-            return bucket.tokens >= 1 ? nil : "global rate limit of \(safety.maxActionsPerMinute) actions per minute reached"
+            return bucket.tokens >= 1 ? nil : .rateLimit(perMinute: safety.maxActionsPerMinute)
         case .budget:
             guard case .remedy(let incident, let step, _) = change, let rule = engine.rules[incident.key.rule] else { return nil }
             let attempts = attemptsInWindow(incident.key, rule: rule)
             // The quarantine spends no budget: it is where an exhausted budget leads.
             guard step < rule.ladder.count - 1, attempts >= rule.budget.maxAttempts else { return nil }
-            return "budget exhausted: \(attempts) remedies in \(PrometheusDuration.format(rule.budget.window))"
+            return .budgetExhausted(attempts: attempts, window: rule.budget.window)
         case .storm:
             let storm = [pool, "*"].compactMap { state.storms[$0] }.first { $0.isFreezing(at: now) }
-            return storm.map(stormReason)
+            return storm.map(stormHold)
         case .cooldown:
             guard case .remedy(let incident, _, _) = change, let last = state.lastActionAt[incident.key.target] else { return nil }
             let elapsed = now.timeIntervalSince(last)
             guard elapsed < safety.targetCooldown.seconds else { return nil }
-            return "last action on \(incident.key.target) was \(Int(elapsed))s ago (cooldown \(PrometheusDuration.format(safety.targetCooldown)))"
+            return .cooldown(target: incident.key.target, elapsed: Int(elapsed), cooldown: safety.targetCooldown)
         }
     }
 
@@ -164,9 +164,8 @@ extension Pass {
         }
     }
 
-    private func stormReason(_ storm: StormState) -> String {
-        if storm.activeSince != nil { return "storm: too much of the pool is unhealthy or unknown; Healer may be the one that is blind" }
-        let left = storm.cooldownUntil.map { Int($0.timeIntervalSince(now).rounded(.up)) } ?? 0
-        return "storm cooldown: \(left)s left"
+    private func stormHold(_ storm: StormState) -> GateHold {
+        if storm.activeSince != nil { return .storm }
+        return .stormCooldown(secondsLeft: storm.cooldownUntil.map { Int($0.timeIntervalSince(now).rounded(.up)) } ?? 0)
     }
 }

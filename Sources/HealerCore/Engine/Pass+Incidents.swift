@@ -153,7 +153,8 @@ extension Pass {
             incident.updateRemedy { $0.wantedStep = applied + 1 }
             note(
                 .transition, incident,
-                because: .escalating(flapping: isFlapping(key), verify: rule.ladder[applied].verify, after: rule.ladder[applied].action.name))
+                because: .escalating(
+                    flapping: isFlapping(key), verify: rule.ladder[applied].verify, after: DecisionAction(rule.ladder[applied].action)))
         }
         if incident.wantedStep != nil { attemptStep(&incident, rule: rule) }
         return .keep
@@ -252,14 +253,14 @@ extension Pass {
         }
         incident.updateRemedy { $0.waitingForSessions = false }
         let newState = RemedyEffects.state(after: step, of: rule.ladder)
-        let actionName = Self.describe(ladderStep.action)
+        let action = DecisionAction(ladderStep.action)
         let check = evaluateGates(.remedy(incident, step: step, after: newState))
-        guard check.suppressedBy == nil else {
+        if let hold = check.hold {
             if incident.lastSuppression != check.suppressedBy {
                 incident.lastSuppression = check.suppressedBy
                 note(
-                    .suppressed, incident, step: step, action: actionName, gates: check.passed, suppressedBy: check.suppressedBy,
-                    because: .heldBack(check.reason))
+                    .suppressed, incident, step: step, action: action, gates: check.passed, suppressedBy: check.suppressedBy,
+                    because: .heldBack(hold))
             }
             return
         }
@@ -278,12 +279,22 @@ extension Pass {
         incident.stage = step == quarantineStep ? .quarantined(remedy) : .firing(remedy)  // a relapse's recovery ends here
         incident.healthySince = nil
         incident.lastSuppression = nil
-        for kind in Self.actions(for: ladderStep.action) {
-            actions.append(PlannedAction(key: key, kind: kind, step: step, dryRun: incident.dryRun))
+        // The effects: the state the step sets (all but a restart set one; `newState` is then never nil), and the
+        // actuator a restart runs or a quarantine notifies.
+        let change = BalancerChange(key: key, action: action, state: newState ?? .normal, step: step, dryRun: incident.dryRun)
+        func call(_ actuator: String) -> ActuatorCall {
+            ActuatorCall(key: key, action: action, actuator: actuator, step: step, dryRun: incident.dryRun)
+        }
+        switch ladderStep.action {
+        case .setWeight, .drain: changes.append(change)
+        case .restart(let actuator): calls.append(call(actuator))
+        case .quarantine(let notify, _):
+            changes.append(change)
+            if let notify { calls.append(call(notify)) }
         }
         note(
-            .action, incident, step: step, action: actionName, gates: check.passed,
-            because: .stepApplied(step: step, action: actionName, verify: step == quarantineStep ? nil : ladderStep.verify))
+            .action, incident, step: step, action: action, gates: check.passed,
+            because: .stepApplied(step: step, action: action, verify: step == quarantineStep ? nil : ladderStep.verify))
     }
 
     /// Applies the next recovery stage through the gates that protect giving capacity back; the incident ends when
@@ -298,12 +309,12 @@ extension Pass {
             return .close
         }
         let check = evaluateGates(.restore(incident))
-        guard check.suppressedBy == nil else {
+        if let hold = check.hold {
             if incident.lastSuppression != check.suppressedBy {
                 incident.lastSuppression = check.suppressedBy
                 note(
-                    .suppressed, incident, action: "restore \(next)", gates: check.passed, suppressedBy: check.suppressedBy,
-                    because: .heldBack(check.reason))
+                    .suppressed, incident, action: .restore(next), gates: check.passed, suppressedBy: check.suppressedBy,
+                    because: .heldBack(hold))
             }
             return .keep
         }
@@ -314,32 +325,11 @@ extension Pass {
             recovery.stateAt = now
         }
         incident.lastSuppression = nil
-        if previous.admin != next.admin {
-            actions.append(PlannedAction(key: key, kind: .setState(next.admin, waitSessions: nil), step: nil, dryRun: incident.dryRun))
+        if previous != next {
+            changes.append(BalancerChange(key: key, action: .restore(next), state: next, step: nil, dryRun: incident.dryRun))
         }
-        if previous.weightPercent != next.weightPercent {
-            actions.append(PlannedAction(key: key, kind: .setWeight(percent: next.weightPercent), step: nil, dryRun: incident.dryRun))
-        }
-        note(.action, incident, action: "restore \(next)", gates: check.passed, because: .restoring(from: previous, to: next))
+        note(.action, incident, action: .restore(next), gates: check.passed, because: .restoring(from: previous, to: next))
         return .keep
-    }
-
-    static func actions(for action: LadderStep.Action) -> [PlannedAction.Kind] {
-        switch action {
-        case .setWeight(let percent): [.setWeight(percent: percent)]
-        case .drain(let wait): [.setState(.drain, waitSessions: wait)]
-        case .restart(let actuator): [.run(actuator: actuator)]
-        case .quarantine(let notify, _): [.setState(.drain, waitSessions: nil)] + (notify.map { [.notify(actuator: $0)] } ?? [])
-        }
-    }
-
-    static func describe(_ action: LadderStep.Action) -> String {
-        switch action {
-        case .setWeight(let percent): "set_weight \(percent)%"
-        case .drain: "drain"
-        case .restart(let actuator): "restart \(actuator)"
-        case .quarantine(let notify, _): "quarantine" + (notify.map { " (notify \($0))" } ?? "")
-        }
     }
 
     // MARK: - Records
@@ -347,7 +337,7 @@ extension Pass {
     /// Records a decision about `incident`; `closing` when the decision ends it (the record's phase is then
     /// ``DecisionRecord/Phase/closed``, whatever phase the incident was in).
     mutating func note(
-        _ kind: DecisionRecord.Kind, _ incident: Incident, closing: Bool = false, step: Int? = nil, action: String? = nil,
+        _ kind: DecisionRecord.Kind, _ incident: Incident, closing: Bool = false, step: Int? = nil, action: DecisionAction? = nil,
         gates: [Gate] = [], suppressedBy: Gate? = nil, because reason: DecisionReason
     ) {
         let read = read(incident.key)

@@ -12,7 +12,8 @@ struct Pass {
     let now: Date
 
     var records: [DecisionRecord] = []
-    var actions: [PlannedAction] = []
+    var changes: [BalancerChange] = []
+    var calls: [ActuatorCall] = []
     var verdicts = VerdictTable()
     /// This pass's readings, per pool.
     var tables: [String: PoolReadings] = [:]
@@ -122,15 +123,6 @@ struct Pass {
 
     static func configuredServers(_ pool: PoolSettings) -> [ServerInfo] {
         pool.servers.map { ServerInfo(server: $0) } + pool.spares.map { ServerInfo(server: $0, isSpare: true) }
-    }
-
-    static func samplesByServer(_ observation: RuleObservation, pool: PoolSettings) -> [String: [SeriesSample]] {
-        guard case .series(let samples) = observation.outcome else { return [:] }
-        var byServer: [String: [SeriesSample]] = [:]
-        for sample in samples {
-            if let server = pool.server(for: sample.labels) { byServer[server, default: []].append(sample) }
-        }
-        return byServer
     }
 
     /// The age past which a recovery rule's data is stale.
@@ -420,8 +412,8 @@ struct Pass {
         let capacity = capacityStates()
         let enforcedCapacity = safety.dryRun ? [:] : capacity
         return Plan(
-            actions: actions, desired: enforcedCapacity.merging(simulatedStates(enforcedOnly: true)) { $1 },
-            simulated: capacity.merging(simulatedStates()) { $1 })
+            desired: enforcedCapacity.merging(simulatedStates(enforcedOnly: true)) { $1 }, simulated: capacity.merging(simulatedStates()) { $1 },
+            changes: changes, calls: calls)
     }
 
     private mutating func reportVerdicts() {

@@ -1,68 +1,87 @@
-/// What one pass decided to do: actions, and the balancer state to converge to.
+/// What one pass decided: the balancer state to converge to, and the changes and actuator calls of this pass,
+/// each with the incident (or scale rule) and ladder step that asked for it.
 public struct Plan: Sendable, Equatable {
-    /// Actions to execute (or, when `dryRun`, to record), in order.
-    public var actions: [PlannedAction]
-    /// The state every server Healer manages must have in the balancer (enforced incidents only).
+    /// The state every server Healer manages must have in the balancer (enforced incidents only). The shell
+    /// applies it as a diff every pass: it is the one place a balancer change travels, and re-asserts what a
+    /// balancer reload undid.
     public var desired: [TargetID: DesiredServerState]
     /// The same including dry-run incidents: what the balancer would look like.
     public var simulated: [TargetID: DesiredServerState]
+    /// The servers whose state changes this pass, and who asked: what ``desired`` (or, for a dry run,
+    /// ``simulated``) changed, for records, metrics and the outcome of each change.
+    public var changes: [BalancerChange]
+    /// The actuators to run, in order, after the balancer is applied.
+    public var calls: [ActuatorCall]
 
-    /// An empty plan.
-    public init(actions: [PlannedAction] = [], desired: [TargetID: DesiredServerState] = [:], simulated: [TargetID: DesiredServerState] = [:]) {
-        self.actions = actions
+    /// A plan.
+    public init(
+        desired: [TargetID: DesiredServerState] = [:], simulated: [TargetID: DesiredServerState] = [:], changes: [BalancerChange] = [],
+        calls: [ActuatorCall] = []
+    ) {
         self.desired = desired
         self.simulated = simulated
+        self.changes = changes
+        self.calls = calls
+    }
+
+    /// Whether the pass changes nothing and calls nothing.
+    public var isQuiet: Bool { changes.isEmpty && calls.isEmpty }
+}
+
+/// A server whose balancer state one decision changes this pass.
+public struct BalancerChange: Sendable, Equatable {
+    /// Who asked: the incident, or the scale rule and its spare.
+    public var key: IncidentKey
+    /// The decision it carries out (a ladder step, a stage of giving capacity back, a spare in or out).
+    public var action: DecisionAction
+    /// The state the decision asks for (combined with other incidents' in ``Plan/desired``).
+    public var state: DesiredServerState
+    /// The ladder step; `nil` for giving capacity back and for spares.
+    public var step: Int?
+    /// Simulated only.
+    public var dryRun: Bool
+
+    /// A change.
+    public init(key: IncidentKey, action: DecisionAction, state: DesiredServerState, step: Int?, dryRun: Bool) {
+        self.key = key
+        self.action = action
+        self.state = state
+        self.step = step
+        self.dryRun = dryRun
     }
 }
 
-/// One action the engine decided on.
-public struct PlannedAction: Sendable, Equatable, Codable, CustomStringConvertible {
-    /// What to do.
-    public enum Kind: Sendable, Equatable, Codable {
-        /// Set the server's weight to this share of its configured weight.
-        case setWeight(percent: Int)
-        /// Set the server's admin state; `waitSessions` bounds the wait for sessions to end after a drain.
-        case setState(AdminState, waitSessions: Duration?)
-        /// Run an actuator on the server (a restart).
-        case run(actuator: String)
-        /// Tell an actuator the server is quarantined.
-        case notify(actuator: String)
-
-        /// The name for records and metrics.
-        public var name: String {
-            switch self {
-            case .setWeight: "set_weight"
-            case .setState(let state, _): state == .ready ? "ready" : state.rawValue
-            case .run: "restart"
-            case .notify: "notify"
-            }
-        }
-    }
-
+/// An actuator to run on a server for a ladder step.
+public struct ActuatorCall: Sendable, Equatable, CustomStringConvertible {
     /// Why: the incident.
     public var key: IncidentKey
-    /// What.
-    public var kind: Kind
-    /// The ladder step it belongs to; `nil` for giving capacity back.
-    public var step: Int?
+    /// The step's action: ``DecisionAction/restart(actuator:)``, or ``DecisionAction/quarantine(notify:)`` for
+    /// a notification.
+    public var action: DecisionAction
+    /// The actuator.
+    public var actuator: String
+    /// The ladder step.
+    public var step: Int
     /// Record only.
     public var dryRun: Bool
 
-    /// Creates an action.
-    public init(key: IncidentKey, kind: Kind, step: Int?, dryRun: Bool) {
+    /// A call.
+    public init(key: IncidentKey, action: DecisionAction, actuator: String, step: Int, dryRun: Bool) {
         self.key = key
-        self.kind = kind
+        self.action = action
+        self.actuator = actuator
         self.step = step
         self.dryRun = dryRun
     }
 
+    /// What the call does, for actuators' templates: `restart` or `notify`.
+    public var purpose: String {
+        if case .quarantine = action { return "notify" }
+        return "restart"
+    }
+
+    /// `restart restart-backend web/s1`
     public var description: String {
-        var text = "\(kind.name)"
-        switch kind {
-        case .setWeight(let percent): text += " \(percent)%"
-        case .run(let actuator), .notify(let actuator): text += " \(actuator)"
-        case .setState: break
-        }
-        return text + " \(key.target)" + (dryRun ? " (dry-run)" : "")
+        "\(purpose) \(actuator) \(key.target)" + (dryRun ? " (dry-run)" : "")
     }
 }

@@ -92,7 +92,8 @@ struct PoolReadings {
         row < columns[column].count ? columns[column][row] : nil
     }
 
-    /// Which series name which row: the first sample's index and how many there were (2 meaning several).
+    /// Which series name which row: the first sample's index and how many there were (2 meaning several). The one
+    /// place a series is mapped to a server (through the pool's target template), for recovery and weight rules alike.
     /// Servers the series name that are not rows yet join, sorted, when `discover` is set.
     mutating func match(_ samples: [SeriesSample], settings: PoolSettings, discover: Bool) -> (first: [Int], count: [UInt8]) {
         var first = [Int](repeating: -1, count: servers.count)

@@ -128,14 +128,7 @@ public struct LadderStep: Sendable, Equatable {
         case quarantine(notify: String?, releaseAfter: Duration?)
 
         /// The name used in records and metrics: `set_weight`, `drain`, `restart`, `quarantine`.
-        public var name: String {
-            switch self {
-            case .setWeight: "set_weight"
-            case .drain: "drain"
-            case .restart: "restart"
-            case .quarantine: "quarantine"
-            }
-        }
+        public var name: String { DecisionAction(self).name }
     }
 
     /// The action.

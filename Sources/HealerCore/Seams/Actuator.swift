@@ -1,7 +1,8 @@
-/// Carries out planned actions. Implementations must be idempotent: the same action twice leaves the world as once.
+/// Runs the actuators ladder steps name (restart scripts, webhooks). Implementations must be idempotent: the
+/// same call twice leaves the world as once.
 public protocol Actuator: Sendable {
-    /// Executes (or, for a dry run, records) `action`.
-    func execute(_ action: PlannedAction) async -> ActionOutcome
+    /// Runs `call`.
+    func execute(_ call: ActuatorCall) async -> ActionOutcome
 }
 
 /// What happened when an action was carried out.
@@ -24,14 +25,52 @@ public struct ActionOutcome: Sendable, Equatable, Codable {
         public var failed: Bool { self == .failure || self == .refused }
     }
 
+    /// Why a change or call failed (or was refused).
+    public enum Failure: String, Sendable, Codable, CaseIterable {
+        /// The balancer could not be reached.
+        case unreachable
+        /// The balancer does not have the server.
+        case noSuchServer = "no_such_server"
+        /// The balancer refused the write, or the write was not there when read back.
+        case notApplied = "not_applied"
+        /// No balancer drives the server's pool.
+        case noBalancer = "no_balancer"
+        /// No actuator has the name the step gives.
+        case noActuator = "no_actuator"
+        /// The command could not be started.
+        case cannotStart = "cannot_start"
+        /// The command exited with a non-zero status.
+        case exitStatus = "exit_status"
+        /// The command or the request ran out of time.
+        case timedOut = "timed_out"
+        /// The webhook did not answer with a 2xx status.
+        case httpStatus = "http_status"
+        /// The webhook could not be reached or the payload sent.
+        case requestFailed = "request_failed"
+        /// Healer stopped while it ran.
+        case cancelled
+        /// The call would pass a value that reads as an option, or a shell script with placeholders.
+        case unsafeInput = "unsafe_input"
+    }
+
     /// How it ended.
     public var result: Result
+    /// Why it failed, when it did.
+    public var failure: Failure?
     /// Exit code, output or error text, bounded.
     public var detail: String
 
-    /// Creates an outcome.
+    /// Creates an outcome that did not fail.
     public init(_ result: Result, detail: String = "") {
         self.result = result
         self.detail = detail
+    }
+
+    /// A failure: ``Result/refused`` for ``Failure/unsafeInput`` (it fails the same way every time), else
+    /// ``Result/failure``.
+    public static func failed(_ failure: Failure, detail: String) -> ActionOutcome {
+        var outcome = ActionOutcome(failure == .unsafeInput ? .refused : .failure, detail: detail)
+        outcome.failure = failure
+        return outcome
     }
 }
