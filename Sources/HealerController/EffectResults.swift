@@ -7,6 +7,9 @@ public struct EffectResults: Sendable {
     /// Each actuator call, with the actuator's answer.
     public var calls: [(call: ActuatorCall, outcome: ActionOutcome)] = []
 
+    /// No results yet.
+    public init() {}
+
     /// Whether there were none.
     public var isEmpty: Bool { changes.isEmpty && calls.isEmpty }
     /// Every outcome: changes first, then calls.

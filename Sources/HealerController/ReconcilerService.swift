@@ -307,10 +307,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             let target = change.key.target
             let result =
                 change.dryRun
-                ? ActionOutcome(.dryRun, detail: "would \(change.action) (\(change.state))")
+                ? ActionOutcome(.dryRun, detail: "would \(change.action) \(target) (dry-run)")
                 : applied[target] ?? .failed(.noBalancer, detail: "no balancer drives pool \(target.pool)")
             results.changes.append((change, result))
-            log(change.key, change.action, result, step: change.step)
+            log(change.key, name: change.action.name, "\(change.action) \(target)", result, step: change.step)
         }
         for call in plan.calls {
             let result = call.dryRun ? ActionOutcome(.dryRun, detail: "would \(call)") : await dependencies.actuator.execute(call)
@@ -319,22 +319,20 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             if case .restart = call.action, result.result == .failure {
                 memory.withLock { $0.failedSteps[call.key] = FailedStep(step: call.step, detail: result.detail) }
             }
-            log(call.key, call.action, result, step: call.step, actuator: call.actuator)
+            log(call.key, name: call.purpose, "\(call.purpose) \(call.actuator) \(call.key.target)", result, step: call.step)
         }
         return results
     }
 
-    private func log(_ key: IncidentKey, _ action: DecisionAction, _ result: ActionOutcome, step: Int?, actuator: String? = nil) {
+    /// Logs what came of an effect: `name` as in `healer_actions_total{action}`, `text` what was done.
+    private func log(_ key: IncidentKey, name: String, _ text: String, _ result: ActionOutcome, step: Int?) {
         var metadata: Logger.Metadata = [
-            "pool": "\(key.target.pool)", "server": "\(key.target.server)", "rule": "\(key.rule)", "action": "\(action.name)",
+            "pool": "\(key.target.pool)", "server": "\(key.target.server)", "rule": "\(key.rule)", "action": "\(name)",
             "result": "\(result.result.rawValue)", "detail": "\(result.detail)",
         ]
         if let step { metadata["step"] = "\(step + 1)" }
-        if let actuator { metadata["actuator"] = "\(actuator)" }
         if let failure = result.failure { metadata["failure"] = "\(failure.rawValue)" }
-        logger.log(
-            level: result.result.failed ? .error : .info, "\(result.result == .dryRun ? "dry-run" : "action") \(action) \(key.target)",
-            metadata: metadata)
+        logger.log(level: result.result.failed ? .error : .info, "\(result.result == .dryRun ? "dry-run" : "action") \(text)", metadata: metadata)
     }
 
     /// Readiness, the metrics and the report of the pass.

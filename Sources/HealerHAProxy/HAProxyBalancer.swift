@@ -111,6 +111,8 @@ public actor HAProxyBalancer: Balancer {
             return ActionOutcome(.success, detail: changes.joined(separator: ", "))
         } catch let error as HAProxyError {
             return .failed(error.failure, detail: error.description)
+        } catch is CancellationError {
+            return .failed(.cancelled, detail: "cancelled")
         } catch {
             return .failed(.notApplied, detail: "\(error)")
         }

@@ -37,6 +37,39 @@ struct ControllerMetricsTests {
         #expect(emitted.contains("# TYPE healer_reconcile_duration_seconds histogram"))
     }
 
+    /// A balancer change counts under its decision's name, an actuator call under its purpose.
+    @Test func effectsCountUnderTheirDecisionOrPurpose() {
+        let configuration = HealerConfiguration.fixture()
+        let metrics = ControllerMetrics(configuration: configuration)
+        let time = Date(timeIntervalSince1970: 1_800_000_000)
+        let outcome = Engine(configuration: configuration).reconcile(state: EngineState(), observations: Observations(), now: time)
+        let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+        var results = EffectResults()
+        results.changes = [
+            (BalancerChange(key: key, action: .restore(.normal), state: .normal, step: nil, dryRun: false), ActionOutcome(.success)),
+            (
+                BalancerChange(key: key, action: .quarantine(notify: "pager"), state: DesiredServerState(admin: .drain), step: 3, dryRun: false),
+                ActionOutcome(.unchanged)
+            ),
+            (
+                BalancerChange(key: key, action: .scaleIn, state: DesiredServerState(admin: .drain), step: nil, dryRun: false),
+                .failed(.unreachable, detail: "down")
+            ),
+        ]
+        results.calls = [
+            (ActuatorCall(key: key, action: .quarantine(notify: "pager"), actuator: "pager", step: 3, dryRun: false), ActionOutcome(.success)),
+            (ActuatorCall(key: key, action: .restart(actuator: "r"), actuator: "r", step: 2, dryRun: false), .failed(.exitStatus, detail: "exit 1")),
+        ]
+        metrics.passFinished(outcome: outcome, results: results, duration: .milliseconds(1), failedQueries: 0, totalQueries: 1, time: time)
+        let emitted = lines(metrics)
+        for (action, result) in [("restore", "success"), ("quarantine", "unchanged"), ("scale_in", "failure"), ("notify", "success"), ("restart", "failure")] {
+            #expect(emitted.contains(#"healer_actions_total{action="\#(action)",pool="web",result="\#(result)"} 1"#), "\(action) \(result)")
+        }
+        for action in ControllerMetrics.actionNames {
+            #expect(emitted.contains(#"healer_actions_total{action="\#(action)",pool="web",result="dry_run"} 0"#) || action == "restore")
+        }
+    }
+
     @Test func aPassCountsVerdictsActionsAndSuppressions() async {
         let configuration = HealerConfiguration.fixture(pendingFor: .zero, floor: 0.3, maxInFlight: 1)
         let metrics = ControllerMetrics(configuration: configuration)

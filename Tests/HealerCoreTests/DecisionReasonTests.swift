@@ -111,6 +111,10 @@ struct DecisionReasonTests {
             DecisionRecord.self, from: Data(json.replacingOccurrences(of: #""name":"set_weight""#, with: #""name":"reboot_rack""#).utf8))
         #expect(future.actionType == .unknown(name: "reboot_rack"))
         #expect(future.action == "set_weight 25%")
+        // A known name whose parameters changed keeps the record readable too.
+        let changed = try HealerJSON.decoder().decode(
+            DecisionRecord.self, from: Data(json.replacingOccurrences(of: #""percent":25"#, with: #""share":0.25"#).utf8))
+        #expect(changed.actionType == .unknown(name: "set_weight"))
     }
 
     /// A code written by a newer Healer does not make its record unreadable after a rollback.

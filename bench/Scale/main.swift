@@ -6,6 +6,7 @@
 //
 //   bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5]
 //   bench-scale --serve N --rules R          (the fixture server; prints its URL, stops at end of input)
+//   bench-scale --decode-only N, --engine-only N   (profiling aids: one part alone, over and over)
 import CurlHTTP
 import Foundation
 import HealerController
@@ -25,6 +26,7 @@ struct Options {
     var repeats = 5
     var serve: Int?
     var decodeOnly: Int?
+    var engineOnly: Int?
     var wide = false
 
     init(_ arguments: [String]) {
@@ -37,6 +39,7 @@ struct Options {
             case "--repeats": repeats = Int(value) ?? repeats
             case "--serve": serve = Int(value)
             case "--decode-only": decodeOnly = Int(value)
+            case "--engine-only": engineOnly = Int(value)
             case "--wide": wide = value == "yes" || value == "true"
             default: fatalError("unknown flag \(flag)")
             }
@@ -113,6 +116,36 @@ func allocations() -> (count: Int, bytes: Int) {
 /// Median of `values`.
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+/// `targets` servers in one pool and `rules` recovery rules over them, in dry run (nothing to apply).
+func benchConfiguration(targets: Int) -> HealerConfiguration {
+    let rules = (0..<options.rules).map { index in
+        RecoveryRule(
+            name: "rule_\(index)", pool: "web", expression: "rule_\(index)", unhealthy: Threshold(.greater, 0.05), healthy: Threshold(.less, 0.01),
+            pendingFor: .seconds(30), ladder: [LadderStep(.setWeight(percent: 50))])
+    }
+    var configuration = HealerConfiguration(
+        pools: [
+            "web": PoolSettings(name: "web", backend: "be_app", servers: (0..<targets).map { "s\($0)" }, minHealthyCapacity: 0.5, maxInFlight: 10)
+        ],
+        groups: [RuleGroup(name: "web", pool: "web", rules: rules)])
+    configuration.reconcile.queryConcurrency = 4
+    configuration.safety.dryRun = true
+    return configuration
+}
+
+/// The observations of one pass over the fixtures of `targets` servers, read as the pass reads them.
+func benchObservations(targets: Int, at time: Date) throws -> Observations {
+    let responses = try (0..<options.rules).map {
+        try PrometheusClient.decodeQueryResponse(Data(fixture(servers: targets, rule: $0).utf8), keepingLabels: ["server"])
+    }
+    return Observations(
+        rules: Dictionary(
+            uniqueKeysWithValues: responses.enumerated().map { index, response in
+                guard case .vector(let samples) = response.result else { fatalError("not a vector") }
+                return ("rule_\(index)", RuleObservation.series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, at: time))
+            }))
+}
+
 let options = Options(CommandLine.arguments)
 if let servers = options.decodeOnly {
     // Profiling aid: read the answers of `servers` targets over and over, nothing else.
@@ -121,6 +154,19 @@ if let servers = options.decodeOnly {
         let start = cpuSeconds(thread: true)
         for body in bodies { _ = try PrometheusClient.decodeQueryResponse(body, keepingLabels: ["server"]) }
         print(String(format: "decode %.1f ms", (cpuSeconds(thread: true) - start) * 1000))
+    }
+    exit(0)
+}
+if let servers = options.engineOnly {
+    // Profiling aid: the engine's pass over the same observations, over and over, from the state of the first.
+    let engine = Engine(configuration: benchConfiguration(targets: servers))
+    let time = Date(timeIntervalSince1970: 1_795_726_808.818)
+    let observations = try benchObservations(targets: servers, at: time)
+    let state = engine.reconcile(state: EngineState(), observations: observations, now: time).state
+    for _ in 0..<options.repeats {
+        let start = cpuSeconds(thread: true)
+        _ = engine.reconcile(state: state, observations: observations, now: time.addingTimeInterval(1))
+        print(String(format: "engine %.1f ms", (cpuSeconds(thread: true) - start) * 1000))
     }
     exit(0)
 }
@@ -137,19 +183,8 @@ for targets in options.targets {
         try? input.fileHandleForWriting.close()
         child.waitUntilExit()
     }
-    let rules = (0..<options.rules).map { index in
-        RecoveryRule(
-            name: "rule_\(index)", pool: "web", expression: "rule_\(index)", unhealthy: Threshold(.greater, 0.05), healthy: Threshold(.less, 0.01),
-            pendingFor: .seconds(30), ladder: [LadderStep(.setWeight(percent: 50))])
-    }
-    var configuration = HealerConfiguration(
-        pools: [
-            "web": PoolSettings(name: "web", backend: "be_app", servers: (0..<targets).map { "s\($0)" }, minHealthyCapacity: 0.5, maxInFlight: 10)
-        ],
-        groups: [RuleGroup(name: "web", pool: "web", rules: rules)])
+    var configuration = benchConfiguration(targets: targets)
     configuration.prometheus.url = url
-    configuration.reconcile.queryConcurrency = 4
-    configuration.safety.dryRun = true
     let client = PrometheusClient(configuration: .init(url: url, http: .init(timeout: .seconds(60))))
     let service = ReconcilerService(
         configuration: configuration, dependencies: .init(metrics: PrometheusMetricsSource(client: client)), clock: ContinuousClock(),

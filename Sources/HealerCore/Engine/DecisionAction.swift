@@ -28,8 +28,8 @@ public enum DecisionAction: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The name, for records, metrics and actuators' templates: `set_weight`, `drain`, `restart`, `quarantine`,
-    /// `restore`, `scale_out`, `scale_in`.
+    /// The name, for records and metrics: `set_weight`, `drain`, `restart`, `quarantine`, `restore`, `scale_out`,
+    /// `scale_in`.
     public var name: String {
         switch self {
         case .setWeight: "set_weight"
@@ -68,21 +68,25 @@ extension DecisionAction: Codable {
     }
 
     /// `{"name": "set_weight", "percent": 25}`, `{"name": "restart", "actuator": "…"}`,
-    /// `{"name": "restore", "state": {"admin": "ready", "weightPercent": 50}}`; a name this build does not know
-    /// reads as ``unknown(name:)``.
+    /// `{"name": "restore", "state": {"admin": "ready", "weightPercent": 50}}`. A name this build does not know,
+    /// or a known one whose parameters it cannot read (a newer Healer's), reads as ``unknown(name:)``: the record
+    /// that carries it stays readable.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let name = try container.decode(String.self, forKey: .name)
-        switch name {
-        case "set_weight": self = .setWeight(percent: try container.decode(Int.self, forKey: .percent))
-        case "drain": self = .drain
-        case "restart": self = .restart(actuator: try container.decode(String.self, forKey: .actuator))
-        case "quarantine": self = .quarantine(notify: try container.decodeIfPresent(String.self, forKey: .notify))
-        case "restore": self = .restore(try container.decode(DesiredServerState.self, forKey: .state))
-        case "scale_out": self = .scaleOut
-        case "scale_in": self = .scaleIn
-        default: self = .unknown(name: name)
-        }
+        let action: DecisionAction? =
+            switch name {
+            case "set_weight": (try? container.decode(Int.self, forKey: .percent)).map { .setWeight(percent: $0) }
+            case "drain": .drain
+            case "restart": (try? container.decode(String.self, forKey: .actuator)).map { .restart(actuator: $0) }
+            case "quarantine":
+                !container.contains(.notify) ? .quarantine(notify: nil) : (try? container.decode(String.self, forKey: .notify)).map { .quarantine(notify: $0) }
+            case "restore": (try? container.decode(DesiredServerState.self, forKey: .state)).map { .restore($0) }
+            case "scale_out": .scaleOut
+            case "scale_in": .scaleIn
+            default: nil
+            }
+        self = action ?? .unknown(name: name)
     }
 
     public func encode(to encoder: any Encoder) throws {

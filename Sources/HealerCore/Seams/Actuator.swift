@@ -60,8 +60,9 @@ public struct ActionOutcome: Sendable, Equatable, Codable {
     /// Exit code, output or error text, bounded.
     public var detail: String
 
-    /// Creates an outcome that did not fail.
+    /// Creates an outcome that did not fail (a failure is made with ``failed(_:detail:)``, which says why).
     public init(_ result: Result, detail: String = "") {
+        assert(!result.failed, "a failed outcome without its Failure")
         self.result = result
         self.detail = detail
     }
@@ -69,7 +70,8 @@ public struct ActionOutcome: Sendable, Equatable, Codable {
     /// A failure: ``Result/refused`` for ``Failure/unsafeInput`` (it fails the same way every time), else
     /// ``Result/failure``.
     public static func failed(_ failure: Failure, detail: String) -> ActionOutcome {
-        var outcome = ActionOutcome(failure == .unsafeInput ? .refused : .failure, detail: detail)
+        var outcome = ActionOutcome(.success, detail: detail)
+        outcome.result = failure == .unsafeInput ? .refused : .failure
         outcome.failure = failure
         return outcome
     }
