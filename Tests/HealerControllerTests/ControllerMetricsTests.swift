@@ -62,7 +62,9 @@ struct ControllerMetricsTests {
         ]
         metrics.passFinished(outcome: outcome, results: results, duration: .milliseconds(1), failedQueries: 0, totalQueries: 1, time: time)
         let emitted = lines(metrics)
-        for (action, result) in [("restore", "success"), ("quarantine", "unchanged"), ("scale_in", "failure"), ("notify", "success"), ("restart", "failure")] {
+        for (action, result) in [
+            ("restore", "success"), ("quarantine", "unchanged"), ("scale_in", "failure"), ("notify", "success"), ("restart", "failure"),
+        ] {
             #expect(emitted.contains(#"healer_actions_total{action="\#(action)",pool="web",result="\#(result)"} 1"#), "\(action) \(result)")
         }
         for action in ControllerMetrics.actionNames {

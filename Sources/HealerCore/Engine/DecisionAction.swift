@@ -80,7 +80,8 @@ extension DecisionAction: Codable {
             case "drain": .drain
             case "restart": (try? container.decode(String.self, forKey: .actuator)).map { .restart(actuator: $0) }
             case "quarantine":
-                !container.contains(.notify) ? .quarantine(notify: nil) : (try? container.decode(String.self, forKey: .notify)).map { .quarantine(notify: $0) }
+                !container.contains(.notify)
+                    ? .quarantine(notify: nil) : (try? container.decode(String.self, forKey: .notify)).map { .quarantine(notify: $0) }
             case "restore": (try? container.decode(DesiredServerState.self, forKey: .state)).map { .restore($0) }
             case "scale_out": .scaleOut
             case "scale_in": .scaleIn
