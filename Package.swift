@@ -149,6 +149,8 @@ let package = Package(
         ),
         // Test support: launchers for real services, scripted loopback servers, polling.
         .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels", "ProcessGroups"]),
+        // A Kubernetes API server for tests, kept honest by real kubectl (Tests/FakeKubernetesTests).
+        .target(name: "FakeKubernetes", dependencies: ["CurlHTTP", "HealerTesting"]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
         .executableTarget(
             name: "bench-prometheus-client",
@@ -196,6 +198,7 @@ let package = Package(
             dependencies: ["HealerStore", "HealerCore", "HealerTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
+        .testTarget(name: "FakeKubernetesTests", dependencies: ["FakeKubernetes", "HealerTesting"]),
         .testTarget(
             name: "HealerPrometheusTests",
             dependencies: ["SeriesLabels", "HealerPrometheus", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")],
