@@ -151,6 +151,7 @@ let package = Package(
         .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels", "ProcessGroups"]),
         // A Kubernetes API server for tests, kept honest by real kubectl (Tests/FakeKubernetesTests).
         .target(name: "FakeKubernetes", dependencies: ["CurlHTTP", "HealerTesting"]),
+        .target(name: "HealerKubernetes", dependencies: ["CurlHTTP", .product(name: "Yams", package: "Yams")]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
         .executableTarget(
             name: "bench-prometheus-client",
@@ -199,6 +200,7 @@ let package = Package(
         ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
         .testTarget(name: "FakeKubernetesTests", dependencies: ["FakeKubernetes", "HealerTesting"]),
+        .testTarget(name: "HealerKubernetesTests", dependencies: ["HealerKubernetes", "FakeKubernetes", "HealerTesting", "CurlHTTP"]),
         .testTarget(
             name: "HealerPrometheusTests",
             dependencies: ["SeriesLabels", "HealerPrometheus", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")],

@@ -9,6 +9,8 @@ public enum FakeAPIError: Error, Sendable, Equatable {
     case methodNotAllowed
     case unsupportedMediaType(String)
     case tooManyRequests(message: String, cause: String?, retryAfterSeconds: Int?)
+    /// A list's `continue` token expired.
+    case gone
     case internalError(String)
 
     var code: Int {
@@ -21,6 +23,7 @@ public enum FakeAPIError: Error, Sendable, Equatable {
         case .methodNotAllowed: 405
         case .unsupportedMediaType: 415
         case .tooManyRequests: 429
+        case .gone: 410
         case .internalError: 500
         }
     }
@@ -51,6 +54,11 @@ public enum FakeAPIError: Error, Sendable, Equatable {
             if let cause { value["causes"] = [["reason": "DisruptionBudget", "message": .string(cause)]] }
             if let retryAfter { value["retryAfterSeconds"] = .number(Double(retryAfter)) }
             details = value
+        case .gone:
+            (reason, message) = (
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
+            )
         case .internalError(let text): (reason, message) = ("InternalError", text)
         }
         var status: JSONValue = [
