@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "HealerController",
             dependencies: [
-                "HealerCore", "HealerPrometheus", "HealerHAProxy", "CurlHTTP", "SeriesLabels", "ProcessGroups",
+                "HealerCore", "HealerPrometheus", "HealerHAProxy", "HealerKubernetes", "CurlHTTP", "SeriesLabels", "ProcessGroups",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -211,7 +211,7 @@ let package = Package(
             name: "HealerControllerTests",
             dependencies: [
                 "HealerStore",
-                "HealerController", "HealerTesting", "HealerRules", "SeriesLabels", "ProcessGroups",
+                "HealerController", "HealerTesting", "HealerRules", "SeriesLabels", "ProcessGroups", "FakeKubernetes", "HealerKubernetes",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

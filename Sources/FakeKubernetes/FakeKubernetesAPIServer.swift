@@ -20,6 +20,36 @@ public final class FakeKubernetesAPIServer: Sendable {
         public var contentType: String?
         public var body: String
 
+        /// The RBAC permission the request needs: API group, resource (with its subresource) and verb, as the API
+        /// server's authorizer sees it; `nil` for discovery.
+        public var permission: (group: String, resource: String, verb: String)? {
+            var parts = path.split(separator: "/").map(String.init)
+            let group: String
+            if parts.first == "api", parts.count > 2 {
+                group = ""
+                parts = Array(parts.dropFirst(2))
+            } else if parts.first == "apis", parts.count > 3 {
+                group = parts[1]
+                parts = Array(parts.dropFirst(3))
+            } else {
+                return nil
+            }
+            if parts.first == "namespaces", parts.count > 2 { parts = Array(parts.dropFirst(2)) }
+            guard let resource = parts.first else { return nil }
+            let named = parts.count > 1
+            let full = parts.count > 2 ? "\(resource)/\(parts[2])" : resource
+            let verb: String =
+                switch method {
+                case "GET": named ? "get" : (query["watch"] == "true" ? "watch" : "list")
+                case "POST": "create"
+                case "PUT": "update"
+                case "PATCH": "patch"
+                case "DELETE": named ? "delete" : "deletecollection"
+                default: method.lowercased()
+                }
+            return (group, full, verb)
+        }
+
         public var description: String {
             "\(method) \(path)" + (query.isEmpty ? "" : "?" + query.map { "\($0)=\($1)" }.sorted().joined(separator: "&"))
         }
@@ -347,8 +377,7 @@ final class Core: Sendable {
         case ("POST", nil, nil):
             guard let body else { throw FakeAPIError.badRequest("a create needs a body") }
             let created = try store.withLock { store in
-                try Server.create(
-                    type.storage == "events" ? Server.stored(body, from: type) : body, type: type, namespace: scope ?? "default", store: &store)
+                try Server.create(body, type: type, namespace: scope ?? "default", store: &store)
             }
             return .json(Server.served(created, as: type).text, status: 201)
         case ("PUT", let name?, let sub) where sub == nil || sub == "status":
@@ -436,6 +465,12 @@ final class Core: Sendable {
             }
             if let changedName = changed.value(at: "metadata.name")?.string, changedName != name {
                 throw FakeAPIError.badRequest("the name of the object (\(changedName)) does not match the name on the URL (\(name))")
+            }
+            // A uid in the new object is a precondition, as the API server's store checks it.
+            if let uid = changed.value(at: "metadata.uid")?.string, let actual = current.value(at: "metadata.uid")?.string, uid != actual {
+                throw FakeAPIError.conflict(
+                    resource: Server.qualified(type), name: name,
+                    message: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)")
             }
             // What a write may not change.
             for field in ["metadata.uid", "metadata.creationTimestamp", "metadata.namespace", "metadata.name"] {

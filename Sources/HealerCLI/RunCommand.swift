@@ -64,11 +64,22 @@ struct RunCommand: AsyncParsableCommand {
             Output.error("healer: \(error)")
             throw ExitCode.failure
         }
+        // Kubeconfig data fields become files beside the state (the image's root file system is read-only).
+        let kubernetes = KubernetesClusters(
+            configuration: configuration, dataDirectory: (configuration.state.path as NSString).deletingLastPathComponent + "/kubernetes")
+        for cluster in kubernetes.clusters.values.sorted(by: { $0.name < $1.name }) {
+            if let problem = cluster.problem {
+                logger.error(
+                    "cannot reach Kubernetes: its pools are unreachable until a restart",
+                    metadata: ["balancer": "\(cluster.name)", "error": "\(problem)"])
+            }
+        }
         let service = ReconcilerService(
             configuration: configuration,
             dependencies: .init(
-                metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration),
-                balancer: configuration.balancers.isEmpty ? nil : BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard),
+                metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration, kubernetes: kubernetes),
+                balancer: configuration.balancers.isEmpty
+                    ? nil : BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard(kubernetes: kubernetes)),
                 store: store, journal: journal,
                 observer: metrics),
             clock: ContinuousClock(),

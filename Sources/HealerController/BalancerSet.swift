@@ -33,10 +33,15 @@ public struct BalancerSet: Balancer {
     public func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome] {
         var outcomes: [TargetID: ActionOutcome] = [:]
         for (balancer, pools) in zip(balancers, poolsByBalancer) {
-            let mine = desired.filter { pools.contains($0.key.pool) }
-            guard !mine.isEmpty else { continue }
-            outcomes.merge(await balancer.apply(mine)) { $1 }
+            outcomes.merge(await balancer.apply(desired.filter { pools.contains($0.key.pool) })) { $1 }
         }
         return outcomes
+    }
+
+    public func note(_ records: [DecisionRecord]) async {
+        for (balancer, pools) in zip(balancers, poolsByBalancer) {
+            let mine = records.filter { pools.contains($0.pool) }
+            if !mine.isEmpty { await balancer.note(mine) }
+        }
     }
 }

@@ -275,6 +275,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             }
         }
         dependencies.journal.append(decided.outcome.records)
+        await dependencies.balancer?.note(decided.outcome.records)
         for record in decided.outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
         if unsaved != nil {
             var reasserted: [TargetID: DesiredServerState] = [:]
@@ -291,7 +292,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// which tries it again while the server is unhealthy.
     private func apply(_ plan: Plan, isLeader: Bool) async -> EffectResults {
         var applied: [TargetID: ActionOutcome] = [:]
-        if let balancer = dependencies.balancer, isLeader, !plan.desired.isEmpty {
+        if let balancer = dependencies.balancer, isLeader {
             applied = await balancer.apply(plan.desired)
             let changed = Set(plan.changes.filter { !$0.dryRun }.map(\.key.target))
             for (target, result) in applied.sorted(by: { $0.key < $1.key }) where result.result != .unchanged {

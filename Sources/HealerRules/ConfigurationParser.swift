@@ -102,11 +102,16 @@ struct ConfigurationParser {
     private func balancers(_ field: YAMLField) -> [String: BalancerSettings] {
         var result: [String: BalancerSettings] = [:]
         for entry in field.namedEntries() ?? [] {
-            guard let kinds = entry.field.mapping(allowed: ["haproxy"]) else { continue }
-            guard let haproxy = kinds["haproxy"] else {
-                entry.field.error("missing the balancer kind (haproxy)")
+            guard let kinds = entry.field.mapping(allowed: ["haproxy", "kubernetes"]) else { continue }
+            guard kinds.count == 1 else {
+                entry.field.error("give exactly one balancer kind: haproxy or kubernetes")
                 continue
             }
+            if let kubernetes = kinds["kubernetes"] {
+                if let settings = self.kubernetes(kubernetes) { result[entry.name] = .kubernetes(settings) }
+                continue
+            }
+            guard let haproxy = kinds["haproxy"] else { continue }
             guard let settings = haproxy.mapping(allowed: ["runtime_api"]) else { continue }
             guard let api = settings["runtime_api"] else {
                 haproxy.error("missing \"runtime_api\" (tcp://host:port or unix:///path/to/admin.sock)")
@@ -122,12 +127,40 @@ struct ConfigurationParser {
         return result
     }
 
+    private func kubernetes(_ field: YAMLField) -> KubernetesSettings? {
+        guard let fields = field.mapping(allowed: ["readiness_gate", "kubeconfig", "context"]) else { return nil }
+        var settings = KubernetesSettings()
+        if let gateField = fields["readiness_gate"], let gate = gateField.string() {
+            // A condition type is a qualified name: an optional DNS prefix and a name of letters, digits, '-', '_', '.'.
+            let valid =
+                gate.split(separator: "/", omittingEmptySubsequences: false).count <= 2 && !gate.isEmpty
+                && gate.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_./".contains($0)) }
+            if valid { settings.readinessGate = gate } else { gateField.error("not a condition type: expected e.g. healer.dev/serving") }
+        }
+        settings.kubeconfig = fields["kubeconfig"]?.string()
+        settings.context = fields["context"]?.string()
+        return settings
+    }
+
     private func actuators(_ field: YAMLField) -> [String: ActuatorSettings] {
         var result: [String: ActuatorSettings] = [:]
         for entry in field.namedEntries() ?? [] {
-            guard let kinds = entry.field.mapping(allowed: ["exec", "webhook"]) else { continue }
+            guard let kinds = entry.field.mapping(allowed: ["exec", "webhook", "kubernetes"]) else { continue }
             guard kinds.count == 1 else {
-                entry.field.error("give exactly one actuator kind: exec or webhook")
+                entry.field.error("give exactly one actuator kind: exec, webhook or kubernetes")
+                continue
+            }
+            if let kubernetes = kinds["kubernetes"], let settings = kubernetes.mapping(allowed: ["action", "grace_period"]) {
+                guard let actionField = settings["action"] else {
+                    kubernetes.error("missing \"action\" (delete or evict)")
+                    continue
+                }
+                guard let text = actionField.string() else { continue }
+                guard let action = PodAction(rawValue: text) else {
+                    actionField.error("expected delete or evict, got \(actionField.shown)")
+                    continue
+                }
+                result[entry.name] = .kubernetes(action, gracePeriod: settings["grace_period"]?.duration())
                 continue
             }
             if let exec = kinds["exec"], let settings = exec.mapping(allowed: ["command", "timeout", "allow_leading_dash"]) {
@@ -166,33 +199,67 @@ struct ConfigurationParser {
 
     private func pools(_ field: YAMLField) -> [String: PoolSettings] {
         var result: [String: PoolSettings] = [:]
-        let keys = ["balancer", "backend", "servers", "spares", "min_healthy_capacity", "max_in_flight", "target"]
+        let keys = ["balancer", "backend", "namespace", "selector", "servers", "spares", "min_healthy_capacity", "max_in_flight", "target"]
         for entry in field.namedEntries() ?? [] {
             guard let fields = entry.field.mapping(allowed: keys) else { continue }
-            guard let backendField = fields["backend"] else {
-                entry.field.error("missing \"backend\" (the balancer backend this pool's servers are in)")
-                continue
+            var pool: PoolSettings
+            // A pool of pods names a namespace and a selector; a pool of a balancer's servers names its backend.
+            if fields["namespace"] != nil || fields["selector"] != nil {
+                guard let pods = podPool(entry.name, fields, entry.field, entry.keyLocation) else { continue }
+                pool = pods
+            } else {
+                guard let backendField = fields["backend"] else {
+                    entry.field.error(
+                        "missing \"backend\" (the balancer backend this pool's servers are in), or \"namespace\" and \"selector\" for pods")
+                    continue
+                }
+                guard let backend = backendField.string() else { continue }
+                pool = PoolSettings(name: entry.name, backend: backend, source: entry.keyLocation)
+                pool.servers = fields["servers"]?.stringList() ?? []
+                pool.spares = fields["spares"]?.stringList() ?? []
+                for (name, list) in [("servers", pool.servers), ("spares", pool.spares)] {
+                    let duplicates = Dictionary(grouping: list, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
+                    if !duplicates.isEmpty { fields[name]?.error("listed twice: \(duplicates.joined(separator: ", "))") }
+                }
+                let both = Set(pool.servers).intersection(pool.spares).sorted()
+                if !both.isEmpty { fields["spares"]?.error("\(both.joined(separator: ", ")) also listed in servers") }
             }
-            guard let backend = backendField.string() else { continue }
-            var pool = PoolSettings(name: entry.name, backend: backend, source: entry.keyLocation)
             pool.balancer = fields["balancer"]?.string()
-            pool.servers = fields["servers"]?.stringList() ?? []
-            pool.spares = fields["spares"]?.stringList() ?? []
-            for (name, list) in [("servers", pool.servers), ("spares", pool.spares)] {
-                let duplicates = Dictionary(grouping: list, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
-                if !duplicates.isEmpty { fields[name]?.error("listed twice: \(duplicates.joined(separator: ", "))") }
-            }
-            let both = Set(pool.servers).intersection(pool.spares).sorted()
-            if !both.isEmpty { fields["spares"]?.error("\(both.joined(separator: ", ")) also listed in servers") }
             pool.minHealthyCapacity = fields["min_healthy_capacity"]?.share() ?? 0.5
             pool.maxInFlight = fields["max_in_flight"]?.int(in: 1...10_000) ?? 1
             if let target = fields["target"], let templates = target.mapping(allowed: ["server", "backend"]) {
                 if let server = templates["server"]?.template() { pool.serverTemplate = server }
-                pool.backendTemplate = templates["backend"]?.template()
+                if let backend = templates["backend"]?.template() { pool.backendTemplate = backend }
             }
             result[entry.name] = pool
         }
         return result
+    }
+
+    /// A pool of the pods `selector` picks in `namespace`; series name them by `pod` and `namespace` (as
+    /// kube-state-metrics and cAdvisor do) unless `target` says otherwise.
+    private func podPool(_ name: String, _ fields: [String: YAMLField], _ field: YAMLField, _ location: SourceLocation) -> PoolSettings? {
+        for key in ["backend", "servers", "spares"] where fields[key] != nil {
+            fields[key]?.error("a pool of pods has no \"\(key)\": its pods are the ones \"selector\" picks in \"namespace\"")
+        }
+        guard let namespaceField = fields["namespace"], let selectorField = fields["selector"] else {
+            field.error("a pool of pods needs both \"namespace\" and \"selector\" (a label selector, e.g. app=web)")
+            return nil
+        }
+        guard let namespace = namespaceField.string(), let selector = selectorField.string() else { return nil }
+        // A namespace is a DNS label: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit.
+        let alphanumeric = { (c: Character) in c.isASCII && (c.isLowercase || c.isNumber) }
+        guard namespace.count <= 63, namespace.allSatisfy({ alphanumeric($0) || $0 == "-" }), namespace.first.map(alphanumeric) == true,
+            namespace.last.map(alphanumeric) == true
+        else {
+            namespaceField.error("not a namespace name (a DNS label: lower-case letters, digits and '-'): \(namespaceField.shown)")
+            return nil
+        }
+        var pool = PoolSettings(
+            name: name, backend: namespace, serverTemplate: TargetTemplate(label: "pod"), backendTemplate: TargetTemplate(label: "namespace"),
+            source: location)
+        pool.selector = selector
+        return pool
     }
 
     private func reconcile(_ field: YAMLField) -> ReconcileSettings {

@@ -14,6 +14,15 @@ struct ConfigurationValidator {
             if let balancer = pool.balancer, configuration.balancers[balancer] == nil {
                 report(pool.source, "pools.\(pool.name).balancer", "no balancer named \"\(balancer)\"\(known(configuration.balancers.keys))")
             }
+            let kubernetes = pool.balancer.flatMap { configuration.balancers[$0] }.map { if case .kubernetes = $0 { true } else { false } }
+            if pool.selector != nil, kubernetes != true {
+                report(
+                    pool.source, "pools.\(pool.name).balancer", "a pool of pods needs a kubernetes balancer (it drains pods by their readiness gate)")
+            } else if pool.selector == nil, kubernetes == true {
+                report(
+                    pool.source, "pools.\(pool.name)",
+                    "a kubernetes balancer serves pools of pods: give \"namespace\" and \"selector\" instead of \"backend\"")
+            }
         }
         if configuration.groups.isEmpty, !configuration.ruleFiles.isEmpty, everyPatternMatched {
             report(configuration.source, "rules", "the rule files define no group")
@@ -50,6 +59,10 @@ struct ConfigurationValidator {
             let field = "rules.\(rule.name).ladder"
             let location = step.source.line > 0 ? step.source : rule.source
             switch step.action {
+            case .setWeight where pool.selector != nil:
+                report(
+                    location, field,
+                    "set_weight has no meaning for pods (a pod is in its Services' endpoints or not): use drain in pool \"\(pool.name)\"")
             case .setWeight, .drain:
                 if pool.balancer == nil {
                     report(location, field, "\(step.action.name) needs a balancer, and pool \"\(pool.name)\" has none")
@@ -57,6 +70,8 @@ struct ConfigurationValidator {
             case .restart(let actuator):
                 if configuration.actuators[actuator] == nil {
                     report(location, field, "no actuator named \"\(actuator)\"\(known(configuration.actuators.keys))")
+                } else if case .kubernetes? = configuration.actuators[actuator], pool.selector == nil {
+                    report(location, field, "actuator \"\(actuator)\" acts on pods, and pool \"\(pool.name)\" is not a pool of pods")
                 }
             case .quarantine(let notify, _):
                 if let notify, configuration.actuators[notify] == nil {

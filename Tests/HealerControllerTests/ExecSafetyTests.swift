@@ -75,7 +75,7 @@ struct BalancerSetTests {
     @Test func anUnusableAddressMakesItsPoolsUnreachable() async {
         var configuration = HealerConfiguration.fixture()
         configuration.balancers["edge"] = .haproxy(runtimeAPI: "unix://relative/path")
-        let balancers = BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard)
+        let balancers = BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard())
         let view = await balancers.observe()
         #expect(view.unreachable["web"]?.contains("runtime_api unix://relative/path") == true)
         let outcomes = await balancers.apply([TargetID(pool: "web", server: "s1"): DesiredServerState(admin: .drain)])

@@ -63,7 +63,7 @@ struct SystemFixture {
                         configuration: healer,
                         dependencies: .init(
                             metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: healer),
-                            balancer: BalancerSet(configuration: healer, makeDriver: BalancerDrivers.standard), journal: journal),
+                            balancer: BalancerSet(configuration: healer, makeDriver: BalancerDrivers.standard()), journal: journal),
                         clock: ContinuousClock(), logger: Logger(label: "system") { _ in SwiftLogNoOpLogHandler() })
                     let loop = Task { try await service.run() }
                     defer { loop.cancel() }

@@ -140,7 +140,7 @@ func run(scenario: String, withHealer: Bool, faultSeconds: Int) async throws -> 
                         dependencies: .init(
                             metrics: PrometheusMetricsSource(client: PrometheusClient(configuration: .init(url: prometheus.url))),
                             actuator: ActuatorRouter(configuration: configuration),
-                            balancer: BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard),
+                            balancer: BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard()),
                             journal: journal),
                         clock: ContinuousClock(), logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
                     let loop = withHealer ? Task { try await service.run() } : nil

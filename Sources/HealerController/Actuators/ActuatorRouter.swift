@@ -6,14 +6,15 @@ public struct ActuatorRouter: Actuator {
     private enum Kind: Sendable {
         case exec(ExecActuator)
         case webhook(WebhookActuator)
+        case pod(PodActuator)
     }
 
     private let actuators: [String: Kind]
     private let configuration: HealerConfiguration
     private let now: @Sendable () -> Date
 
-    /// Builds the actuators of `configuration`.
-    public init(configuration: HealerConfiguration, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// Builds the actuators of `configuration`; pod actuators act through the clusters of `kubernetes`.
+    public init(configuration: HealerConfiguration, kubernetes: KubernetesClusters? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         var actuators: [String: Kind] = [:]
         for (name, settings) in configuration.actuators {
             switch settings {
@@ -21,6 +22,9 @@ public struct ActuatorRouter: Actuator {
                 actuators[name] = .exec(ExecActuator(command: command, timeout: timeout, allowLeadingDash: allowLeadingDash))
             case .webhook(let url, let timeout, let headers):
                 actuators[name] = .webhook(WebhookActuator(url: url, timeout: timeout, headers: headers))
+            case .kubernetes(let action, let gracePeriod):
+                guard let kubernetes else { continue }  // without clusters, "no actuator named …"
+                actuators[name] = .pod(PodActuator(action: action, gracePeriod: gracePeriod, clusters: kubernetes))
             }
         }
         self.actuators = actuators
@@ -34,6 +38,7 @@ public struct ActuatorRouter: Actuator {
         switch actuator {
         case .exec(let exec): return await exec.run(context)
         case .webhook(let webhook): return await webhook.send(context, at: now())
+        case .pod(let pod): return await pod.run(call)
         }
     }
 }

@@ -86,6 +86,9 @@ public struct PrometheusSettings: Sendable, Equatable {
 public enum BalancerSettings: Sendable, Equatable {
     /// HAProxy through its runtime API: `tcp://host:port` or `unix:///path`.
     case haproxy(runtimeAPI: String)
+    /// Kubernetes pods: a pod serves while its readiness gate's condition is `True` (every Service's endpoints
+    /// follow its readiness), and is drained by setting it `False`.
+    case kubernetes(KubernetesSettings)
 }
 
 /// One actuator.
@@ -95,6 +98,8 @@ public enum ActuatorSettings: Sendable, Equatable {
     case exec(command: [String], timeout: Duration, allowLeadingDash: Bool = false)
     /// POSTs a JSON description of the action.
     case webhook(url: String, timeout: Duration, headers: [String: String])
+    /// Acts on the pod itself, through the Kubernetes API of the pool's balancer.
+    case kubernetes(PodAction, gracePeriod: Duration?)
 }
 
 /// A group of interchangeable servers behind one balancer backend.
@@ -117,6 +122,8 @@ public struct PoolSettings: Sendable, Equatable {
     public var serverTemplate: TargetTemplate
     /// When set, a series belongs to this pool only when this renders to ``backend``.
     public var backendTemplate: TargetTemplate?
+    /// For a pool of Kubernetes pods: the label selector that picks its pods (in namespace ``backend``).
+    public var selector: String?
     /// Where it was defined.
     public var source: SourceLocation
 
@@ -255,4 +262,32 @@ public struct ServerSettings: Sendable, Equatable {
 extension Duration {
     /// `minutes` minutes.
     public static func minutes(_ minutes: Int) -> Duration { .seconds(minutes * 60) }
+}
+
+/// How Healer reaches a Kubernetes cluster and marks its pods in or out of service.
+public struct KubernetesSettings: Sendable, Equatable {
+    /// The pod condition type Healer owns: workloads list it in `spec.readinessGates`.
+    public var readinessGate: String
+    /// A kubeconfig to use instead of the pod's service account (outside a cluster).
+    public var kubeconfig: String?
+    /// The kubeconfig context; its current context when `nil`.
+    public var context: String?
+
+    /// The readiness gate Healer uses unless told otherwise.
+    public static let defaultReadinessGate = "healer.dev/serving"
+
+    /// Creates settings.
+    public init(readinessGate: String = defaultReadinessGate, kubeconfig: String? = nil, context: String? = nil) {
+        self.readinessGate = readinessGate
+        self.kubeconfig = kubeconfig
+        self.context = context
+    }
+}
+
+/// What a Kubernetes actuator does to a pod.
+public enum PodAction: String, Sendable, Equatable, CaseIterable {
+    /// Deletes the pod (its controller makes a replacement), only if it is still the pod Healer judged.
+    case delete
+    /// Evicts the pod through the Eviction API, which PodDisruptionBudgets may refuse for now.
+    case evict
 }

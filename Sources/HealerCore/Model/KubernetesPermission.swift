@@ -18,8 +18,16 @@ public struct KubernetesPermission: Hashable, Sendable, Comparable, CustomString
         self.verb = verb
     }
 
-    /// Every permission Healer's code uses. None yet: Healer calls no Kubernetes API today.
-    public static let all: [KubernetesPermission] = []
+    /// Every permission Healer's code uses: reading a pool's pods, its readiness gate on their status, the pod
+    /// remedies (delete, evict) and the Events that explain them. A test drives each against the fake API server
+    /// and compares the calls it received with this list.
+    public static let all: [KubernetesPermission] = [
+        KubernetesPermission(group: "", resource: "pods", verb: "list"),
+        KubernetesPermission(group: "", resource: "pods/status", verb: "patch"),
+        KubernetesPermission(group: "", resource: "pods", verb: "delete"),
+        KubernetesPermission(group: "", resource: "pods/eviction", verb: "create"),
+        KubernetesPermission(group: "events.k8s.io", resource: "events", verb: "create"),
+    ]
 
     public static func < (a: Self, b: Self) -> Bool {
         (a.group, a.resource, a.verb) < (b.group, b.resource, b.verb)

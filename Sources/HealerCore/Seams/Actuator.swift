@@ -47,6 +47,8 @@ public struct ActionOutcome: Sendable, Equatable, Codable {
         case httpStatus = "http_status"
         /// The webhook could not be reached or the payload sent.
         case requestFailed = "request_failed"
+        /// A PodDisruptionBudget does not allow the eviction now: tried again later, never forced.
+        case disruptionBudget = "disruption_budget"
         /// Healer stopped while it ran.
         case cancelled
         /// The call would pass a value that reads as an option, or a shell script with placeholders.

@@ -3,8 +3,18 @@ public protocol Balancer: Sendable {
     /// Reads every pool it serves: servers, sessions, current states. Pools it cannot read are listed as unreachable.
     func observe() async -> BalancerObservation
     /// Makes the balancer match `desired` for exactly these servers, reads every write back, and says per
-    /// server what came of it. Servers not in `desired` are never touched.
+    /// server what came of it. Servers not in `desired` are not changed, with one exception a driver may make:
+    /// bringing a new server into service the way its balancer needs (a pod's readiness gate set `True`). Called
+    /// every pass while Healer leads, with an empty `desired` too.
     func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome]
+    /// Shows the pass's decisions where the balancer's operators look (Kubernetes Events); never blocks, never
+    /// fails the pass.
+    func note(_ records: [DecisionRecord]) async
+}
+
+extension Balancer {
+    /// Most balancers have nowhere to show decisions.
+    public func note(_ records: [DecisionRecord]) async {}
 }
 
 /// What a balancer showed in one pass.

@@ -1,0 +1,120 @@
+import Foundation
+public import HealerCore
+import HealerKubernetes
+import Logging
+
+/// The "balancer" of a pool of pods: a pod serves while the condition of Healer's readiness gate is `True`
+/// (every Service's endpoints follow the pod's readiness) and is drained by setting it `False`, without touching
+/// the workload's spec. Pods that declare the gate and lack its condition are brought into service (`True`).
+public struct PodReadinessDriver: Balancer {
+    let cluster: KubernetesClusters.Cluster
+
+    /// The driver of `cluster`'s pools.
+    public init(cluster: KubernetesClusters.Cluster) {
+        self.cluster = cluster
+    }
+
+    private var gate: String { cluster.settings.readinessGate }
+
+    public func observe() async -> BalancerObservation {
+        var observation = BalancerObservation()
+        guard let client = cluster.client else {
+            observation.unreachable = Dictionary(uniqueKeysWithValues: cluster.pools.map { ($0.name, cluster.problem ?? "no client") })
+            return observation
+        }
+        for pool in cluster.pools {
+            do throws(KubernetesError) {
+                let pods = try await client.pods(namespace: pool.backend, labelSelector: pool.selector)
+                    .filter { $0.metadata.deletionTimestamp == nil }.sorted { $0.metadata.name < $1.metadata.name }
+                cluster.remember(pods, pool: pool.name)
+                observation.inventory[pool.name] = pods.map { ServerInfo(server: $0.metadata.name) }
+                for pod in pods {
+                    let target = TargetID(pool: pool.name, server: pod.metadata.name)
+                    observation.current[target] = pod.condition(gate)?.status == "False" ? DesiredServerState(admin: .drain) : .normal
+                    // Not Ready (its containers, or a readiness gate not yet True), or a phase that runs nothing: out of
+                    // every Service's endpoints, it serves nothing.
+                    if pod.condition("Ready")?.status != "True" || pod.status?.phase != "Running" { observation.down.insert(target) }
+                }
+            } catch {
+                observation.unreachable[pool.name] = "Kubernetes API (\(cluster.name)): \(error)"
+            }
+        }
+        return observation
+    }
+
+    public func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome] {
+        var outcomes: [TargetID: ActionOutcome] = [:]
+        guard let client = cluster.client else {
+            return desired.mapValues { _ in .failed(.unreachable, detail: cluster.problem ?? "no client") }
+        }
+        for pool in cluster.pools {
+            // New pods that declare the gate and lack its condition come into service.
+            for server in pods(of: pool.name) where desired[server.target] == nil {
+                guard server.pod.declaresGate(gate), server.pod.condition(gate) == nil else { continue }
+                _ = await set(true, server.target, pod: server.pod, client: client, reason: "Admitted", message: "admitted by Healer")
+            }
+        }
+        for (target, want) in desired.sorted(by: { $0.key < $1.key }) {
+            guard let pod = cluster.pod(target) else {
+                outcomes[target] = .failed(.noSuchServer, detail: "no pod \(target.server) in pool \(target.pool)")
+                continue
+            }
+            guard want.weightPercent == 100 || want.admin != .ready else {
+                outcomes[target] = .failed(.notApplied, detail: "a pod cannot take \(want.weightPercent)% of its traffic: it is in service or not")
+                continue
+            }
+            guard pod.declaresGate(gate) else {
+                outcomes[target] = .failed(
+                    .notApplied, detail: "pod \(pod.metadata.name) does not list readiness gate \(gate) in spec.readinessGates")
+                continue
+            }
+            let serving = want.admin == .ready
+            if pod.condition(gate)?.status == (serving ? "True" : "False") {
+                outcomes[target] = ActionOutcome(.unchanged, detail: "already \(gate)=\(serving ? "True" : "False")")
+                continue
+            }
+            outcomes[target] = await set(
+                serving, target, pod: pod, client: client, reason: serving ? "Serving" : "DrainedByHealer",
+                message: serving ? "in service" : "drained by Healer")
+        }
+        return outcomes
+    }
+
+    /// Writes the records' Events in the background: a slow API server never delays a pass.
+    public func note(_ records: [DecisionRecord]) async {
+        let cluster = cluster
+        Task { await cluster.events.post(records, cluster: cluster) }
+    }
+
+    private func pods(of pool: String) -> [(target: TargetID, pod: Pod)] {
+        cluster.pools.contains { $0.name == pool }
+            ? cluster.seenPods(pool: pool).map { (TargetID(pool: pool, server: $0.metadata.name), $0) } : []
+    }
+
+    /// Sets the gate's condition on the pod it last saw (a replacement with the same name is refused: 409), and
+    /// reads it back from the answer.
+    private func set(_ serving: Bool, _ target: TargetID, pod: Pod, client: KubernetesClient, reason: String, message: String) async
+        -> ActionOutcome
+    {
+        let status = serving ? "True" : "False"
+        let condition = PodCondition(
+            type: gate, status: status, reason: reason, message: message,
+            lastTransitionTime: Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)))
+        do throws(KubernetesError) {
+            let patched = try await client.setConditions(
+                [condition], pod: pod.metadata.name, namespace: pod.metadata.namespace ?? "default", uid: pod.metadata.uid)
+            cluster.remember(patched, as: target)
+            guard patched.condition(gate)?.status == status else {
+                return .failed(.notApplied, detail: "wrote \(gate)=\(status), read back \(patched.condition(gate)?.status ?? "nothing")")
+            }
+            return ActionOutcome(.success, detail: "\(gate) → \(status)")
+        } catch {
+            switch error.code {
+            case 404?: return .failed(.noSuchServer, detail: "pod \(pod.metadata.name) is gone")
+            case 409?: return .failed(.notApplied, detail: "pod \(pod.metadata.name) changed (replaced?): \(error)")
+            case nil: return .failed(.unreachable, detail: "\(error)")
+            default: return .failed(.notApplied, detail: "\(error)")
+            }
+        }
+    }
+}
