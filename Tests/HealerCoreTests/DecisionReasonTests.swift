@@ -11,6 +11,7 @@ struct DecisionReasonTests {
     @Test(arguments: [
         (DecisionReason.dataUnknown(.stale), "data unknown (stale): timers frozen, nothing undone, nothing started"),
         (.noData, "no data for this target: timers frozen, nothing undone"),
+        (.targetGone, "the pod left its pool: nothing left to undo; its replacement is judged on its own, against the same budget"),
         (.alertIgnored(alert: "A", value: 0), "alert A not confirmed by the rule's own query (value 0.0); ignored"),
         (.alertIgnored(alert: "A", value: nil), "alert A not confirmed by the rule's own query (no trustworthy value); ignored"),
         (.alertConfirmed(alert: "A"), "alert A confirmed by the rule's own query: firing without waiting for `for`"),

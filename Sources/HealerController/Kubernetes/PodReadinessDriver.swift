@@ -27,7 +27,7 @@ public struct PodReadinessDriver: Balancer {
                 let pods = try await client.pods(namespace: pool.backend, labelSelector: pool.selector)
                     .filter { $0.metadata.deletionTimestamp == nil }.sorted { $0.metadata.name < $1.metadata.name }
                 cluster.remember(pods, pool: pool.name)
-                observation.inventory[pool.name] = pods.map { ServerInfo(server: $0.metadata.name) }
+                observation.inventory[pool.name] = pods.map { ServerInfo(server: $0.metadata.name, budgetSlot: Self.budgetSlot(of: $0)) }
                 for pod in pods {
                     let target = TargetID(pool: pool.name, server: pod.metadata.name)
                     observation.current[target] = pod.condition(gate)?.status == "False" ? DesiredServerState(admin: .drain) : .normal
@@ -84,6 +84,13 @@ public struct PodReadinessDriver: Balancer {
     public func note(_ records: [DecisionRecord]) async {
         let cluster = cluster
         Task { await cluster.events.post(records, cluster: cluster) }
+    }
+
+    /// A pod's remedies count against its owner when its replacements take new names (a ReplicaSet's), against
+    /// the pod itself when they keep its name (a StatefulSet's) or it has no owner.
+    static func budgetSlot(of pod: Pod) -> String? {
+        guard let owner = pod.controller, owner.kind != "StatefulSet" else { return nil }
+        return "\(owner.kind)/\(owner.name)"
     }
 
     private func pods(of pool: String) -> [(target: TargetID, pod: Pod)] {

@@ -16,6 +16,8 @@ public enum DecisionReason: Sendable, Equatable {
     case dataUnknown(UnknownReason)
     /// The rule produced no reading for the target: timers freeze.
     case noData
+    /// The pod left its pool (deleted, replaced): the incident closes, its budget stays with the pod's owner.
+    case targetGone
     /// An alert the rule's own query did not confirm.
     case alertIgnored(alert: String, value: Double?)
     /// An alert the rule's own query confirmed: the incident fires without waiting for `for`.
@@ -81,7 +83,8 @@ public enum DecisionReason: Sendable, Equatable {
     /// newer Healer before a rollback) reads as ``unknown``, so the record is kept.
     public enum Code: String, Sendable, Codable, CaseIterable {
         case unknown
-        case dataUnknown = "data_unknown", noData = "no_data", alertIgnored = "alert_ignored", alertConfirmed = "alert_confirmed"
+        case dataUnknown = "data_unknown", noData = "no_data", targetGone = "target_gone", alertIgnored = "alert_ignored", alertConfirmed =
+            "alert_confirmed"
         case pending, healthyBeforeFiring = "healthy_before_firing", firing, escalating, relapse, recovering
         case stepFailed = "step_failed", budgetExhausted = "budget_exhausted", waitingForSessions = "waiting_for_sessions"
         case heldBack = "held_back", stepApplied = "step_applied", recovered, restoring, scaleOut = "scale_out", scaleIn = "scale_in"
@@ -100,6 +103,7 @@ public enum DecisionReason: Sendable, Equatable {
         switch self {
         case .dataUnknown: .dataUnknown
         case .noData: .noData
+        case .targetGone: .targetGone
         case .alertIgnored: .alertIgnored
         case .alertConfirmed: .alertConfirmed
         case .pending: .pending
@@ -136,6 +140,7 @@ public enum DecisionReason: Sendable, Equatable {
         switch self {
         case .dataUnknown(let reason): return "data unknown (\(reason.rawValue)): timers frozen, nothing undone, nothing started"
         case .noData: return "no data for this target: timers frozen, nothing undone"
+        case .targetGone: return "the pod left its pool: nothing left to undo; its replacement is judged on its own, against the same budget"
         case .alertIgnored(let alert, let value):
             return "alert \(alert) not confirmed by the rule's own query (\(value.map { "value \($0)" } ?? "no trustworthy value")); ignored"
         case .alertConfirmed(let alert): return "alert \(alert) confirmed by the rule's own query: firing without waiting for `for`"

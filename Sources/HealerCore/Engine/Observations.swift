@@ -194,11 +194,16 @@ public struct ServerInfo: Sendable, Equatable, Codable {
     public var configuredWeight: Int
     /// Whether it is a spare (outside the capacity the floor protects).
     public var isSpare: Bool
+    /// The slot its remedies' budget is counted in when that outlives the server: the owner of a Kubernetes pod
+    /// whose replacements take new names (`ReplicaSet/web-7d9c`), so a workload whose replacement pods keep
+    /// failing is quarantined instead of restarted forever. `nil`: the server's own.
+    public var budgetSlot: String?
 
     /// Creates a server.
-    public init(server: String, configuredWeight: Int = 100, isSpare: Bool = false) {
+    public init(server: String, configuredWeight: Int = 100, isSpare: Bool = false, budgetSlot: String? = nil) {
         self.server = server
         self.configuredWeight = configuredWeight
         self.isSpare = isSpare
+        self.budgetSlot = budgetSlot
     }
 }

@@ -152,9 +152,18 @@ extension Pass {
         Set(state.incidents.values.filter { $0.key.target.pool == pool && $0.phase == .firing && $0.hasActed }.map(\.key.target))
     }
 
-    /// Remedy steps applied to `key` within its rule's budget window.
+    /// Remedy steps applied to `key`'s budget slot within its rule's budget window.
     func attemptsInWindow(_ key: IncidentKey, rule: RecoveryRule) -> Int {
-        (state.attempts[key] ?? []).filter { now.timeIntervalSince($0) < rule.budget.window.seconds }.count
+        (state.attempts[budgetKey(key)] ?? []).filter { now.timeIntervalSince($0) < rule.budget.window.seconds }.count
+    }
+
+    /// The key a remedy of `key` is counted under: the incident's own, or, for a server whose budget outlives it
+    /// (``ServerInfo/budgetSlot``), its slot's.
+    func budgetKey(_ key: IncidentKey) -> IncidentKey {
+        guard let table = tables[key.target.pool], let row = table.row(of: key.target.server), let slot = table.servers[row].budgetSlot else {
+            return key
+        }
+        return IncidentKey(rule: key.rule, target: TargetID(pool: key.target.pool, server: slot))
     }
 
     private func isDefinite(_ key: IncidentKey) -> Bool {

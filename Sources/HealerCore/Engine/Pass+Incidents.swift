@@ -72,6 +72,16 @@ extension Pass {
 
     /// Marks an incident whose rule or target produced no reading this pass as frozen.
     mutating func freeze(_ key: IncidentKey) {
+        // A pod that left its pool is gone for good (a pod that comes back under its name, a StatefulSet's, is
+        // back before this is seen, or opens a new incident): nothing is left to undo, and its replacement is
+        // judged on its own. Its remedies stay counted against its budget slot.
+        if let pool = engine.configuration.pools[key.target.pool], pool.selector != nil, engine.rules[key.rule] != nil,
+            observations.inventory[pool.name] != nil, observations.unreachableBalancers[pool.name] == nil, let incident = state.incidents[key]
+        {
+            note(.transition, incident, closing: true, because: .targetGone)
+            state.incidents[key] = nil
+            return
+        }
         guard var incident = state.incidents[key], incident.frozenSince == nil else { return }
         incident.frozenSince = now
         state.incidents[key] = incident
@@ -265,7 +275,7 @@ extension Pass {
             return
         }
         _ = incident.dryRun ? state.dryRunRateLimiter.take() : state.rateLimiter.take()
-        if step < quarantineStep { state.attempts[key, default: []].append(now) }
+        if step < quarantineStep { state.attempts[budgetKey(key), default: []].append(now) }
         if incident.appliedStep == nil, let fired = incident.firedAt, !incident.dryRun {
             milestones.append(Engine.Milestone(kind: .mitigation, pool: key.target.pool, seconds: now.timeIntervalSince(fired)))
         }

@@ -57,13 +57,14 @@ struct Pass {
         for (name, table) in tables { staticCapacity[name] = StaticCapacity(table, outOfRotation: outOfRotation[name] ?? []) }
         updateFlaps()
         updateStorms()
-        for key in active {
-            advance(key)
-        }
-        // Incidents whose target left the inventory or whose rule was removed are kept (frozen) until
-        // they come back: undoing nothing is the safe default. Report them as unknown.
+        // Incidents whose target left the inventory or whose rule was removed are kept (frozen) until they
+        // come back: undoing nothing is the safe default. Report them as unknown. (A pod that left its pool is gone
+        // for good: its incident closes first, so that it holds no place in flight that its replacement needs.)
         for key in state.incidents.keys.sorted() where read(key) == nil {
             freeze(key)
+        }
+        for key in active {
+            advance(key)
         }
         adaptWeights()
         scaleSpares()
