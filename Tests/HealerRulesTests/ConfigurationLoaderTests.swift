@@ -61,6 +61,14 @@ struct ConfigurationLoaderTests {
         #expect(configuration.safety.dryRun)
     }
 
+    @Test func theShippedKubernetesExampleLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let configuration = try ConfigurationLoader.load(path: root.path + "/examples/kubernetes/healer.yaml")
+        #expect(configuration.pools["web"]?.selector == "app=web" && configuration.pools["web"]?.backend == "shop")
+        #expect(configuration.actuators["restart-pod"] == .kubernetes(.evict, gracePeriod: .seconds(30)))
+        #expect(configuration.recoveryRules.map(\.name) == ["PodErrorRatio"])
+    }
+
     @Test func unknownKeysAreNamedWithASuggestion() {
         #expect(
             FixtureDirectory.errors("unknown-keys") == [
