@@ -185,7 +185,10 @@ let package = Package(
         .testTarget(name: "HealerHAProxyTests", dependencies: ["HealerHAProxy", "HealerTesting"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "HealerSystemTests",
-            dependencies: ["HealerController", "HealerHAProxy", "HealerPrometheus", "HealerTesting", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HealerController", "HealerHAProxy", "HealerPrometheus", "HealerTesting", "FakeKubernetes", "HealerKubernetes",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "HealerServerTests",
