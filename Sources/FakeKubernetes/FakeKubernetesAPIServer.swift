@@ -76,9 +76,10 @@ public final class FakeKubernetesAPIServer: Sendable {
     /// `http://127.0.0.1:<port>`.
     public var url: String { http.url }
 
-    /// Starts on a free loopback port. With `replacesPods`, a deleted pod a ReplicaSet owns is replaced.
-    public init(token: String? = nil, replacesPods: Bool = true) throws {
-        let core = Core(token: token, replacesPods: replacesPods)
+    /// Starts on a free loopback port. With `replacesPods`, a deleted pod a ReplicaSet owns is replaced; a pod deleted
+    /// with a grace period stays terminating for `terminationDelay` (its containers stopping) before it is gone.
+    public init(token: String? = nil, replacesPods: Bool = true, terminationDelay: Double = 0.3) throws {
+        let core = Core(token: token, replacesPods: replacesPods, terminationDelay: terminationDelay)
         self.core = core
         http = try ScriptedHTTPServer { request in core.handle(request) }
     }
@@ -306,10 +307,13 @@ final class Core: Sendable {
     let store = Mutex(Store())
     let token: String?
     let replacesPods: Bool
+    /// How long a deleted pod stays terminating.
+    let terminationDelay: TimeInterval
 
-    init(token: String?, replacesPods: Bool) {
+    init(token: String?, replacesPods: Bool, terminationDelay: TimeInterval) {
         self.token = token
         self.replacesPods = replacesPods
+        self.terminationDelay = terminationDelay
     }
 
     // MARK: - Requests
@@ -376,6 +380,7 @@ final class Core: Sendable {
             return .json((wantsTable ? Tables.table(for: type, objects: [object], resourceVersion: "") : object).text)
         case ("POST", nil, nil):
             guard let body else { throw FakeAPIError.badRequest("a create needs a body") }
+            if type.storage == "events", type.group == "events.k8s.io" { try EventVersions.validate(body) }
             let created = try store.withLock { store in
                 try Server.create(body, type: type, namespace: scope ?? "default", store: &store)
             }
@@ -511,10 +516,32 @@ final class Core: Sendable {
                     "Precondition failed: ResourceVersion in precondition: \(version), ResourceVersion in object meta: \(object.value(at: "metadata.resourceVersion")?.string ?? "")"
             )
         }
-        store.objects[type.storage]?[key] = nil
+        // A pod ends gracefully: it is marked for deletion (and leaves its Services' endpoints) at once, its controller
+        // makes a replacement at once, and the kubelet removes it when its containers have stopped (here, shortly).
+        let grace = options?["gracePeriodSeconds"]?.number ?? object.value(at: "spec.terminationGracePeriodSeconds")?.number ?? 30
+        guard type.storage == "pods", grace > 0 else {
+            store.objects[type.storage]?[key] = nil
+            store.resourceVersion += 1
+            if type.storage == "pods", replacesPods { try Server.replace(object, store: &store) }
+            return object
+        }
+        if object.value(at: "metadata.deletionTimestamp") != nil { return object }  // already terminating
+        var terminating = object
+        terminating.set(.string(Timestamps.seconds(Date().addingTimeInterval(grace))), at: "metadata.deletionTimestamp")
+        terminating.set(.number(grace), at: "metadata.deletionGracePeriodSeconds")
         store.resourceVersion += 1
-        if type.storage == "pods", replacesPods { try Server.replace(object, store: &store) }
-        return object
+        terminating.set(.string(String(store.resourceVersion)), at: "metadata.resourceVersion")
+        store.objects[type.storage]?[key] = terminating
+        if replacesPods { try Server.replace(object, store: &store) }
+        let uid = object.value(at: "metadata.uid")
+        DispatchQueue.global().asyncAfter(deadline: .now() + terminationDelay) { [self] in
+            self.store.withLock { store in
+                guard store.objects["pods"]?[key]?.value(at: "metadata.uid") == uid else { return }
+                store.objects["pods"]?[key] = nil
+                store.resourceVersion += 1
+            }
+        }
+        return terminating
     }
 
     private func evict(namespace: String, name: String, eviction: JSONValue) throws {

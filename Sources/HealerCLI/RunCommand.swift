@@ -66,7 +66,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         // Kubeconfig data fields become files beside the state (the image's root file system is read-only).
         let kubernetes = KubernetesClusters(
-            configuration: configuration, dataDirectory: (configuration.state.path as NSString).deletingLastPathComponent + "/kubernetes")
+            configuration: configuration,
+            dataDirectory: URL(fileURLWithPath: configuration.state.path).deletingLastPathComponent().appendingPathComponent("kubernetes").path)
         for cluster in kubernetes.clusters.values.sorted(by: { $0.name < $1.name }) {
             if let problem = cluster.problem {
                 logger.error(

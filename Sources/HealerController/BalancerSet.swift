@@ -33,8 +33,16 @@ public struct BalancerSet: Balancer {
     public func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome] {
         var outcomes: [TargetID: ActionOutcome] = [:]
         for (balancer, pools) in zip(balancers, poolsByBalancer) {
-            outcomes.merge(await balancer.apply(desired.filter { pools.contains($0.key.pool) })) { $1 }
+            let mine = desired.filter { pools.contains($0.key.pool) }
+            guard !mine.isEmpty else { continue }
+            outcomes.merge(await balancer.apply(mine)) { $1 }
         }
+        return outcomes
+    }
+
+    public func admitNewServers() async -> [TargetID: ActionOutcome] {
+        var outcomes: [TargetID: ActionOutcome] = [:]
+        for balancer in balancers { outcomes.merge(await balancer.admitNewServers()) { $1 } }
         return outcomes
     }
 

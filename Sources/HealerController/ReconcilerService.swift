@@ -177,8 +177,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let engine = self.engine
         let seen = await observe(engine: engine, at: time)
         var decided = await decide(seen, engine: engine)
-        await save(&decided, seen: seen, engine: engine)
-        let results = await apply(decided.outcome.plan, isLeader: seen.observations.isLeader)
+        let saved = await save(&decided, seen: seen, engine: engine)
+        let results = await apply(decided, isLeader: seen.observations.isLeader, saved: saved)
         return report(seen, decided, results: results, engine: engine, duration: started.duration(to: clock.now))
     }
 
@@ -247,7 +247,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// stays as it was and the operators' commands and failed steps wait for the next pass; what was saved before
     /// is still re-asserted (a balancer restarted meanwhile gets its remedies back: that needs no new intent), not
     /// what a queued command changes, and nothing at all once the state file is lost (another Healer may own it).
-    private func save(_ decided: inout Decided, seen: Seen, engine: Engine) async {
+    /// Returns whether the state was saved (or there is no store): only then may anything new be done.
+    private func save(_ decided: inout Decided, seen: Seen, engine: Engine) async -> Bool {
         var unsaved: DecisionReason?
         var lost = false
         if !decided.trusted {
@@ -275,7 +276,6 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             }
         }
         dependencies.journal.append(decided.outcome.records)
-        await dependencies.balancer?.note(decided.outcome.records)
         for record in decided.outcome.records { logger.info("\(record.reason)", metadata: record.logMetadata) }
         if unsaved != nil {
             var reasserted: [TargetID: DesiredServerState] = [:]
@@ -285,14 +285,24 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             }
             decided.outcome.plan = Plan(desired: reasserted, simulated: decided.outcome.plan.simulated)
         }
+        return unsaved == nil
     }
 
     /// The desired balancer state is applied as a diff every pass (it re-asserts what a reload undid): each change
     /// of the plan gets its server's answer. Then the actuators run: a failed restart is handed to the next pass,
     /// which tries it again while the server is unhealthy.
-    private func apply(_ plan: Plan, isLeader: Bool) async -> EffectResults {
+    private func apply(_ decided: Decided, isLeader: Bool, saved: Bool) async -> EffectResults {
+        let plan = decided.outcome.plan
         var applied: [TargetID: ActionOutcome] = [:]
-        if let balancer = dependencies.balancer, isLeader {
+        // New servers come into service only when the state is saved: bringing one in is something new.
+        if let balancer = dependencies.balancer, isLeader, saved {
+            for (target, result) in await balancer.admitNewServers().sorted(by: { $0.key < $1.key }) {
+                logger.log(
+                    level: result.result.failed ? .error : .notice, "balancer \(result.result.failed ? "could not admit" : "admitted") \(target)",
+                    metadata: ["pool": "\(target.pool)", "server": "\(target.server)", "detail": "\(result.detail)"])
+            }
+        }
+        if let balancer = dependencies.balancer, isLeader, !plan.desired.isEmpty {
             applied = await balancer.apply(plan.desired)
             let changed = Set(plan.changes.filter { !$0.dryRun }.map(\.key.target))
             for (target, result) in applied.sorted(by: { $0.key < $1.key }) where result.result != .unchanged {
@@ -318,9 +328,13 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             results.calls.append((call, result))
             // A refusal fails the same way every time: not worth trying again.
             if case .restart = call.action, result.result == .failure {
-                memory.withLock { $0.failedSteps[call.key] = FailedStep(step: call.step, detail: result.detail) }
+                let refused = result.failure == .disruptionBudget
+                memory.withLock { $0.failedSteps[call.key] = FailedStep(step: call.step, detail: result.detail, refusedForNow: refused) }
             }
             log(call.key, name: call.purpose, "\(call.purpose) \(call.actuator) \(call.key.target)", result, step: call.step)
+        }
+        if let balancer = dependencies.balancer, isLeader, saved {
+            await balancer.note(decided.outcome.records.filter { !$0.dryRun })
         }
         return results
     }

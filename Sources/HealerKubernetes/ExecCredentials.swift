@@ -10,6 +10,8 @@ final class ExecCredentials: Sendable {
 
     let plugin: ExecPlugin
     private let cached = Mutex<Cached?>(nil)
+    /// How long a plugin may run.
+    static let timeout: TimeInterval = 30
 
     init(plugin: ExecPlugin) {
         self.plugin = plugin
@@ -41,29 +43,41 @@ final class ExecCredentials: Sendable {
         environment["KUBERNETES_EXEC_INFO"] =
             #"{"apiVersion":"\#(plugin.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
         process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        // The output goes to files, read once the plugin exits: a plugin printing more than a pipe holds cannot
+        // block on a reader that waits for it to exit.
+        let base = NSTemporaryDirectory() + "healer-exec-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil, attributes: [.posixPermissions: 0o600])
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
         let result: (status: Int32, output: Data, errors: Data)
         do {
-            // Credential plugins print a few hundred bytes: read once it exits (pipes hold 64 KiB).
-            result = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { process in
-                    continuation.resume(
-                        returning: (
-                            process.terminationStatus, output.fileHandleForReading.readDataToEndOfFile(),
-                            errors.fileHandleForReading.readDataToEndOfFile()
-                        ))
-                }
+            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+            let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+            process.standardOutput = output
+            process.standardError = errors
+            process.standardInput = FileHandle.nullDevice
+            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
                 do {
                     try process.run()
                 } catch {
                     process.terminationHandler = nil
                     continuation.resume(throwing: error)
                 }
+                // A plugin that hangs (waiting for a browser login, say) is stopped.
+                DispatchQueue.global().asyncAfter(deadline: .now() + Self.timeout) { [process] in
+                    if process.isRunning { process.terminate() }
+                }
             }
+            try? output.close()
+            try? errors.close()
+            result = (
+                status, (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data(),
+                (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
+            )
         } catch {
             throw .configuration("exec plugin \(plugin.command) cannot be started: \(error.localizedDescription)")
         }

@@ -140,7 +140,10 @@ public struct Kubeconfig: Sendable {
         guard let bytes = Data(base64Encoded: data, options: .ignoreUnknownCharacters) else {
             throw .configuration("\(self.path): \(name.split(separator: "-").first ?? "") data is not base64")
         }
-        let target = dataDirectory + "/" + name.replacingOccurrences(of: "/", with: "_")
+        // Named after this kubeconfig too: two kubeconfigs with a context of the same name keep their own files.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in self.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let target = dataDirectory + "/" + String(hash, radix: 16) + "-" + name.replacingOccurrences(of: "/", with: "_")
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             _ = FileManager.default.createFile(atPath: target, contents: nil, attributes: [.posixPermissions: 0o600])

@@ -51,6 +51,16 @@ struct ConfigurationValidator {
                 ruleNames[name] = ruleNames[name] ?? source
             }
             for rule in group.rules { validate(rule, pool: pool, configuration: configuration) }
+            if pool.selector != nil {
+                for rule in group.weights {
+                    report(
+                        rule.source, "rules.\(rule.name)", "weight rules have no meaning for pods (a pod is in service or not): pool \"\(pool.name)\""
+                    )
+                }
+                for rule in group.scale {
+                    report(rule.source, "rules.\(rule.name)", "scale rules need spares, and a pool of pods has none: pool \"\(pool.name)\"")
+                }
+            }
         }
     }
 

@@ -47,4 +47,24 @@ struct BudgetSlotTests {
         let other = scenario.pass(at: 60, ["errors": ["web-a": Self.fine, "web-b": Self.sick, "web-c": Self.fine]], inventory: own)
         #expect(other.plan.calls.map(\.key.target.server) == ["web-b"])
     }
+
+    /// An eviction a PodDisruptionBudget refuses did nothing: tried again every pass, it spends no budget.
+    @Test func aStepRefusedForNowSpendsNoBudget() {
+        let ladder = [
+            LadderStep(.restart(actuator: "restart-backend"), verify: .seconds(60)), LadderStep(.quarantine(notify: nil, releaseAfter: nil)),
+        ]
+        var scenario = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero, budget: Budget(maxAttempts: 1, window: .seconds(3600))))
+        let values: [String: [String: Double?]] = ["errors": ["s1": Self.sick, "s2": Self.fine, "s3": Self.fine]]
+        let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "s1"))
+        #expect(scenario.pass(at: 0, values).plan.calls.count == 1)
+        for second in 1...5 {
+            let refused = FailedStep(step: 0, detail: "429: disruption budget", refusedForNow: true)
+            let retry = scenario.pass(at: Double(second), values, failedSteps: [key: refused])
+            #expect(retry.plan.calls.map(\.key) == [key], "pass \(second)")
+        }
+        #expect(scenario.incident("errors", "s1")?.phase == .firing)
+        // A real failure spends it: the next attempt is the quarantine.
+        scenario.pass(at: 6, values, failedSteps: [key: FailedStep(step: 0, detail: "exit 1")])
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+    }
 }

@@ -93,7 +93,8 @@ struct ClientTests {
             #expect(server.object("pods", namespace: "shop", name: "web-a") != nil)
             server.modify("poddisruptionbudgets", namespace: "shop", name: "web") { $0.set(1, at: "status.disruptionsAllowed") }
             try await client.evictPod("web-a", namespace: "shop", uid: pod.metadata.uid)
-            #expect(server.object("pods", namespace: "shop", name: "web-a") == nil)
+            #expect(server.object("pods", namespace: "shop", name: "web-a")?.value(at: "metadata.deletionTimestamp") != nil)
+            try await waitUntil("web-a gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-a") == nil }
             let evictions = server.requests.filter { $0.path == "/api/v1/namespaces/shop/pods/web-a/eviction" }
             #expect(evictions.map(\.method) == ["POST", "POST"])
             #expect(!server.requests.contains { $0.method == "DELETE" })

@@ -30,16 +30,31 @@ public struct PodActuator: Sendable {
             case .delete: try await client.deletePod(pod.metadata.name, namespace: namespace, uid: pod.metadata.uid, gracePeriodSeconds: grace)
             case .evict: try await client.evictPod(pod.metadata.name, namespace: namespace, uid: pod.metadata.uid, gracePeriodSeconds: grace)
             }
-            return ActionOutcome(
-                .success, detail: "\(action == .delete ? "deleted" : "evicted") pod \(namespace)/\(pod.metadata.name) (uid \(pod.metadata.uid))")
         } catch {
-            switch (error.code, error.retry) {
-            case (404?, _): return ActionOutcome(.unchanged, detail: "pod \(namespace)/\(pod.metadata.name) is already gone")
-            case (409?, _): return ActionOutcome(.unchanged, detail: "pod \(namespace)/\(pod.metadata.name) was already replaced: \(error)")
-            case (429?, _): return .failed(.disruptionBudget, detail: "\(error)")
-            case (nil, _): return .failed(.unreachable, detail: "\(error)")
+            switch error.code {
+            case 404?: return ActionOutcome(.unchanged, detail: "pod \(namespace)/\(pod.metadata.name) is already gone")
+            case 409?: return ActionOutcome(.unchanged, detail: "pod \(namespace)/\(pod.metadata.name) was already replaced: \(error)")
+            case 429?: return .failed(.disruptionBudget, detail: "\(error)")
+            case nil: return .failed(.unreachable, detail: "\(error)")
             default: return .failed(.notApplied, detail: "\(error)")
             }
+        }
+        return await readBack(pod, namespace: namespace, client: client)
+    }
+
+    /// What came of the call, read back: the pod gone, terminating or replaced is done; the same pod still there
+    /// and not terminating is not.
+    private func readBack(_ pod: Pod, namespace: String, client: KubernetesClient) async -> ActionOutcome {
+        let done = "\(action == .delete ? "deleted" : "evicted") pod \(namespace)/\(pod.metadata.name) (uid \(pod.metadata.uid))"
+        do throws(KubernetesError) {
+            let after = try await client.pod(pod.metadata.name, namespace: namespace)
+            if after.metadata.uid != pod.metadata.uid { return ActionOutcome(.success, detail: done + ", replaced") }
+            if after.metadata.deletionTimestamp != nil { return ActionOutcome(.success, detail: done + ", terminating") }
+            return .failed(.notApplied, detail: done + ", yet it is still there and not terminating")
+        } catch  where error.code == 404 {
+            return ActionOutcome(.success, detail: done + ", gone")
+        } catch {
+            return ActionOutcome(.success, detail: done + " (not read back: \(error))")
         }
     }
 }

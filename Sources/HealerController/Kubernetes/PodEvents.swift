@@ -1,16 +1,18 @@
 import Foundation
 public import HealerCore
 import HealerKubernetes
+import Logging
 
 /// Writes each action and suppression on a pod as an `events.k8s.io/v1` Event, so that `kubectl describe pod` and
 /// `kubectl get events` show why Healer acted. Rate-limited (a burst of 25, then one every 2 s; the same event on
-/// the same pod at most once in 10 minutes) and best effort: a failed write is counted and logged once, never
-/// retried, and never holds back a remedy.
+/// the same pod at most once in 10 minutes) and best effort: a failed write is counted and logged when its reason
+/// changes, never retried, and never holds back a remedy.
 public actor PodEvents {
     /// The `reportingController` of every event.
     public static let controller = "healer.dev/healer"
 
     private let instance: String
+    private let logger = Logger(label: "healer.kubernetes.events")
     private var tokens = 25.0
     private var refilledAt = ContinuousClock.now
     private var recent: [String: ContinuousClock.Instant] = [:]
@@ -34,7 +36,8 @@ public actor PodEvents {
             let now = ContinuousClock.now
             recent = recent.filter { now - $0.value < .seconds(600) }
             guard recent[key] == nil else { continue }
-            tokens = min(25, tokens + Double((now - refilledAt).components.seconds) / 2)
+            let elapsed = now - refilledAt
+            tokens = min(25, tokens + (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) / 2)
             refilledAt = now
             guard tokens >= 1 else {
                 dropped += 1
@@ -46,6 +49,9 @@ public actor PodEvents {
                 _ = try await client.create(event, path: "/apis/events.k8s.io/v1/namespaces/\(event.metadata.namespace)/events")
             } catch {
                 dropped += 1
+                if lastFailure != "\(error)" {
+                    logger.warning("cannot write a Kubernetes Event (remedies go on)", metadata: ["pod": "\(server)", "error": "\(error)"])
+                }
                 lastFailure = "\(error)"
             }
         }
@@ -79,7 +85,8 @@ public actor PodEvents {
 
     /// The event of one decision: reason and action named after the decision (`Drain`, `Restart`, `Restore`,
     /// `HeldBack`), the record's sentence as its note.
-    static func event(for record: DecisionRecord, pod: Pod, instance: String, now: Date = Date()) -> Event {
+    static func event(for record: DecisionRecord, pod: Pod, instance: String) -> Event {
+        let now = record.time
         let action = upperCamel(record.actionType?.name ?? "decide")
         let remedy: Bool = {
             switch record.actionType {
@@ -93,8 +100,20 @@ public actor PodEvents {
             eventTime: now.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
                 .replacingOccurrences(of: #"\.(\d{3})Z"#, with: ".$1000Z", options: .regularExpression),
             reportingInstance: instance, action: action, reason: record.kind == .suppressed ? "HeldBack" : action,
-            regarding: .init(name: pod.metadata.name, namespace: namespace, uid: pod.metadata.uid), note: String(record.reason.prefix(1024)),
+            regarding: .init(name: pod.metadata.name, namespace: namespace, uid: pod.metadata.uid), note: Self.prefix(record.reason, bytes: 1024),
             type: record.kind == .suppressed || remedy ? "Warning" : "Normal")
+    }
+
+    /// The longest prefix of `text` of at most `bytes` UTF-8 bytes (the API's limit on a note).
+    static func prefix(_ text: String, bytes: Int) -> String {
+        var result = ""
+        var used = 0
+        for character in text {
+            used += character.utf8.count
+            guard used <= bytes else { break }
+            result.append(character)
+        }
+        return result
     }
 
     /// `set_weight` → `SetWeight`.

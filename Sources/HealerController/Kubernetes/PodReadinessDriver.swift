@@ -24,8 +24,11 @@ public struct PodReadinessDriver: Balancer {
         }
         for pool in cluster.pools {
             do throws(KubernetesError) {
-                let pods = try await client.pods(namespace: pool.backend, labelSelector: pool.selector)
-                    .filter { $0.metadata.deletionTimestamp == nil }.sorted { $0.metadata.name < $1.metadata.name }
+                // Pods that ran to an end are not servers; terminating ones still are, serving nothing, until they are
+                // gone (they still count in the pool's capacity, as out of it).
+                let pods = try await client.pods(
+                    namespace: pool.backend, labelSelector: pool.selector, fieldSelector: "status.phase!=Failed,status.phase!=Succeeded"
+                ).sorted { $0.metadata.name < $1.metadata.name }
                 cluster.remember(pods, pool: pool.name)
                 observation.inventory[pool.name] = pods.map { ServerInfo(server: $0.metadata.name, budgetSlot: Self.budgetSlot(of: $0)) }
                 for pod in pods {
@@ -33,7 +36,9 @@ public struct PodReadinessDriver: Balancer {
                     observation.current[target] = pod.condition(gate)?.status == "False" ? DesiredServerState(admin: .drain) : .normal
                     // Not Ready (its containers, or a readiness gate not yet True), or a phase that runs nothing: out of
                     // every Service's endpoints, it serves nothing.
-                    if pod.condition("Ready")?.status != "True" || pod.status?.phase != "Running" { observation.down.insert(target) }
+                    if pod.condition("Ready")?.status != "True" || pod.status?.phase != "Running" || pod.metadata.deletionTimestamp != nil {
+                        observation.down.insert(target)
+                    }
                 }
             } catch {
                 observation.unreachable[pool.name] = "Kubernetes API (\(cluster.name)): \(error)"
@@ -46,13 +51,6 @@ public struct PodReadinessDriver: Balancer {
         var outcomes: [TargetID: ActionOutcome] = [:]
         guard let client = cluster.client else {
             return desired.mapValues { _ in .failed(.unreachable, detail: cluster.problem ?? "no client") }
-        }
-        for pool in cluster.pools {
-            // New pods that declare the gate and lack its condition come into service.
-            for server in pods(of: pool.name) where desired[server.target] == nil {
-                guard server.pod.declaresGate(gate), server.pod.condition(gate) == nil else { continue }
-                _ = await set(true, server.target, pod: server.pod, client: client, reason: "Admitted", message: "admitted by Healer")
-            }
         }
         for (target, want) in desired.sorted(by: { $0.key < $1.key }) {
             guard let pod = cluster.pod(target) else {
@@ -80,6 +78,21 @@ public struct PodReadinessDriver: Balancer {
         return outcomes
     }
 
+    /// Pods that declare the gate and lack its condition (new pods) come into service; a pod whose condition is
+    /// set, `True` or `False`, is left as it is.
+    public func admitNewServers() async -> [TargetID: ActionOutcome] {
+        guard let client = cluster.client else { return [:] }
+        var outcomes: [TargetID: ActionOutcome] = [:]
+        for pool in cluster.pools {
+            for pod in cluster.seenPods(pool: pool.name) where pod.declaresGate(gate) && pod.condition(gate) == nil {
+                guard pod.metadata.deletionTimestamp == nil else { continue }
+                let target = TargetID(pool: pool.name, server: pod.metadata.name)
+                outcomes[target] = await set(true, target, pod: pod, client: client, reason: "Admitted", message: "admitted by Healer")
+            }
+        }
+        return outcomes
+    }
+
     /// Writes the records' Events in the background: a slow API server never delays a pass.
     public func note(_ records: [DecisionRecord]) async {
         let cluster = cluster
@@ -91,11 +104,6 @@ public struct PodReadinessDriver: Balancer {
     static func budgetSlot(of pod: Pod) -> String? {
         guard let owner = pod.controller, owner.kind != "StatefulSet" else { return nil }
         return "\(owner.kind)/\(owner.name)"
-    }
-
-    private func pods(of pool: String) -> [(target: TargetID, pod: Pod)] {
-        cluster.pools.contains { $0.name == pool }
-            ? cluster.seenPods(pool: pool).map { (TargetID(pool: pool, server: $0.metadata.name), $0) } : []
     }
 
     /// Sets the gate's condition on the pod it last saw (a replacement with the same name is refused: 409), and

@@ -51,11 +51,15 @@ public struct FailedStep: Sendable, Equatable {
     public var step: Int
     /// What the actuator said.
     public var detail: String
+    /// Whether the world refused it for now without anything being done (a PodDisruptionBudget refusing an
+    /// eviction): it is tried again, and the attempt does not count against the remedy budget.
+    public var refusedForNow: Bool
 
     /// Creates a failed step.
-    public init(step: Int, detail: String) {
+    public init(step: Int, detail: String, refusedForNow: Bool = false) {
         self.step = step
         self.detail = detail
+        self.refusedForNow = refusedForNow
     }
 }
 

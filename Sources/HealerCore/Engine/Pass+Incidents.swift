@@ -214,6 +214,9 @@ extension Pass {
             remedy.stepAppliedAt = nil
         }
         note(.transition, incident, because: .stepFailed(step: failed.step, detail: failed.detail))
+        if failed.refusedForNow, let last = state.attempts[budgetKey(incident.key)]?.indices.last {
+            state.attempts[budgetKey(incident.key)]?.remove(at: last)  // nothing was done: it spent no budget
+        }
         attemptStep(&incident, rule: rule)
         return .keep
     }
@@ -231,7 +234,11 @@ extension Pass {
         guard var remedy = incident.remedy else { return .keep }  // a pending incident has nothing to give back
         let current = desiredState(of: incident)
         remedy.wantedStep = nil
-        let stages = RemedyEffects.recoveryStages(from: current, rampStart: rule.rampStartPercent)
+        // A pod has no weight: it comes back in one step, in service.
+        let pods = engine.configuration.pools[incident.key.target.pool]?.selector != nil
+        let stages =
+            pods
+            ? (current.map { $0 == .normal ? [] : [.normal] } ?? []) : RemedyEffects.recoveryStages(from: current, rampStart: rule.rampStartPercent)
         incident.stage = .recovering(remedy, Incident.Recovery(stages: stages, state: current, stateAt: nil))
         note(.transition, incident, because: .recovering(cause))
         return attemptRestore(&incident, rule: rule)

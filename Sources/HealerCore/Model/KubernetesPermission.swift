@@ -18,11 +18,12 @@ public struct KubernetesPermission: Hashable, Sendable, Comparable, CustomString
         self.verb = verb
     }
 
-    /// Every permission Healer's code uses: reading a pool's pods, its readiness gate on their status, the pod
-    /// remedies (delete, evict) and the Events that explain them. A test drives each against the fake API server
+    /// Every permission Healer's code uses: reading a pool's pods (and one after a remedy, to read it back), the
+    /// readiness gate on their status, the pod remedies (delete, evict) and the Events that explain them. A test drives each against the fake API server
     /// and compares the calls it received with this list.
     public static let all: [KubernetesPermission] = [
         KubernetesPermission(group: "", resource: "pods", verb: "list"),
+        KubernetesPermission(group: "", resource: "pods", verb: "get"),
         KubernetesPermission(group: "", resource: "pods/status", verb: "patch"),
         KubernetesPermission(group: "", resource: "pods", verb: "delete"),
         KubernetesPermission(group: "", resource: "pods/eviction", verb: "create"),

@@ -3,16 +3,21 @@ public protocol Balancer: Sendable {
     /// Reads every pool it serves: servers, sessions, current states. Pools it cannot read are listed as unreachable.
     func observe() async -> BalancerObservation
     /// Makes the balancer match `desired` for exactly these servers, reads every write back, and says per
-    /// server what came of it. Servers not in `desired` are not changed, with one exception a driver may make:
-    /// bringing a new server into service the way its balancer needs (a pod's readiness gate set `True`). Called
-    /// every pass while Healer leads, with an empty `desired` too.
+    /// server what came of it. Servers not in `desired` are never touched.
     func apply(_ desired: [TargetID: DesiredServerState]) async -> [TargetID: ActionOutcome]
-    /// Shows the pass's decisions where the balancer's operators look (Kubernetes Events); never blocks, never
-    /// fails the pass.
+    /// Brings servers the balancer holds out of service until told otherwise into service (a new pod's readiness
+    /// gate set `True`), and says per server what came of it. Called each pass while Healer leads and its state is
+    /// saved, before ``apply(_:)``.
+    func admitNewServers() async -> [TargetID: ActionOutcome]
+    /// Shows the pass's decisions where the balancer's operators look (Kubernetes Events): the leader's, once its
+    /// state is saved, dry runs left out. Never blocks, never fails the pass.
     func note(_ records: [DecisionRecord]) async
 }
 
 extension Balancer {
+    /// Most balancers put new servers into service themselves.
+    public func admitNewServers() async -> [TargetID: ActionOutcome] { [:] }
+
     /// Most balancers have nowhere to show decisions.
     public func note(_ records: [DecisionRecord]) async {}
 }

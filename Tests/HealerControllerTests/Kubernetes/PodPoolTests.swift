@@ -83,7 +83,10 @@ struct PodPoolTests {
             let seen = await driver.observe()
             #expect(seen.inventory["web"]?.map(\.server) == ["web-a", "web-b", "web-c", "web-d"])
             #expect(seen.down.count == 3)  // not Ready until the gate's condition is set
-            #expect(await driver.apply([:]).isEmpty)
+            #expect(await driver.apply([:]).isEmpty)  // no desired state: nothing changes
+            #expect(Self.gateStatus(server, "web-a") == nil)
+            let admitted = await driver.admitNewServers()
+            #expect(admitted.keys.map(\.server).sorted() == ["web-a", "web-b", "web-c"] && admitted.values.allSatisfy { $0.result == .success })
             #expect(["web-a", "web-b", "web-c"].allSatisfy { Self.gateStatus(server, $0) == "True" })
             #expect(Self.gateStatus(server, "web-d") == nil)
             let again = await driver.observe()
@@ -96,7 +99,7 @@ struct PodPoolTests {
         try await Self.withCluster { server, clusters in
             let driver = PodReadinessDriver(cluster: try #require(clusters.clusters["cluster"]))
             _ = await driver.observe()
-            _ = await driver.apply([:])
+            _ = await driver.admitNewServers()
             _ = await driver.observe()
             let target = TargetID(pool: "web", server: "web-b")
             let drained = await driver.apply([target: DesiredServerState(admin: .drain)])
@@ -125,6 +128,8 @@ struct PodPoolTests {
             #expect(await restart.run(call).result == .success)
             let delete = try #require(server.requests.last { $0.method == "DELETE" })
             #expect(delete.path == "/api/v1/namespaces/shop/pods/web-a" && delete.body.contains(#""uid""#))
+            #expect(await restart.run(call).result == .success)  // terminating: the same pod, already on its way
+            try await waitUntil("web-a gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-a") == nil }
             #expect(await restart.run(call).result == .unchanged)  // already gone
             // A pod that was replaced under the same name (a StatefulSet's) is not the one judged: left alone.
             try server.create(Self.pod("web-a"))
@@ -148,7 +153,8 @@ struct PodPoolTests {
             #expect(!server.requests.contains { $0.method == "DELETE" })
             server.modify("poddisruptionbudgets", namespace: "shop", name: "web") { $0.set(1, at: "status.disruptionsAllowed") }
             #expect(await evict.run(call).result == .success)
-            #expect(server.object("pods", namespace: "shop", name: "web-a") == nil)
+            #expect(server.object("pods", namespace: "shop", name: "web-a")?.value(at: "metadata.deletionTimestamp") != nil)
+            try await waitUntil("web-a gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-a") == nil }
         }
     }
 
@@ -181,7 +187,8 @@ struct PodPoolTests {
             #expect(Self.gateStatus(server, "web-b") == "False")
             now.withLock { $0 += 11 }  // the drain did not help within its 10 s
             await service.runPass()
-            #expect(server.object("pods", namespace: "shop", name: "web-b") == nil)
+            #expect(server.object("pods", namespace: "shop", name: "web-b")?.value(at: "metadata.deletionTimestamp") != nil)
+            try await waitUntil("web-b gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-b") == nil }
             let replacement = try #require(
                 server.objects("pods", namespace: "shop").compactMap { $0.value(at: "metadata.name")?.string }.first { $0.hasPrefix("web-7d9c-") })
             errors(["web-a": 0, replacement: 0, "web-c": 0])
@@ -204,13 +211,40 @@ struct PodPoolTests {
         }
     }
 
+    /// A replica that does not lead admits no pod and writes no Event, though it judges and records like the leader.
+    @Test func aFollowerTouchesNoPodAndWritesNoEvent() async throws {
+        struct Follower: LeaderElector {
+            func isLeader() async -> Bool { false }
+        }
+        try await Self.withCluster { server, clusters in
+            let configuration = Self.configuration()
+            let metrics = ScriptedMetricsSource()
+            metrics.answer(
+                "error_ratio",
+                .series(
+                    ["web-a": 0.0, "web-b": 0.4, "web-c": 0.0].sorted { $0.key < $1.key }.map {
+                        SeriesSample(labels: ["pod": $0.key, "namespace": "shop"], value: $0.value)
+                    }, at: Self.time))
+            let service = ReconcilerService(
+                configuration: configuration,
+                dependencies: .init(
+                    metrics: metrics, actuator: ActuatorRouter(configuration: configuration, kubernetes: clusters),
+                    balancer: BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard(kubernetes: clusters)),
+                    elector: Follower()),
+                clock: ManualClock(), now: { Self.time }, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+            let pass = await service.runPass()
+            #expect(pass.outcome.records.contains { $0.server == "web-b" && $0.suppressedBy == .leader })
+            #expect(server.requests.allSatisfy { $0.method == "GET" }, "\(server.requests.filter { $0.method != "GET" })")
+        }
+    }
+
     /// Every permission in the list is one a remedy needs: drain and return, delete, evict, Events.
     @Test func everyPermissionIsUsed() async throws {
         try await Self.withCluster(Self.configuration(action: .evict)) { server, clusters in
             let cluster = try #require(clusters.clusters["cluster"])
             let driver = PodReadinessDriver(cluster: cluster)
             _ = await driver.observe()
-            _ = await driver.apply([:])
+            _ = await driver.admitNewServers()
             let key = IncidentKey(rule: "errors", target: TargetID(pool: "web", server: "web-a"))
             let call = ActuatorCall(key: key, action: .restart(actuator: "restart-pod"), actuator: "restart-pod", step: 1, dryRun: false)
             _ = await PodActuator(action: .evict, gracePeriod: nil, clusters: clusters).run(call)
