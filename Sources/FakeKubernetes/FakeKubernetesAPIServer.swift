@@ -77,8 +77,9 @@ public final class FakeKubernetesAPIServer: Sendable {
     public var url: String { http.url }
 
     /// Starts on a free loopback port. With `replacesPods`, a deleted pod a ReplicaSet owns is replaced; a pod deleted
-    /// with a grace period stays terminating for `terminationDelay` (its containers stopping) before it is gone.
-    public init(token: String? = nil, replacesPods: Bool = true, terminationDelay: Double = 0.3) throws {
+    /// with a grace period stays terminating for `terminationDelay` seconds (its containers stopping) before it is
+    /// gone, or until ``finishTerminating()`` when `nil`.
+    public init(token: String? = nil, replacesPods: Bool = true, terminationDelay: Double? = 0.3) throws {
         let core = Core(token: token, replacesPods: replacesPods, terminationDelay: terminationDelay)
         self.core = core
         http = try ScriptedHTTPServer { request in core.handle(request) }
@@ -86,8 +87,10 @@ public final class FakeKubernetesAPIServer: Sendable {
 
     /// Starts a server, runs `body`, and stops the server afterwards (also when `body` throws).
     @discardableResult
-    public static func with<R: Sendable>(token: String? = nil, _ body: (FakeKubernetesAPIServer) async throws -> R) async throws -> R {
-        let server = try FakeKubernetesAPIServer(token: token)
+    public static func with<R: Sendable>(
+        token: String? = nil, terminationDelay: Double? = 0.3, _ body: (FakeKubernetesAPIServer) async throws -> R
+    ) async throws -> R {
+        let server = try FakeKubernetesAPIServer(token: token, terminationDelay: terminationDelay)
         defer { server.stop() }
         return try await body(server)
     }
@@ -131,6 +134,15 @@ public final class FakeKubernetesAPIServer: Sendable {
             """
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// Ends the termination of every pod being deleted, as the kubelet does once its containers stop.
+    public func finishTerminating() {
+        core.store.withLock { store in
+            let terminating = (store.objects["pods"] ?? [:]).filter { $0.value.value(at: "metadata.deletionTimestamp") != nil }.keys
+            for key in terminating { store.objects["pods"]?[key] = nil }
+            store.resourceVersion += 1
+        }
     }
 
     // MARK: - Seeding and reading, for tests
@@ -307,10 +319,10 @@ final class Core: Sendable {
     let store = Mutex(Store())
     let token: String?
     let replacesPods: Bool
-    /// How long a deleted pod stays terminating.
-    let terminationDelay: TimeInterval
+    /// How long a deleted pod stays terminating; `nil`: until a test ends it.
+    let terminationDelay: Double?
 
-    init(token: String?, replacesPods: Bool, terminationDelay: TimeInterval) {
+    init(token: String?, replacesPods: Bool, terminationDelay: Double?) {
         self.token = token
         self.replacesPods = replacesPods
         self.terminationDelay = terminationDelay
@@ -534,6 +546,7 @@ final class Core: Sendable {
         store.objects[type.storage]?[key] = terminating
         if replacesPods { try Server.replace(object, store: &store) }
         let uid = object.value(at: "metadata.uid")
+        guard let terminationDelay else { return terminating }
         DispatchQueue.global().asyncAfter(deadline: .now() + terminationDelay) { [self] in
             self.store.withLock { store in
                 guard store.objects["pods"]?[key]?.value(at: "metadata.uid") == uid else { return }

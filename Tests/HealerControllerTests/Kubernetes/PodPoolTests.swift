@@ -61,7 +61,7 @@ struct PodPoolTests {
     static func withCluster(
         _ configuration: HealerConfiguration = configuration(), _ body: (FakeKubernetesAPIServer, KubernetesClusters) async throws -> Void
     ) async throws {
-        try await FakeKubernetesAPIServer.with(token: "t0ken") { server in
+        try await FakeKubernetesAPIServer.with(token: "t0ken", terminationDelay: nil) { server in
             try server.create(["apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": ["name": "web-7d9c", "namespace": "shop"]])
             for name in ["web-a", "web-b", "web-c"] { try server.create(pod(name)) }
             let clusters = KubernetesClusters(
@@ -129,7 +129,7 @@ struct PodPoolTests {
             let delete = try #require(server.requests.last { $0.method == "DELETE" })
             #expect(delete.path == "/api/v1/namespaces/shop/pods/web-a" && delete.body.contains(#""uid""#))
             #expect(await restart.run(call).result == .success)  // terminating: the same pod, already on its way
-            try await waitUntil("web-a gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-a") == nil }
+            server.finishTerminating()
             #expect(await restart.run(call).result == .unchanged)  // already gone
             // A pod that was replaced under the same name (a StatefulSet's) is not the one judged: left alone.
             try server.create(Self.pod("web-a"))
@@ -154,7 +154,7 @@ struct PodPoolTests {
             server.modify("poddisruptionbudgets", namespace: "shop", name: "web") { $0.set(1, at: "status.disruptionsAllowed") }
             #expect(await evict.run(call).result == .success)
             #expect(server.object("pods", namespace: "shop", name: "web-a")?.value(at: "metadata.deletionTimestamp") != nil)
-            try await waitUntil("web-a gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-a") == nil }
+            server.finishTerminating()
         }
     }
 
@@ -188,7 +188,7 @@ struct PodPoolTests {
             now.withLock { $0 += 11 }  // the drain did not help within its 10 s
             await service.runPass()
             #expect(server.object("pods", namespace: "shop", name: "web-b")?.value(at: "metadata.deletionTimestamp") != nil)
-            try await waitUntil("web-b gone", timeout: .seconds(10)) { server.object("pods", namespace: "shop", name: "web-b") == nil }
+            server.finishTerminating()
             let replacement = try #require(
                 server.objects("pods", namespace: "shop").compactMap { $0.value(at: "metadata.name")?.string }.first { $0.hasPrefix("web-7d9c-") })
             errors(["web-a": 0, replacement: 0, "web-c": 0])
