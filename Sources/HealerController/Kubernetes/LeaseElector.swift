@@ -1,0 +1,224 @@
+import Foundation
+public import HealerCore
+public import HealerKubernetes
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Leader election on a `coordination.k8s.io/v1` Lease, with client-go's semantics: try to acquire or renew every
+/// retry period (jittered while following); a holder's lease is judged expired by the local monotonic clock,
+/// `lease duration` after its last renewal was *seen* (clock skew between nodes does not matter); every write
+/// names the `resourceVersion` it read (409: someone else wrote first, this round is lost); a leader that could not
+/// renew within the renew deadline stops leading — so that a leader paused past its lease (SIGSTOP, a frozen VM)
+/// acts on nothing when it resumes; the lease is released on graceful shutdown so another replica leads at once.
+public final class LeaseElector: LeaderElector, Service {
+    /// Timing and identity.
+    public struct Settings: Sendable, Equatable {
+        /// The Lease's name and namespace.
+        public var name: String
+        public var namespace: String
+        /// This replica's identity (its pod name in a cluster).
+        public var identity: String
+        /// How long a lease lasts without renewal: 15 s.
+        public var leaseDuration: Duration
+        /// How long a leader keeps leading without a successful renewal: 10 s.
+        public var renewDeadline: Duration
+        /// How often it tries: 2 s.
+        public var retryPeriod: Duration
+
+        /// Settings; client-go's checks hold: `leaseDuration > renewDeadline > 1.2 × retryPeriod`.
+        public init(
+            name: String, namespace: String, identity: String, leaseDuration: Duration = .seconds(15), renewDeadline: Duration = .seconds(10),
+            retryPeriod: Duration = .seconds(2)
+        ) {
+            self.name = name
+            self.namespace = namespace
+            self.identity = identity
+            self.leaseDuration = leaseDuration
+            self.renewDeadline = renewDeadline
+            self.retryPeriod = retryPeriod
+        }
+
+        /// Why the timings cannot work, or `nil`.
+        public var problem: String? {
+            if leaseDuration <= renewDeadline { return "lease duration must be longer than the renew deadline" }
+            if renewDeadline <= retryPeriod * 1.2 { return "renew deadline must be longer than 1.2 × the retry period" }
+            if retryPeriod <= .zero { return "retry period must be positive" }
+            return nil
+        }
+    }
+
+    private struct State {
+        /// The lease as last read or written.
+        var lease: Lease?
+        /// When its record last changed, by the local monotonic clock.
+        var observedAt: ContinuousClock.Instant?
+        /// When this replica last acquired or renewed it.
+        var renewedAt: ContinuousClock.Instant?
+        var leading = false
+    }
+
+    /// The settings.
+    public let settings: Settings
+    private let client: KubernetesClient
+    private let clock = ContinuousClock()
+    private let state = Mutex(State())
+    private let logger: Logger
+    private let transitions: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)?
+
+    /// An elector using `client`; `onTransition` hears every change of leadership.
+    public init(
+        settings: Settings, client: KubernetesClient, logger: Logger = Logger(label: "healer.election"),
+        onTransition: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)? = nil
+    ) {
+        self.settings = settings
+        self.client = client
+        self.logger = logger
+        self.transitions = onTransition
+    }
+
+    /// Leading, and renewed within the renew deadline by the monotonic clock: checked once per pass and before
+    /// every write that changes the world.
+    public func isLeader() async -> Bool {
+        let now = clock.now
+        return state.withLock { state in state.leading && state.renewedAt.map { now - $0 < settings.renewDeadline } ?? false }
+    }
+
+    /// The holder the lease last showed (this replica's identity when it leads).
+    public var holder: String? { state.withLock { $0.lease?.spec.holderIdentity } }
+
+    /// The lease's transitions as last seen: the epoch of the current leadership.
+    public var epoch: Int? { state.withLock { $0.lease?.spec.leaseTransitions } }
+
+    /// Tries every retry period until graceful shutdown, then releases the lease if it holds it.
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { [self] in
+                while !Task.isCancelled {
+                    await tryAcquireOrRenew()
+                    let wait = await isLeader() ? settings.retryPeriod : settings.retryPeriod * (1 + Double.random(in: 0...1.2))
+                    try await clock.sleep(for: wait)
+                }
+            }
+        } catch {}
+        if Task.isShuttingDownGracefully { await release() }
+    }
+
+    /// One round of client-go's `tryAcquireOrRenew`; returns whether this replica leads after it.
+    @discardableResult
+    public func tryAcquireOrRenew() async -> Bool {
+        let now = Date()
+        let mine = settings.identity
+        do throws(KubernetesError) {
+            let current: Lease
+            do {
+                current = try await client.lease(settings.name, namespace: settings.namespace)
+            } catch where error.code == 404 {
+                let created = try await client.createLease(
+                    Lease(
+                        metadata: .init(name: settings.name, namespace: settings.namespace),
+                        spec: .init(
+                            holderIdentity: mine, leaseDurationSeconds: Self.seconds(settings.leaseDuration), acquireTime: Lease.microTime(now),
+                            renewTime: Lease.microTime(now), leaseTransitions: 0)))
+                succeeded(created)
+                return true
+            }
+            let observedAt = state.withLock { state -> ContinuousClock.Instant in
+                if state.lease?.spec != current.spec || state.observedAt == nil {
+                    state.observedAt = clock.now
+                }
+                state.lease = current
+                return state.observedAt ?? clock.now
+            }
+            let holder = current.spec.holderIdentity ?? ""
+            let duration = Duration.seconds(current.spec.leaseDurationSeconds ?? Self.seconds(settings.leaseDuration))
+            if !holder.isEmpty, holder != mine, clock.now - observedAt < duration {
+                lost(holder: holder)
+                return false
+            }
+            var spec = current.spec
+            if holder != mine {
+                spec.leaseTransitions = (spec.leaseTransitions ?? 0) + 1
+                spec.acquireTime = Lease.microTime(now)
+            }
+            spec.holderIdentity = mine
+            spec.leaseDurationSeconds = Self.seconds(settings.leaseDuration)
+            spec.renewTime = Lease.microTime(now)
+            var update = current
+            update.spec = spec
+            succeeded(try await client.updateLease(update))
+            return true
+        } catch {
+            if error.code == 409 {
+                logger.debug("lease written by another replica first", metadata: ["lease": "\(settings.name)"])
+            } else {
+                logger.warning("cannot acquire or renew the lease", metadata: ["lease": "\(settings.name)", "error": "\(error)"])
+            }
+            // Not renewed: still leading until the renew deadline passes (``isLeader()`` says so by the clock).
+            let expired = state.withLock { state -> Bool in
+                guard state.leading, let renewed = state.renewedAt, clock.now - renewed >= settings.renewDeadline else { return false }
+                state.leading = false
+                return true
+            }
+            if expired {
+                logger.error("stopped leading: the lease could not be renewed within the renew deadline", metadata: ["lease": "\(settings.name)"])
+                transitions?(false, nil)
+            }
+            return false
+        }
+    }
+
+    /// Gives the lease up (holder empty, one-second duration) so that another replica leads at once.
+    public func release() async {
+        guard let lease = state.withLock({ $0.leading ? $0.lease : nil }) else { return }
+        let now = Date()
+        var update = lease
+        update.spec.holderIdentity = ""
+        update.spec.leaseDurationSeconds = 1
+        update.spec.renewTime = Lease.microTime(now)
+        update.spec.acquireTime = Lease.microTime(now)
+        do throws(KubernetesError) {
+            let released = try await client.updateLease(update)
+            state.withLock { state in
+                state.lease = released
+                state.leading = false
+            }
+            logger.notice("released the lease", metadata: ["lease": "\(settings.name)"])
+            transitions?(false, "")
+        } catch {
+            logger.warning("cannot release the lease: another replica leads when it expires", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func succeeded(_ lease: Lease) {
+        let now = clock.now
+        let became = state.withLock { state -> Bool in
+            let was = state.leading
+            state.lease = lease
+            state.observedAt = now
+            state.renewedAt = now
+            state.leading = true
+            return !was
+        }
+        if became {
+            logger.notice(
+                "leading", metadata: ["lease": "\(settings.name)", "identity": "\(settings.identity)", "epoch": "\(lease.spec.leaseTransitions ?? 0)"])
+            transitions?(true, settings.identity)
+        }
+    }
+
+    private func lost(holder: String) {
+        let was = state.withLock { state -> Bool in
+            defer { state.leading = false }
+            return state.leading
+        }
+        if was {
+            logger.error("stopped leading: another replica holds the lease", metadata: ["holder": "\(holder)"])
+            transitions?(false, holder)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Int {
+        max(1, Int(duration.components.seconds))
+    }
+}

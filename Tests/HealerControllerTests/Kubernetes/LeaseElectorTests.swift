@@ -1,0 +1,109 @@
+import FakeKubernetes
+import Foundation
+import HealerController
+import HealerCore
+import HealerKubernetes
+import HealerTesting
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Synchronization
+import Testing
+
+/// Leader election on a Lease in the fake API server, with short timings (the semantics are client-go's; timing
+/// goals belong to the failover benchmark).
+@Suite("Leader election on a Lease")
+struct LeaseElectorTests {
+    static func elector(_ identity: String, server: FakeKubernetesAPIServer) -> LeaseElector {
+        LeaseElector(
+            settings: .init(
+                name: "healer", namespace: "ops", identity: identity, leaseDuration: .seconds(2), renewDeadline: .milliseconds(1500),
+                retryPeriod: .milliseconds(200)),
+            client: KubernetesClient(connection: KubernetesConnection(server: server.url, namespace: "ops")),
+            logger: Logger(label: "election") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    static func lease(_ server: FakeKubernetesAPIServer) -> JSONValue? {
+        server.object("leases", namespace: "ops", name: "healer", apiVersion: "coordination.k8s.io/v1")
+    }
+
+    @Test func oneReplicaLeadsTheOtherFollowsAndTakesOverWhenTheLeaseExpires() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let first = Self.elector("healer-a", server: server)
+            let second = Self.elector("healer-b", server: server)
+            #expect(await first.tryAcquireOrRenew())
+            #expect(await first.isLeader())
+            let lease = try #require(Self.lease(server))
+            #expect(lease.value(at: "spec.holderIdentity") == "healer-a" && lease.value(at: "spec.leaseTransitions") == 0)
+            #expect(lease.value(at: "spec.renewTime")?.string?.range(of: #"\.\d{6}Z$"#, options: .regularExpression) != nil)
+            // While the holder renews, the other never leads.
+            for _ in 0..<5 {
+                #expect(await !second.tryAcquireOrRenew())
+                #expect(await first.tryAcquireOrRenew())
+            }
+            #expect(await !second.isLeader())
+            // The holder stops renewing (killed): once its lease has run out by the follower's clock, the follower leads.
+            try await waitUntil("the follower to take over", timeout: .seconds(10), interval: .milliseconds(200)) {
+                await second.tryAcquireOrRenew()
+            }
+            let taken = try #require(Self.lease(server))
+            #expect(taken.value(at: "spec.holderIdentity") == "healer-b" && taken.value(at: "spec.leaseTransitions") == 1)
+            // The old leader, resuming, is no longer the leader by its own clock, and loses the next round.
+            #expect(await !first.isLeader())
+            #expect(await !first.tryAcquireOrRenew())
+        }
+    }
+
+    @Test func aWriteNamingAStaleVersionLosesTheRound() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let first = Self.elector("healer-a", server: server)
+            #expect(await first.tryAcquireOrRenew())
+            // Someone else writes the lease between this replica's read and write.
+            server.failNext("PUT", pathSuffix: "/leases/healer", with: .conflict(resource: "leases.coordination.k8s.io", name: "healer", message: "modified"))
+            #expect(await !first.tryAcquireOrRenew())
+            #expect(await first.isLeader())  // still within its renew deadline
+            let puts = server.requests.filter { $0.method == "PUT" }
+            #expect(puts.allSatisfy { $0.body.contains(#""resourceVersion""#) })
+        }
+    }
+
+    @Test func aLeaderThatCannotRenewStepsDownBeforeItsLeaseCouldExpire() async throws {
+        let server = try FakeKubernetesAPIServer()
+        let elector = Self.elector("healer-a", server: server)
+        #expect(await elector.tryAcquireOrRenew())
+        let lostAt = ContinuousClock.now
+        server.stop()  // the API server is unreachable
+        try await waitUntil("the leader to step down", timeout: .seconds(10), interval: .milliseconds(100)) {
+            await elector.tryAcquireOrRenew()
+            return await !elector.isLeader()
+        }
+        // It stepped down by its renew deadline (1.5 s), before its lease (2 s) could have expired for another replica.
+        #expect(ContinuousClock.now - lostAt < .seconds(2) + .milliseconds(500))
+    }
+
+    @Test func gracefulShutdownReleasesTheLeaseSoTheOtherLeadsAtOnce() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let first = Self.elector("healer-a", server: server)
+            let second = Self.elector("healer-b", server: server)
+            try await testGracefulShutdown { trigger in
+                let run = Task { try await first.run() }
+                try await waitUntil("the first to lead", timeout: .seconds(10)) { await first.isLeader() }
+                trigger.triggerGracefulShutdown()
+                try await run.value
+            }
+            let released = try #require(Self.lease(server))
+            #expect(released.value(at: "spec.holderIdentity") == "" && released.value(at: "spec.leaseDurationSeconds") == 1)
+            #expect(await !first.isLeader())
+            #expect(await second.tryAcquireOrRenew())  // no wait for an expiry
+        }
+    }
+
+    @Test(arguments: [
+        (Duration.seconds(10), Duration.seconds(10), Duration.seconds(2), true), (.seconds(15), .seconds(2), .seconds(2), true),
+        (.seconds(15), .seconds(10), .seconds(2), false),
+    ])
+    func timingsAreCheckedAsClientGoChecksThem(lease: Duration, renew: Duration, retry: Duration, refused: Bool) {
+        let settings = LeaseElector.Settings(name: "l", namespace: "n", identity: "i", leaseDuration: lease, renewDeadline: renew, retryPeriod: retry)
+        #expect((settings.problem != nil) == refused)
+    }
+}
