@@ -123,6 +123,7 @@ let package = Package(
                 "HealerCore",
                 "HealerPrometheus",
                 "HealerRules",
+                "HealerKubernetes",
                 "HealerController",
                 "HealerStore",
                 "SeriesLabels",

@@ -3,6 +3,7 @@ import CurlHTTP
 import Foundation
 import HealerController
 import HealerCore
+import HealerKubernetes
 import HealerPrometheus
 import HealerRules
 import HealerServer
@@ -75,13 +76,33 @@ struct RunCommand: AsyncParsableCommand {
                     metadata: ["balancer": "\(cluster.name)", "error": "\(problem)"])
             }
         }
+        // With `ha:`, replicas elect a leader on a Lease; only it acts (followers judge and serve status and metrics).
+        var elector: LeaseElector?
+        if let ha = configuration.ha {
+            do {
+                let directory = URL(fileURLWithPath: configuration.state.path).deletingLastPathComponent().appendingPathComponent("kubernetes").path
+                let connection =
+                    try ha.kubeconfig.map { try Kubeconfig.load(path: $0, dataDirectory: directory).connection(context: ha.context) }
+                    ?? KubernetesConnection.automatic(dataDirectory: directory)
+                let environment = ProcessInfo.processInfo.environment
+                let identity = ha.identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+                elector = LeaseElector(
+                    settings: .init(
+                        name: ha.leaseName, namespace: ha.namespace ?? connection.namespace, identity: identity, leaseDuration: ha.leaseDuration,
+                        renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod),
+                    client: KubernetesClient(connection: connection), logger: logger)
+            } catch {
+                Output.error("healer: \(config.path): ha: \(error)")
+                throw ExitCode.failure
+            }
+        }
         let service = ReconcilerService(
             configuration: configuration,
             dependencies: .init(
                 metrics: PrometheusMetricsSource(client: client), actuator: ActuatorRouter(configuration: configuration, kubernetes: kubernetes),
                 balancer: configuration.balancers.isEmpty
                     ? nil : BalancerSet(configuration: configuration, makeDriver: BalancerDrivers.standard(kubernetes: kubernetes)),
-                store: store, journal: journal,
+                store: store, elector: elector ?? SingleInstanceLeaderElector(), journal: journal,
                 observer: metrics),
             clock: ContinuousClock(),
             loadedState: saved ?? EngineState(maxActionsPerMinute: configuration.safety.maxActionsPerMinute),
@@ -126,7 +147,9 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             // Shutdown runs in reverse: the reloader and the loop stop first, the HTTP server (and /metrics) last.
-            services: [.init(service: app), .init(service: service), .init(service: ReloadOnSignal(api: api, logger: logger))],
+            // The elector stops after the loop (releasing the lease once nothing more is done), before the HTTP server.
+            services: [.init(service: app)] + (elector.map { [.init(service: $0)] } ?? [])
+                + [.init(service: service), .init(service: ReloadOnSignal(api: api, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         try await ServiceGroup(configuration: groupConfiguration).run()

@@ -291,11 +291,16 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// The desired balancer state is applied as a diff every pass (it re-asserts what a reload undid): each change
     /// of the plan gets its server's answer. Then the actuators run: a failed restart is handed to the next pass,
     /// which tries it again while the server is unhealthy.
+    ///
+    /// Leadership is checked again right before each write to the balancer and each actuator run (by the elector's
+    /// monotonic clock): a leader paused past its lease acts on nothing when it resumes.
     private func apply(_ decided: Decided, isLeader: Bool, saved: Bool) async -> EffectResults {
         let plan = decided.outcome.plan
+        let elector = dependencies.elector
+        let lost = ActionOutcome.failed(.notLeader, detail: "leadership lost before the write: nothing done")
         var applied: [TargetID: ActionOutcome] = [:]
         // New servers come into service only when the state is saved: bringing one in is something new.
-        if let balancer = dependencies.balancer, isLeader, saved {
+        if let balancer = dependencies.balancer, isLeader, saved, await elector.isLeader() {
             for (target, result) in await balancer.admitNewServers().sorted(by: { $0.key < $1.key }) {
                 logger.log(
                     level: result.result.failed ? .error : .notice, "balancer \(result.result.failed ? "could not admit" : "admitted") \(target)",
@@ -303,7 +308,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             }
         }
         if let balancer = dependencies.balancer, isLeader, !plan.desired.isEmpty {
-            applied = await balancer.apply(plan.desired)
+            applied = await elector.isLeader() ? await balancer.apply(plan.desired) : plan.desired.mapValues { _ in lost }
             let changed = Set(plan.changes.filter { !$0.dryRun }.map(\.key.target))
             for (target, result) in applied.sorted(by: { $0.key < $1.key }) where result.result != .unchanged {
                 guard result.result.failed || !changed.contains(target) else { continue }  // a change is logged below
@@ -324,10 +329,15 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             log(change.key, name: change.action.name, "\(change.action) \(target)", result, step: change.step)
         }
         for call in plan.calls {
-            let result = call.dryRun ? ActionOutcome(.dryRun, detail: "would \(call)") : await dependencies.actuator.execute(call)
+            let result: ActionOutcome
+            if call.dryRun {
+                result = ActionOutcome(.dryRun, detail: "would \(call)")
+            } else {
+                result = await elector.isLeader() ? await dependencies.actuator.execute(call) : lost
+            }
             results.calls.append((call, result))
-            // A refusal fails the same way every time: not worth trying again.
-            if case .restart = call.action, result.result == .failure {
+            // A refusal fails the same way every time: not worth trying again; and a deposed leader leaves it to the next.
+            if case .restart = call.action, result.result == .failure, result.failure != .notLeader {
                 let refused = result.failure == .disruptionBudget
                 memory.withLock { $0.failedSteps[call.key] = FailedStep(step: call.step, detail: result.detail, refusedForNow: refused) }
             }

@@ -11,7 +11,7 @@ struct ConfigurationParser {
 
     func parse(_ root: YAMLField) -> HealerConfiguration {
         var configuration = HealerConfiguration(source: root.location)
-        let keys = ["prometheus", "balancers", "actuators", "pools", "rules", "reconcile", "safety", "state", "server"]
+        let keys = ["prometheus", "balancers", "actuators", "pools", "rules", "reconcile", "safety", "state", "server", "ha"]
         guard let fields = root.mapping(allowed: keys) else { return configuration }
         if let field = fields["prometheus"] {
             configuration.prometheus = prometheus(field)
@@ -25,6 +25,7 @@ struct ConfigurationParser {
         configuration.ruleFiles = fields["rules"]?.stringList() ?? []
         if let field = fields["reconcile"] { configuration.reconcile = reconcile(field) }
         if let field = fields["safety"] { configuration.safety = safety(field) }
+        if let field = fields["ha"] { configuration.ha = ha(field) }
         if let state = fields["state"]?.mapping(allowed: ["path"]), let path = state["path"]?.string() {
             configuration.state.path = path
         }
@@ -260,6 +261,33 @@ struct ConfigurationParser {
             source: location)
         pool.selector = selector
         return pool
+    }
+
+    private func ha(_ field: YAMLField) -> HASettings? {
+        guard let fields = field.mapping(allowed: ["lease", "kubeconfig", "context"]) else { return nil }
+        var settings = HASettings()
+        settings.source = field.location
+        settings.kubeconfig = fields["kubeconfig"]?.string()
+        settings.context = fields["context"]?.string()
+        guard let lease = fields["lease"] else {
+            field.error("missing \"lease\" (at least {} for the defaults: name healer, duration 15s, renew_deadline 10s, retry_period 2s)")
+            return nil
+        }
+        guard let entries = lease.mapping(allowed: ["name", "namespace", "identity", "duration", "renew_deadline", "retry_period"]) else {
+            return nil
+        }
+        if let name = entries["name"]?.string() { settings.leaseName = name }
+        settings.namespace = entries["namespace"]?.string()
+        settings.identity = entries["identity"]?.string()
+        if let value = entries["duration"]?.duration(allowZero: false) { settings.leaseDuration = value }
+        if let value = entries["renew_deadline"]?.duration(allowZero: false) { settings.renewDeadline = value }
+        if let value = entries["retry_period"]?.duration(allowZero: false) { settings.retryPeriod = value }
+        if let problem = HASettings.timingProblem(
+            leaseDuration: settings.leaseDuration, renewDeadline: settings.renewDeadline, retryPeriod: settings.retryPeriod)
+        {
+            lease.error(problem)
+        }
+        return settings
     }
 
     private func reconcile(_ field: YAMLField) -> ReconcileSettings {

@@ -41,10 +41,7 @@ public final class LeaseElector: LeaderElector, Service {
 
         /// Why the timings cannot work, or `nil`.
         public var problem: String? {
-            if leaseDuration <= renewDeadline { return "lease duration must be longer than the renew deadline" }
-            if renewDeadline <= retryPeriod * 1.2 { return "renew deadline must be longer than 1.2 × the retry period" }
-            if retryPeriod <= .zero { return "retry period must be positive" }
-            return nil
+            HASettings.timingProblem(leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod)
         }
     }
 

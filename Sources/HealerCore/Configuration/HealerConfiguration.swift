@@ -24,6 +24,8 @@ public struct HealerConfiguration: Sendable, Equatable {
     public var state: StateSettings
     /// The HTTP server.
     public var server: ServerSettings
+    /// Leader election among replicas; `nil`: a single instance, always the leader.
+    public var ha: HASettings?
 
     /// Creates a configuration.
     public init(
@@ -290,4 +292,34 @@ public enum PodAction: String, Sendable, Equatable, CaseIterable {
     case delete
     /// Evicts the pod through the Eviction API, which PodDisruptionBudgets may refuse for now.
     case evict
+}
+
+/// Leader election on a Kubernetes Lease (`ha:`), so that of several replicas exactly one acts.
+public struct HASettings: Sendable, Equatable {
+    /// The Lease's name.
+    public var leaseName: String = "healer"
+    /// Its namespace; the pod's own when `nil`.
+    public var namespace: String?
+    /// This replica's identity; `$POD_NAME`, else the host name, when `nil`.
+    public var identity: String?
+    /// client-go's lease duration, renew deadline and retry period.
+    public var leaseDuration: Duration = .seconds(15)
+    public var renewDeadline: Duration = .seconds(10)
+    public var retryPeriod: Duration = .seconds(2)
+    /// A kubeconfig instead of the pod's service account, and its context.
+    public var kubeconfig: String?
+    public var context: String?
+    /// Where it was defined.
+    public var source = SourceLocation(file: "<memory>")
+
+    /// Defaults.
+    public init() {}
+
+    /// Why client-go would refuse these timings (`lease > renew deadline > 1.2 × retry period > 0`), or `nil`.
+    public static func timingProblem(leaseDuration: Duration, renewDeadline: Duration, retryPeriod: Duration) -> String? {
+        if retryPeriod <= .zero { return "retry_period must be positive" }
+        if leaseDuration <= renewDeadline { return "the lease duration must be longer than renew_deadline" }
+        if renewDeadline <= retryPeriod * 1.2 { return "renew_deadline must be longer than 1.2 × retry_period" }
+        return nil
+    }
 }

@@ -18,10 +18,20 @@ public struct KubernetesPermission: Hashable, Sendable, Comparable, CustomString
         self.verb = verb
     }
 
-    /// Every permission Healer's code uses: reading a pool's pods (and one after a remedy, to read it back), the
-    /// readiness gate on their status, the pod remedies (delete, evict) and the Events that explain them. A test drives each against the fake API server
-    /// and compares the calls it received with this list.
-    public static let all: [KubernetesPermission] = [
+    /// Every permission Healer's code uses: the pools of pods' and leader election's. Tests drive each part against
+    /// the fake API server and compare the calls it received with it.
+    public static var all: [KubernetesPermission] { podPools + leaderElection }
+
+    /// Leader election (`ha:`): reading, creating and renewing its Lease.
+    public static let leaderElection: [KubernetesPermission] = [
+        KubernetesPermission(group: "coordination.k8s.io", resource: "leases", verb: "get"),
+        KubernetesPermission(group: "coordination.k8s.io", resource: "leases", verb: "create"),
+        KubernetesPermission(group: "coordination.k8s.io", resource: "leases", verb: "update"),
+    ]
+
+    /// Pools of pods: reading a pool's pods (and one after a remedy, to read it back), the readiness gate on their
+    /// status, the pod remedies (delete, evict) and the Events that explain them.
+    public static let podPools: [KubernetesPermission] = [
         KubernetesPermission(group: "", resource: "pods", verb: "list"),
         KubernetesPermission(group: "", resource: "pods", verb: "get"),
         KubernetesPermission(group: "", resource: "pods/status", verb: "patch"),

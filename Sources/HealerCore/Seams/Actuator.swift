@@ -49,6 +49,8 @@ public struct ActionOutcome: Sendable, Equatable, Codable {
         case requestFailed = "request_failed"
         /// A PodDisruptionBudget does not allow the eviction now: tried again later, never forced.
         case disruptionBudget = "disruption_budget"
+        /// Leadership was lost between the decision and the write: nothing was done.
+        case notLeader = "not_leader"
         /// Healer stopped while it ran.
         case cancelled
         /// The call would pass a value that reads as an option, or a shell script with placeholders.

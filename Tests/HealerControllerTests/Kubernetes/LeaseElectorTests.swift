@@ -95,6 +95,9 @@ struct LeaseElectorTests {
             #expect(released.value(at: "spec.holderIdentity") == "" && released.value(at: "spec.leaseDurationSeconds") == 1)
             #expect(await !first.isLeader())
             #expect(await second.tryAcquireOrRenew())  // no wait for an expiry
+            // Exactly the calls the RBAC Role grants leader election.
+            let used = Set(server.requests.compactMap(\.permission).map { KubernetesPermission(group: $0.group, resource: $0.resource, verb: $0.verb) })
+            #expect(used == Set(KubernetesPermission.leaderElection), "\(used.sorted())")
         }
     }
 
