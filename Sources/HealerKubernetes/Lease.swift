@@ -1,5 +1,5 @@
-public import Foundation
 import CurlHTTP
+public import Foundation
 
 /// A `coordination.k8s.io/v1` Lease, as leader election reads and writes it.
 public struct Lease: Sendable, Equatable, Codable {

@@ -11,7 +11,8 @@ struct HALoadTests {
         try await TemporaryDirectory.with(prefix: "ha") { directory in
             try directory.write(
                 "rules.yaml",
-                "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]")
+                "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]"
+            )
             try directory.write(
                 "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(ha)\n")
             let path = directory.path + "/healer.yaml"

@@ -110,7 +110,7 @@ public final class LeaseElector: LeaderElector, Service {
             let current: Lease
             do {
                 current = try await client.lease(settings.name, namespace: settings.namespace)
-            } catch where error.code == 404 {
+            } catch  where error.code == 404 {
                 let created = try await client.createLease(
                     Lease(
                         metadata: .init(name: settings.name, namespace: settings.namespace),
@@ -199,7 +199,8 @@ public final class LeaseElector: LeaderElector, Service {
         }
         if became {
             logger.notice(
-                "leading", metadata: ["lease": "\(settings.name)", "identity": "\(settings.identity)", "epoch": "\(lease.spec.leaseTransitions ?? 0)"])
+                "leading",
+                metadata: ["lease": "\(settings.name)", "identity": "\(settings.identity)", "epoch": "\(lease.spec.leaseTransitions ?? 0)"])
             transitions?(true, settings.identity)
         }
     }

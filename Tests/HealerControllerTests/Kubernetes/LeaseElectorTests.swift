@@ -43,7 +43,7 @@ struct LeaseElectorTests {
             }
             #expect(await !second.isLeader())
             // The holder stops renewing (killed): once its lease has run out by the follower's clock, the follower leads.
-            try await waitUntil("the follower to take over", timeout: .seconds(10), interval: .milliseconds(200)) {
+            try await waitUntil("the follower to take over", timeout: .seconds(30), interval: .milliseconds(200)) {
                 await second.tryAcquireOrRenew()
             }
             let taken = try #require(Self.lease(server))
@@ -59,7 +59,8 @@ struct LeaseElectorTests {
             let first = Self.elector("healer-a", server: server)
             #expect(await first.tryAcquireOrRenew())
             // Someone else writes the lease between this replica's read and write.
-            server.failNext("PUT", pathSuffix: "/leases/healer", with: .conflict(resource: "leases.coordination.k8s.io", name: "healer", message: "modified"))
+            server.failNext(
+                "PUT", pathSuffix: "/leases/healer", with: .conflict(resource: "leases.coordination.k8s.io", name: "healer", message: "modified"))
             #expect(await !first.tryAcquireOrRenew())
             #expect(await first.isLeader())  // still within its renew deadline
             let puts = server.requests.filter { $0.method == "PUT" }
@@ -73,7 +74,7 @@ struct LeaseElectorTests {
         #expect(await elector.tryAcquireOrRenew())
         let lostAt = ContinuousClock.now
         server.stop()  // the API server is unreachable
-        try await waitUntil("the leader to step down", timeout: .seconds(10), interval: .milliseconds(100)) {
+        try await waitUntil("the leader to step down", timeout: .seconds(30), interval: .milliseconds(100)) {
             await elector.tryAcquireOrRenew()
             return await !elector.isLeader()
         }
@@ -87,7 +88,7 @@ struct LeaseElectorTests {
             let second = Self.elector("healer-b", server: server)
             try await testGracefulShutdown { trigger in
                 let run = Task { try await first.run() }
-                try await waitUntil("the first to lead", timeout: .seconds(10)) { await first.isLeader() }
+                try await waitUntil("the first to lead", timeout: .seconds(30)) { await first.isLeader() }
                 trigger.triggerGracefulShutdown()
                 try await run.value
             }
@@ -96,7 +97,8 @@ struct LeaseElectorTests {
             #expect(await !first.isLeader())
             #expect(await second.tryAcquireOrRenew())  // no wait for an expiry
             // Exactly the calls the RBAC Role grants leader election.
-            let used = Set(server.requests.compactMap(\.permission).map { KubernetesPermission(group: $0.group, resource: $0.resource, verb: $0.verb) })
+            let used = Set(
+                server.requests.compactMap(\.permission).map { KubernetesPermission(group: $0.group, resource: $0.resource, verb: $0.verb) })
             #expect(used == Set(KubernetesPermission.leaderElection), "\(used.sorted())")
         }
     }
