@@ -85,7 +85,9 @@ struct RunCommand: AsyncParsableCommand {
                     try ha.kubeconfig.map { try Kubeconfig.load(path: $0, dataDirectory: directory).connection(context: ha.context) }
                     ?? KubernetesConnection.automatic(dataDirectory: directory)
                 let environment = ProcessInfo.processInfo.environment
-                let identity = ha.identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+                // Unique per process, as client-go recommends: two replicas sharing a name would both lead.
+                let identity =
+                    ha.identity ?? (environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName) + "_" + UUID().uuidString.prefix(8).lowercased()
                 elector = LeaseElector(
                     settings: .init(
                         name: ha.leaseName, namespace: ha.namespace ?? connection.namespace, identity: identity, leaseDuration: ha.leaseDuration,

@@ -336,14 +336,15 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 result = await elector.isLeader() ? await dependencies.actuator.execute(call) : lost
             }
             results.calls.append((call, result))
-            // A refusal fails the same way every time: not worth trying again; and a deposed leader leaves it to the next.
-            if case .restart = call.action, result.result == .failure, result.failure != .notLeader {
+            // A refusal fails the same way every time: not worth trying again. A step skipped for lost leadership is
+            // handed over too: only a pass that leads acts on it.
+            if case .restart = call.action, result.result == .failure {
                 let refused = result.failure == .disruptionBudget
                 memory.withLock { $0.failedSteps[call.key] = FailedStep(step: call.step, detail: result.detail, refusedForNow: refused) }
             }
             log(call.key, name: call.purpose, "\(call.purpose) \(call.actuator) \(call.key.target)", result, step: call.step)
         }
-        if let balancer = dependencies.balancer, isLeader, saved {
+        if let balancer = dependencies.balancer, isLeader, saved, await elector.isLeader() {
             await balancer.note(decided.outcome.records.filter { !$0.dryRun })
         }
         return results

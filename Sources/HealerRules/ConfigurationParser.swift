@@ -278,8 +278,12 @@ struct ConfigurationParser {
         }
         if let name = entries["name"]?.string() { settings.leaseName = name }
         settings.namespace = entries["namespace"]?.string()
-        settings.identity = entries["identity"]?.string()
-        if let value = entries["duration"]?.duration(allowZero: false) { settings.leaseDuration = value }
+        settings.identity = entries["identity"]?.string()  // string() refuses an empty one: an empty holder means "free"
+        if let field = entries["duration"], let value = field.duration(allowZero: false) {
+            // A Lease holds whole seconds: a fraction would be cut off after the timings were checked.
+            if value.components.attoseconds != 0 { field.error("must be whole seconds (a Lease holds whole seconds)") }
+            settings.leaseDuration = value
+        }
         if let value = entries["renew_deadline"]?.duration(allowZero: false) { settings.renewDeadline = value }
         if let value = entries["retry_period"]?.duration(allowZero: false) { settings.retryPeriod = value }
         if let problem = HASettings.timingProblem(

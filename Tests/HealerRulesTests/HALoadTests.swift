@@ -35,6 +35,8 @@ struct HALoadTests {
         ("ha: { lease: { duration: 10s, renew_deadline: 10s } }", "longer than renew_deadline"),
         ("ha: { lease: { renew_deadline: 2s, retry_period: 2s } }", "1.2 × retry_period"),
         ("ha: {}", "missing \"lease\""),
+        ("ha: { lease: { duration: 15500ms } }", "whole seconds"),
+        ("ha: { lease: { identity: \"\" } }", "must not be empty"),
         ("ha: { lease: { duraton: 5s } }", "duraton"),
     ])
     func badTimingsAreRefused(ha: String, message: String) async throws {

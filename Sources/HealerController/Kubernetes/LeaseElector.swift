@@ -104,6 +104,9 @@ public final class LeaseElector: LeaderElector, Service {
     /// One round of client-go's `tryAcquireOrRenew`; returns whether this replica leads after it.
     @discardableResult
     public func tryAcquireOrRenew() async -> Bool {
+        // Renewed as of when the round began, not when its answer came back: the write may have taken effect (and
+        // been seen by another replica, starting its clock) any time in between.
+        let started = clock.now
         let now = Date()
         let mine = settings.identity
         do throws(KubernetesError) {
@@ -117,7 +120,7 @@ public final class LeaseElector: LeaderElector, Service {
                         spec: .init(
                             holderIdentity: mine, leaseDurationSeconds: Self.seconds(settings.leaseDuration), acquireTime: Lease.microTime(now),
                             renewTime: Lease.microTime(now), leaseTransitions: 0)))
-                succeeded(created)
+                succeeded(created, startedAt: started)
                 return true
             }
             let observedAt = state.withLock { state -> ContinuousClock.Instant in
@@ -143,7 +146,7 @@ public final class LeaseElector: LeaderElector, Service {
             spec.renewTime = Lease.microTime(now)
             var update = current
             update.spec = spec
-            succeeded(try await client.updateLease(update))
+            succeeded(try await client.updateLease(update), startedAt: started)
             return true
         } catch {
             if error.code == 409 {
@@ -165,9 +168,10 @@ public final class LeaseElector: LeaderElector, Service {
         }
     }
 
-    /// Gives the lease up (holder empty, one-second duration) so that another replica leads at once.
+    /// Gives the lease up (holder empty, one-second duration) so that another replica leads at once, if the lease
+    /// still names this replica (also after it stepped down at its renew deadline).
     public func release() async {
-        guard let lease = state.withLock({ $0.leading ? $0.lease : nil }) else { return }
+        guard let lease = state.withLock({ $0.lease?.spec.holderIdentity == settings.identity ? $0.lease : nil }) else { return }
         let now = Date()
         var update = lease
         update.spec.holderIdentity = ""
@@ -187,13 +191,12 @@ public final class LeaseElector: LeaderElector, Service {
         }
     }
 
-    private func succeeded(_ lease: Lease) {
-        let now = clock.now
+    private func succeeded(_ lease: Lease, startedAt: ContinuousClock.Instant) {
         let became = state.withLock { state -> Bool in
             let was = state.leading
             state.lease = lease
-            state.observedAt = now
-            state.renewedAt = now
+            state.observedAt = startedAt
+            state.renewedAt = startedAt
             state.leading = true
             return !was
         }
