@@ -92,7 +92,8 @@ struct RunCommand: AsyncParsableCommand {
                     settings: .init(
                         name: ha.leaseName, namespace: ha.namespace ?? connection.namespace, identity: identity, leaseDuration: ha.leaseDuration,
                         renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod),
-                    client: KubernetesClient(connection: connection), logger: logger)
+                    client: KubernetesClient(connection: connection), logger: logger,
+                    onTransition: { leading, _ in metrics.leadershipChanged(leading: leading) })
             } catch {
                 Output.error("healer: \(config.path): ha: \(error)")
                 throw ExitCode.failure

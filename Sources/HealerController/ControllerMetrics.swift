@@ -66,6 +66,7 @@ public final class ControllerMetrics: Sendable {
         for result in Self.reconcileResultValues {
             _ = counter("reconcile", ["result": result])
         }
+        for direction in ["acquired", "lost"] { _ = counter("leader_transitions", ["direction": direction]) }
         for status in Self.alertOutcomes {
             _ = counter("alerts_received", ["status": status])
         }
@@ -166,6 +167,12 @@ public final class ControllerMetrics: Sendable {
         iterationsMissed.increment(by: Int64(count))
     }
 
+    /// Records that this replica began (`leading`) or stopped leading.
+    public func leadershipChanged(leading: Bool) {
+        counter("leader_transitions", ["direction": leading ? "acquired" : "lost"]).increment()
+        leader.set(to: leading ? 1 : 0)
+    }
+
     /// Records a configuration (re)load.
     public func configurationLoaded(successfully: Bool, at time: Date = Date()) {
         reloadSuccess.set(to: successfully ? 1 : 0)
@@ -261,6 +268,7 @@ public final class ControllerMetrics: Sendable {
             "Unix time of the last pass in which Prometheus answered every rule query (a rule whose own expression is wrong aside).",
         "prometheus_up": "0 when no rule query of the last pass got an answer from Prometheus.",
         "leader": "1 when this replica is the leader and acts.",
+        "leader_transitions": "Times this replica began (acquired) or stopped (lost) leading, by leader election (ha:).",
         "config_last_reload_successful": "1 when the last configuration (re)load succeeded.",
         "config_last_reload_success_timestamp": "Unix time of the last successful configuration load.",
         "incident_detection": "Time from the first unhealthy reading to the incident firing.",

@@ -24,6 +24,18 @@ struct ControllerMetricsTests {
         #expect(typed.subtracting(names("# HELP healer_")).isEmpty, "no help text: \(typed.subtracting(names("# HELP healer_")).sorted())")
     }
 
+    @Test func leadershipTransitionsAreCounted() {
+        let metrics = ControllerMetrics(configuration: .fixture())
+        #expect(lines(metrics).contains(#"healer_leader_transitions_total{direction="acquired"} 0"#))
+        metrics.leadershipChanged(leading: true)
+        metrics.leadershipChanged(leading: false)
+        metrics.leadershipChanged(leading: true)
+        let emitted = lines(metrics)
+        #expect(emitted.contains(#"healer_leader_transitions_total{direction="acquired"} 2"#))
+        #expect(emitted.contains(#"healer_leader_transitions_total{direction="lost"} 1"#))
+        #expect(emitted.contains("healer_leader 1.0"))
+    }
+
     @Test func closedLabelSetsArePreCreatedAtZero() {
         let metrics = ControllerMetrics(configuration: .fixture())
         let emitted = lines(metrics)

@@ -59,6 +59,8 @@ public final class LeaseElector: LeaderElector, Service {
     public let settings: Settings
     private let client: KubernetesClient
     private let clock = ContinuousClock()
+    /// The monotonic clock every judgement reads (tests move it by hand).
+    private let monotonicNow: @Sendable () -> ContinuousClock.Instant
     private let state = Mutex(State())
     private let logger: Logger
     private let transitions: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)?
@@ -66,8 +68,10 @@ public final class LeaseElector: LeaderElector, Service {
     /// An elector using `client`; `onTransition` hears every change of leadership.
     public init(
         settings: Settings, client: KubernetesClient, logger: Logger = Logger(label: "healer.election"),
-        onTransition: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)? = nil
+        onTransition: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)? = nil,
+        monotonicNow: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
+        self.monotonicNow = monotonicNow
         self.settings = settings
         self.client = client
         self.logger = logger
@@ -77,7 +81,7 @@ public final class LeaseElector: LeaderElector, Service {
     /// Leading, and renewed within the renew deadline by the monotonic clock: checked once per pass and before
     /// every write that changes the world.
     public func isLeader() async -> Bool {
-        let now = clock.now
+        let now = monotonicNow()
         return state.withLock { state in state.leading && state.renewedAt.map { now - $0 < settings.renewDeadline } ?? false }
     }
 
@@ -106,7 +110,7 @@ public final class LeaseElector: LeaderElector, Service {
     public func tryAcquireOrRenew() async -> Bool {
         // Renewed as of when the round began, not when its answer came back: the write may have taken effect (and
         // been seen by another replica, starting its clock) any time in between.
-        let started = clock.now
+        let started = monotonicNow()
         let now = Date()
         let mine = settings.identity
         do throws(KubernetesError) {
@@ -125,14 +129,14 @@ public final class LeaseElector: LeaderElector, Service {
             }
             let observedAt = state.withLock { state -> ContinuousClock.Instant in
                 if state.lease?.spec != current.spec || state.observedAt == nil {
-                    state.observedAt = clock.now
+                    state.observedAt = monotonicNow()
                 }
                 state.lease = current
-                return state.observedAt ?? clock.now
+                return state.observedAt ?? monotonicNow()
             }
             let holder = current.spec.holderIdentity ?? ""
             let duration = Duration.seconds(current.spec.leaseDurationSeconds ?? Self.seconds(settings.leaseDuration))
-            if !holder.isEmpty, holder != mine, clock.now - observedAt < duration {
+            if !holder.isEmpty, holder != mine, monotonicNow() - observedAt < duration {
                 lost(holder: holder)
                 return false
             }
@@ -156,7 +160,7 @@ public final class LeaseElector: LeaderElector, Service {
             }
             // Not renewed: still leading until the renew deadline passes (``isLeader()`` says so by the clock).
             let expired = state.withLock { state -> Bool in
-                guard state.leading, let renewed = state.renewedAt, clock.now - renewed >= settings.renewDeadline else { return false }
+                guard state.leading, let renewed = state.renewedAt, monotonicNow() - renewed >= settings.renewDeadline else { return false }
                 state.leading = false
                 return true
             }

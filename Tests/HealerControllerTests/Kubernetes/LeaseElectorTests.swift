@@ -14,15 +14,24 @@ import Testing
 /// goals belong to the failover benchmark).
 @Suite("Leader election on a Lease")
 struct LeaseElectorTests {
-    /// An elector with a 2 s lease (`short`, for tests that wait for an expiry), else client-go's 15 s: a loaded
-    /// machine can take longer than a short renew deadline for one round.
-    static func elector(_ identity: String, server: FakeKubernetesAPIServer, short: Bool = false) -> LeaseElector {
+    /// A monotonic clock the test moves by hand: expiries happen when the test says, not when a loaded machine does.
+    final class ManualInstant: Sendable {
+        private let instant = Mutex(ContinuousClock.now)
+        var now: ContinuousClock.Instant { instant.withLock { $0 } }
+        func advance(by duration: Duration) { instant.withLock { $0 = $0.advanced(by: duration) } }
+    }
+
+    /// An elector with client-go's timings (15 s lease, 10 s renew deadline), judging by `clock`.
+    static func elector(
+        _ identity: String, server: FakeKubernetesAPIServer, clock: ManualInstant = ManualInstant(),
+        onTransition: (@Sendable (Bool, String?) -> Void)? = nil
+    ) -> LeaseElector {
         LeaseElector(
             settings: .init(
-                name: "healer", namespace: "ops", identity: identity, leaseDuration: short ? .seconds(2) : .seconds(15),
-                renewDeadline: short ? .milliseconds(1500) : .seconds(10), retryPeriod: .milliseconds(200)),
+                name: "healer", namespace: "ops", identity: identity, leaseDuration: .seconds(15), renewDeadline: .seconds(10),
+                retryPeriod: .milliseconds(200)),
             client: KubernetesClient(connection: KubernetesConnection(server: server.url, namespace: "ops")),
-            logger: Logger(label: "election") { _ in SwiftLogNoOpLogHandler() })
+            logger: Logger(label: "election") { _ in SwiftLogNoOpLogHandler() }, onTransition: onTransition, monotonicNow: { clock.now })
     }
 
     static func lease(_ server: FakeKubernetesAPIServer) -> JSONValue? {
@@ -31,23 +40,26 @@ struct LeaseElectorTests {
 
     @Test func oneReplicaLeadsTheOtherFollowsAndTakesOverWhenTheLeaseExpires() async throws {
         try await FakeKubernetesAPIServer.with { server in
-            let first = Self.elector("healer-a", server: server, short: true)
-            let second = Self.elector("healer-b", server: server, short: true)
+            let clock = ManualInstant()
+            let first = Self.elector("healer-a", server: server, clock: clock)
+            let second = Self.elector("healer-b", server: server, clock: clock)
             #expect(await first.tryAcquireOrRenew())
             let lease = try #require(Self.lease(server))
             #expect(lease.value(at: "spec.holderIdentity") == "healer-a" && lease.value(at: "spec.leaseTransitions") == 0)
             #expect(lease.value(at: "spec.renewTime")?.string?.range(of: #"\.\d{6}Z$"#, options: .regularExpression) != nil)
-            // While the holder renews, the other never leads.
+            // While the holder renews, the other never leads, however long it waits between renewals within the lease.
             for _ in 0..<5 {
                 #expect(await !second.tryAcquireOrRenew())
-                _ = await first.tryAcquireOrRenew()
+                clock.advance(by: .seconds(9))
+                #expect(await first.tryAcquireOrRenew())
+                #expect(await first.isLeader())
             }
-            #expect(await !second.isLeader())
-            #expect(Self.lease(server)?.value(at: "spec.holderIdentity") == "healer-a")
-            // The holder stops renewing (killed): once its lease has run out by the follower's clock, the follower leads.
-            try await waitUntil("the follower to take over", timeout: .seconds(30), interval: .milliseconds(200)) {
-                await second.tryAcquireOrRenew()
-            }
+            #expect(await !second.tryAcquireOrRenew())
+            // The holder stops renewing (killed): not before its lease has run out by the follower's clock does it lead.
+            clock.advance(by: .seconds(14))
+            #expect(await !second.tryAcquireOrRenew())
+            clock.advance(by: .seconds(2))
+            #expect(await second.tryAcquireOrRenew())
             let taken = try #require(Self.lease(server))
             #expect(taken.value(at: "spec.holderIdentity") == "healer-b" && taken.value(at: "spec.leaseTransitions") == 1)
             // The old leader, resuming, is no longer the leader by its own clock, and loses the next round.
@@ -64,7 +76,7 @@ struct LeaseElectorTests {
             server.failNext(
                 "PUT", pathSuffix: "/leases/healer", with: .conflict(resource: "leases.coordination.k8s.io", name: "healer", message: "modified"))
             #expect(await !first.tryAcquireOrRenew())
-            #expect(await first.isLeader())  // still within its renew deadline
+            #expect(await first.tryAcquireOrRenew())  // the next round, reading the current version, renews
             let puts = server.requests.filter { $0.method == "PUT" }
             #expect(puts.allSatisfy { $0.body.contains(#""resourceVersion""#) })
         }
