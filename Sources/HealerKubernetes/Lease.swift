@@ -1,5 +1,5 @@
 import CurlHTTP
-public import Foundation
+import Foundation
 
 /// A `coordination.k8s.io/v1` Lease, as leader election reads and writes it.
 public struct Lease: Sendable, Equatable, Codable {
@@ -47,16 +47,6 @@ public struct Lease: Sendable, Equatable, Codable {
     public init(metadata: Metadata, spec: Spec) {
         self.metadata = metadata
         self.spec = spec
-    }
-
-    /// `2026-11-26T20:25:31.942000Z`: the API's MicroTime, always six fractional digits, UTC.
-    public static func microTime(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        let whole = floor(seconds)
-        let micros = Int(((seconds - whole) * 1_000_000).rounded(.down))
-        let base = Date(timeIntervalSince1970: whole).formatted(
-            .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-        return String(base.dropLast()) + "." + String(format: "%06d", micros) + "Z"
     }
 }
 

@@ -122,8 +122,8 @@ public final class LeaseElector: LeaderElector, Service {
                     Lease(
                         metadata: .init(name: settings.name, namespace: settings.namespace),
                         spec: .init(
-                            holderIdentity: mine, leaseDurationSeconds: Self.seconds(settings.leaseDuration), acquireTime: Lease.microTime(now),
-                            renewTime: Lease.microTime(now), leaseTransitions: 0)))
+                            holderIdentity: mine, leaseDurationSeconds: Self.seconds(settings.leaseDuration), acquireTime: KubernetesTime.micro(now),
+                            renewTime: KubernetesTime.micro(now), leaseTransitions: 0)))
                 succeeded(created, startedAt: started)
                 return true
             }
@@ -143,11 +143,11 @@ public final class LeaseElector: LeaderElector, Service {
             var spec = current.spec
             if holder != mine {
                 spec.leaseTransitions = (spec.leaseTransitions ?? 0) + 1
-                spec.acquireTime = Lease.microTime(now)
+                spec.acquireTime = KubernetesTime.micro(now)
             }
             spec.holderIdentity = mine
             spec.leaseDurationSeconds = Self.seconds(settings.leaseDuration)
-            spec.renewTime = Lease.microTime(now)
+            spec.renewTime = KubernetesTime.micro(now)
             var update = current
             update.spec = spec
             succeeded(try await client.updateLease(update), startedAt: started)
@@ -180,8 +180,8 @@ public final class LeaseElector: LeaderElector, Service {
         var update = lease
         update.spec.holderIdentity = ""
         update.spec.leaseDurationSeconds = 1
-        update.spec.renewTime = Lease.microTime(now)
-        update.spec.acquireTime = Lease.microTime(now)
+        update.spec.renewTime = KubernetesTime.micro(now)
+        update.spec.acquireTime = KubernetesTime.micro(now)
         do throws(KubernetesError) {
             let released = try await client.updateLease(update)
             state.withLock { state in

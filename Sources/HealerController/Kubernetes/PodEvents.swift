@@ -97,8 +97,7 @@ public actor PodEvents {
         let namespace = pod.metadata.namespace ?? "default"
         return Event(
             metadata: .init(name: "\(pod.metadata.name).\(String(UInt64(now.timeIntervalSince1970 * 1e9), radix: 16))", namespace: namespace),
-            eventTime: now.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-                .replacingOccurrences(of: #"\.(\d{3})Z"#, with: ".$1000Z", options: .regularExpression),
+            eventTime: KubernetesTime.micro(now),
             reportingInstance: instance, action: action, reason: record.kind == .suppressed ? "HeldBack" : action,
             regarding: .init(name: pod.metadata.name, namespace: namespace, uid: pod.metadata.uid), note: Self.prefix(record.reason, bytes: 1024),
             type: record.kind == .suppressed || remedy ? "Warning" : "Normal")

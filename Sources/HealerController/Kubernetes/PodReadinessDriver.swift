@@ -114,7 +114,7 @@ public struct PodReadinessDriver: Balancer {
         let status = serving ? "True" : "False"
         let condition = PodCondition(
             type: gate, status: status, reason: reason, message: message,
-            lastTransitionTime: Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)))
+            lastTransitionTime: KubernetesTime.seconds(Date()))
         do throws(KubernetesError) {
             let patched = try await client.setConditions(
                 [condition], pod: pod.metadata.name, namespace: pod.metadata.namespace ?? "default", uid: pod.metadata.uid)
