@@ -81,7 +81,7 @@ let package = Package(
         // glibc's posix_spawn extensions that Swift's Glibc module does not show.
         .target(name: "CSpawn"),
         // Durable state: the engine's state in SQLite (GRDB).
-        .target(name: "HealerStore", dependencies: ["HealerCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "HealerStore", dependencies: ["HealerCore", "HealerKubernetes", .product(name: "GRDB", package: "GRDB.swift")]),
         // HAProxy's runtime API and the balancer driver.
         .target(name: "HealerHAProxy", dependencies: ["HealerCore"]),
         // Outbound HTTP over libcurl: one multi handle on a dedicated thread.

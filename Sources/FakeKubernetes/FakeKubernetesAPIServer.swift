@@ -393,12 +393,14 @@ final class Core: Sendable {
         case ("POST", nil, nil):
             guard let body else { throw FakeAPIError.badRequest("a create needs a body") }
             if type.storage == "events", type.group == "events.k8s.io" { try EventVersions.validate(body) }
+            if type.storage == "configmaps" { try ConfigMaps.validate(body) }
             let created = try store.withLock { store in
                 try Server.create(body, type: type, namespace: scope ?? "default", store: &store)
             }
             return .json(Server.served(created, as: type).text, status: 201)
         case ("PUT", let name?, let sub) where sub == nil || sub == "status":
             guard let body else { throw FakeAPIError.badRequest("an update needs a body") }
+            if type.storage == "configmaps" { try ConfigMaps.validate(body) }
             return .json(try update(type, namespace: scope ?? "", name: name, status: sub == "status") { _ in body }.text)
         case ("PATCH", let name?, let sub) where sub == nil || sub == "status":
             guard let body else { throw FakeAPIError.badRequest("a patch needs a body") }

@@ -19,6 +19,7 @@ struct ResourceType: Sendable, Hashable {
         ResourceType(group: "", version: "v1", name: "pods", kind: "Pod", namespaced: true, shortNames: ["po"], storage: "pods"),
         ResourceType(group: "", version: "v1", name: "events", kind: "Event", namespaced: true, shortNames: ["ev"], storage: "events"),
         ResourceType(group: "", version: "v1", name: "nodes", kind: "Node", namespaced: false, shortNames: ["no"], storage: "nodes"),
+        ResourceType(group: "", version: "v1", name: "configmaps", kind: "ConfigMap", namespaced: true, shortNames: ["cm"], storage: "configmaps"),
         ResourceType(group: "", version: "v1", name: "namespaces", kind: "Namespace", namespaced: false, shortNames: ["ns"], storage: "namespaces"),
         ResourceType(
             group: "apps", version: "v1", name: "replicasets", kind: "ReplicaSet", namespaced: true, shortNames: ["rs"], storage: "replicasets"),

@@ -39,6 +39,16 @@ enum Tables {
         let name = Column(name: "Name", format: "name") { $0.value(at: "metadata.name") ?? "" }
         let age = Column(name: "Age") { .string(Timestamps.age(since: $0.value(at: "metadata.creationTimestamp")?.string.flatMap(Timestamps.parse))) }
         switch (type.storage, type.group) {
+        case ("configmaps", _):
+            return [
+                name,
+                Column(name: "Data", type: "integer") { map in
+                    var count = 0
+                    for field in ["data", "binaryData"] { if case .object(let members)? = map[field] { count += members.count } }
+                    return .number(Double(count))
+                },
+                age,
+            ]
         case ("pods", _):
             return [
                 name,

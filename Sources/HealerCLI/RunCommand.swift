@@ -52,23 +52,9 @@ struct RunCommand: AsyncParsableCommand {
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
         let journal = DecisionJournal()
         let metrics = ControllerMetrics(configuration: configuration)
-        // The state is read once before anything starts: a file Healer cannot read stops it here, with the file
-        // named, instead of a controller that forgot the servers it drained.
-        let store: SQLiteStateStore
-        let saved: EngineState?
-        do {
-            store = try await SQLiteStateStore.open(path: configuration.state.path)
-            saved = try await store.load()
-            // The decisions from before the restart stay in the API and the status views.
-            journal.append(try await store.recentRecords(limit: journal.capacity))
-        } catch {
-            Output.error("healer: \(error)")
-            throw ExitCode.failure
-        }
         // Kubeconfig data fields become files beside the state (the image's root file system is read-only).
-        let kubernetes = KubernetesClusters(
-            configuration: configuration,
-            dataDirectory: URL(fileURLWithPath: configuration.state.path).deletingLastPathComponent().appendingPathComponent("kubernetes").path)
+        let dataDirectory = URL(fileURLWithPath: configuration.state.path).deletingLastPathComponent().appendingPathComponent("kubernetes").path
+        let kubernetes = KubernetesClusters(configuration: configuration, dataDirectory: dataDirectory)
         for cluster in kubernetes.clusters.values.sorted(by: { $0.name < $1.name }) {
             if let problem = cluster.problem {
                 logger.error(
@@ -76,26 +62,58 @@ struct RunCommand: AsyncParsableCommand {
                     metadata: ["balancer": "\(cluster.name)", "error": "\(problem)"])
             }
         }
-        // With `ha:`, replicas elect a leader on a Lease; only it acts (followers judge and serve status and metrics).
+        // With `ha:`, replicas elect a leader on a Lease and share their state in a ConfigMap; only the leader acts
+        // (followers judge and serve status and metrics).
         var elector: LeaseElector?
+        let store: any StateStore
+        let saved: EngineState?
         if let ha = configuration.ha {
+            let shared: ConfigMapStateStore
             do {
-                let directory = URL(fileURLWithPath: configuration.state.path).deletingLastPathComponent().appendingPathComponent("kubernetes").path
                 let connection =
-                    try ha.kubeconfig.map { try Kubeconfig.load(path: $0, dataDirectory: directory).connection(context: ha.context) }
-                    ?? KubernetesConnection.automatic(dataDirectory: directory)
+                    try ha.kubeconfig.map { try Kubeconfig.load(path: $0, dataDirectory: dataDirectory).connection(context: ha.context) }
+                    ?? KubernetesConnection.automatic(dataDirectory: dataDirectory)
                 let environment = ProcessInfo.processInfo.environment
                 // Unique per process, as client-go recommends: two replicas sharing a name would both lead.
                 let identity =
                     ha.identity ?? (environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName) + "_" + UUID().uuidString.prefix(8).lowercased()
+                let namespace = ha.namespace ?? connection.namespace
+                let client = KubernetesClient(connection: connection)
                 elector = LeaseElector(
                     settings: .init(
-                        name: ha.leaseName, namespace: ha.namespace ?? connection.namespace, identity: identity, leaseDuration: ha.leaseDuration,
+                        name: ha.leaseName, namespace: namespace, identity: identity, leaseDuration: ha.leaseDuration,
                         renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod),
-                    client: KubernetesClient(connection: connection), logger: logger,
+                    client: client, logger: logger,
                     onTransition: { leading, _ in metrics.leadershipChanged(leading: leading) })
+                shared = ConfigMapStateStore(client: client, name: ha.stateConfigMap, namespace: namespace)
             } catch {
                 Output.error("healer: \(config.path): ha: \(error)")
+                throw ExitCode.failure
+            }
+            store = shared
+            // Read at start to refuse a state this version cannot read; an API server not answering yet is no reason
+            // to stop (the passes read it again, and do nothing until they can).
+            do {
+                _ = try await shared.load()
+                journal.append(try await shared.recentRecords(limit: journal.capacity))
+            } catch SharedStateError.unreachable(_, let error) {
+                logger.warning("cannot read the shared state yet", metadata: ["error": "\(error)"])
+            } catch {
+                Output.error("healer: \(error)")
+                throw ExitCode.failure
+            }
+            saved = nil  // the first pass reads it: as a follower, or taking it over
+        } else {
+            // The state is read once before anything starts: a file Healer cannot read stops it here, with the file
+            // named, instead of a controller that forgot the servers it drained.
+            do {
+                let local = try await SQLiteStateStore.open(path: configuration.state.path)
+                saved = try await local.load() ?? EngineState(maxActionsPerMinute: configuration.safety.maxActionsPerMinute)
+                // The decisions from before the restart stay in the API and the status views.
+                journal.append(try await local.recentRecords(limit: journal.capacity))
+                store = local
+            } catch {
+                Output.error("healer: \(error)")
                 throw ExitCode.failure
             }
         }
@@ -108,7 +126,7 @@ struct RunCommand: AsyncParsableCommand {
                 store: store, elector: elector ?? SingleInstanceLeaderElector(), journal: journal,
                 observer: metrics),
             clock: ContinuousClock(),
-            loadedState: saved ?? EngineState(maxActionsPerMinute: configuration.safety.maxActionsPerMinute),
+            loadedState: saved,
             logger: logger)
         logger.info(
             "healer started",
@@ -118,7 +136,8 @@ struct RunCommand: AsyncParsableCommand {
                 "interval": "\(PrometheusDuration.format(configuration.reconcile.interval))",
                 "prometheus": "\(URLRedaction.redacted(configuration.prometheus.url))",
                 "listen": "\(configuration.server.listen)", "dry_run": "\(configuration.safety.dryRun)",
-                "state": "\(configuration.state.path)", "open_incidents": "\(saved?.incidents.count ?? 0)",
+                "state": "\(configuration.ha.map { "configmap/\($0.stateConfigMap)" } ?? configuration.state.path)",
+                "open_incidents": "\(saved?.incidents.count ?? 0)",
             ])
         if once {
             let pass = await service.runPass()

@@ -76,6 +76,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         var unreachable: [String: String] = [:]
         /// Why the last pass could not load or save the state; `nil` when it could.
         var stateFailure: String?
+        /// The term this replica fenced the shared state with (``SharedStateStore``); `nil` while it follows.
+        var fencedTerm: LeaderTerm?
+        /// Whether this replica took the shared state over and has not yet recorded stepping down.
+        var tookOver = false
         /// The last pass.
         var report: PassReport?
         /// Slots skipped because a pass overran its interval.
@@ -187,6 +191,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private struct Seen {
         var time: Date
         var observations: Observations
+        /// The term this replica leads in, when it leads and the elector has terms.
+        var term: LeaderTerm?
     }
 
     /// What a pass decided, and from what.
@@ -207,7 +213,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
         memory.withLock { $0.unreachable = view.unreachable }
-        let isLeader = await dependencies.elector.isLeader()
+        let term = await dependencies.elector.term()
+        var isLeader = await dependencies.elector.isLeader()
+        // With shared state only a term can be fenced: leading without one (a stale answer) is not leading.
+        if dependencies.store is any SharedStateStore { isLeader = isLeader && term != nil }
         let (hints, failed) = memory.withLock { memory in
             defer {
                 memory.alerts = [:]
@@ -221,11 +230,11 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         observations.balancerStates = view.current
         observations.down = view.down
         observations.failedSteps = failed
-        return Seen(time: time, observations: observations)
+        return Seen(time: time, observations: observations, term: term)
     }
 
     private func decide(_ seen: Seen, engine: Engine) async -> Decided {
-        let (loaded, trusted) = await loadedState(engine: engine)
+        let (loaded, trusted, transitions) = await loadedState(engine: engine, seen: seen)
         let commands = memory.withLock { memory in
             defer { memory.commands = [] }
             return memory.commands
@@ -238,7 +247,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             commandRecords += records
         }
         var outcome = engine.reconcile(state: prior, observations: seen.observations, now: seen.time)
-        outcome.records = commandRecords + outcome.records
+        outcome.records = transitions + commandRecords + outcome.records
         return Decided(loaded: loaded, trusted: trusted, prior: prior, commands: commands, outcome: outcome)
     }
 
@@ -253,11 +262,13 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         var lost = false
         if !decided.trusted {
             unsaved = .stateUnreadable
-        } else if let store = dependencies.store {
+        } else if let store = dependencies.store, !(store is any SharedStateStore && seen.term == nil) {  // followers never write it
             do {
                 try await store.save(decided.outcome.state, appending: decided.outcome.records)
             } catch {
                 lost = (error as? any StateStoreFailure)?.meansStateLost ?? false
+                // Deposed: the next pass that leads takes the shared state over again (and is refused if deposed).
+                if lost, store is any SharedStateStore { memory.withLock { $0.fencedTerm = nil } }
                 memory.withLock { $0.stateFailure = "cannot be saved, so passes do nothing: \(error)" }
                 logger.error("cannot save the state: nothing is done this pass", metadata: ["error": "\(error)"])
                 unsaved = .stateUnsaved(detail: "\(error)")
@@ -428,18 +439,58 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
     }
 
-    /// The state to start the pass from, and whether it can be trusted (it is the last one saved, or there is
-    /// no store). A load failure gives a fresh state that is not trusted: the pass must not act on it.
-    private func loadedState(engine: Engine) async -> (EngineState, trusted: Bool) {
-        if let current = memory.withLock({ $0.state }) { return (current, true) }
+    /// The state to start the pass from, whether it can be trusted (it is the last one saved, or there is no
+    /// store), and the records of a change of leader. A load failure gives a fresh state that is not trusted: the
+    /// pass must not act on it.
+    ///
+    /// With shared state a follower reads the leader's state every pass (its views show the leader's incidents)
+    /// and never writes it; a replica that starts leading takes the state over (fencing it with its term) before its
+    /// first pass that could act, and resumes the incidents in force; while it leads it is the only writer, so its
+    /// own last save is the state.
+    private func loadedState(engine: Engine, seen: Seen) async -> (EngineState, trusted: Bool, transitions: [DecisionRecord]) {
         let fresh = EngineState(maxActionsPerMinute: engine.configuration.safety.maxActionsPerMinute)
-        guard let store = dependencies.store else { return (fresh, true) }
+        if let shared = dependencies.store as? any SharedStateStore {
+            return await sharedState(shared, fresh: fresh, seen: seen)
+        }
+        if let current = memory.withLock({ $0.state }) { return (current, true, []) }
+        guard let store = dependencies.store else { return (fresh, true, []) }
+        return await read(fresh: fresh, transitions: []) { try await store.load() }
+    }
+
+    private func sharedState(
+        _ store: any SharedStateStore, fresh: EngineState, seen: Seen
+    ) async -> (EngineState, trusted: Bool, transitions: [DecisionRecord]) {
+        guard let term = seen.term else {
+            var transitions: [DecisionRecord] = []
+            let steppedDown = memory.withLock { memory in
+                defer { (memory.fencedTerm, memory.tookOver) = (nil, false) }
+                return memory.tookOver
+            }
+            if steppedDown {
+                transitions.append(DecisionRecord(time: seen.time, kind: .pool, pool: "*", because: .leaderStepDown(holder: dependencies.elector.holder)))
+            }
+            return await read(fresh: fresh, transitions: transitions) { try await store.load() }
+        }
+        let (fenced, cached) = memory.withLock { ($0.fencedTerm, $0.state) }
+        if fenced == term, let cached { return (cached, true, []) }
+        let taken = await read(fresh: fresh, transitions: []) { try await store.takeOver(term) }
+        guard taken.trusted else { return taken }
+        memory.withLock { ($0.fencedTerm, $0.tookOver) = (term, true) }
+        let record = DecisionRecord(
+            time: seen.time, kind: .pool, pool: "*", because: .leaderTookOver(epoch: term.epoch, holder: term.holder, incidents: taken.0.incidents.count))
+        logger.notice("\(record.reason)", metadata: ["epoch": "\(term.epoch)", "incidents": "\(taken.0.incidents.count)"])
+        return (taken.0, true, [record])
+    }
+
+    private func read(
+        fresh: EngineState, transitions: [DecisionRecord], _ load: () async throws -> EngineState?
+    ) async -> (EngineState, trusted: Bool, transitions: [DecisionRecord]) {
         do {
-            return (try await store.load() ?? fresh, true)
+            return (try await load() ?? fresh, true, transitions)
         } catch {
             logger.error("cannot load the state: nothing is done until it can be read", metadata: ["error": "\(error)"])
             memory.withLock { $0.stateFailure = "cannot be read, so passes do nothing: \(error)" }
-            return (fresh, false)
+            return (fresh, false, transitions)
         }
     }
 

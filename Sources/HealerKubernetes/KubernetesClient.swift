@@ -140,6 +140,12 @@ public struct KubernetesClient: Sendable {
         try await send(.post, path: path, body: try encode(body), contentType: "application/json")
     }
 
+    /// Replaces the object at `path` (PUT) with `body`; its `metadata.resourceVersion` must be current, or the
+    /// answer is 409 Conflict (another writer came first).
+    public func replace<Body: Encodable>(_ body: Body, path: String) async throws(KubernetesError) -> Data {
+        try await send(.put, path: path, body: try encode(body), contentType: "application/json")
+    }
+
     /// Patches the object at `path`.
     public func patch(_ body: Data, type: PatchType, path: String) async throws(KubernetesError) -> Data {
         try await send(.patch, path: path, body: body, contentType: type.rawValue)

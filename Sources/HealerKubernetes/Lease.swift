@@ -64,12 +64,8 @@ extension KubernetesClient {
 
     /// Replaces a Lease; its `resourceVersion` must be current (409 Conflict when another replica wrote first).
     public func updateLease(_ lease: Lease) async throws(KubernetesError) -> Lease {
-        let body: Data
-        do { body = try JSONEncoder().encode(lease) } catch { throw .undecodable("cannot encode the Lease: \(error)") }
-        let data = try await send(
-            .put, path: "/apis/coordination.k8s.io/v1/namespaces/\(lease.metadata.namespace ?? "default")/leases/\(lease.metadata.name)", body: body,
-            contentType: "application/json")
-        return try decodeLease(data)
+        try decodeLease(
+            try await replace(lease, path: "/apis/coordination.k8s.io/v1/namespaces/\(lease.metadata.namespace ?? "default")/leases/\(lease.metadata.name)"))
     }
 
     private func decodeLease(_ data: Data) throws(KubernetesError) -> Lease {

@@ -264,9 +264,10 @@ struct ConfigurationParser {
     }
 
     private func ha(_ field: YAMLField) -> HASettings? {
-        guard let fields = field.mapping(allowed: ["lease", "kubeconfig", "context"]) else { return nil }
+        guard let fields = field.mapping(allowed: ["lease", "state_config_map", "kubeconfig", "context"]) else { return nil }
         var settings = HASettings()
         settings.source = field.location
+        if let name = fields["state_config_map"]?.string() { settings.stateConfigMap = name }
         settings.kubeconfig = fields["kubeconfig"]?.string()
         settings.context = fields["context"]?.string()
         guard let lease = fields["lease"] else {

@@ -91,6 +91,15 @@ public final class LeaseElector: LeaderElector, Service {
     /// The lease's transitions as last seen: the epoch of the current leadership.
     public var epoch: Int? { state.withLock { $0.lease?.spec.leaseTransitions } }
 
+    /// This replica's term while it leads (by the same monotonic check as ``isLeader()``), else `nil`.
+    public func term() async -> LeaderTerm? {
+        let now = monotonicNow()
+        return state.withLock { state in
+            guard state.leading, state.renewedAt.map({ now - $0 < settings.renewDeadline }) ?? false, let lease = state.lease else { return nil }
+            return LeaderTerm(epoch: lease.spec.leaseTransitions ?? 0, holder: settings.identity)
+        }
+    }
+
     /// Tries every retry period until graceful shutdown, then releases the lease if it holds it.
     public func run() async throws {
         do {

@@ -298,6 +298,8 @@ public enum PodAction: String, Sendable, Equatable, CaseIterable {
 public struct HASettings: Sendable, Equatable {
     /// The Lease's name.
     public var leaseName: String = "healer"
+    /// The ConfigMap the replicas share their state in (beside the Lease).
+    public var stateConfigMap: String = "healer-state"
     /// Its namespace; the pod's own when `nil`.
     public var namespace: String?
     /// This replica's identity; `$POD_NAME`, else the host name, when `nil`.

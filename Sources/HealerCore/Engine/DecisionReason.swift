@@ -78,6 +78,10 @@ public enum DecisionReason: Sendable, Equatable {
     case stateUnreadable
     /// The state could not be saved: the pass did nothing new.
     case stateUnsaved(detail: String)
+    /// This replica took over as leader in `epoch`, resuming the shared state with `incidents` open.
+    case leaderTookOver(epoch: Int, holder: String, incidents: Int)
+    /// This replica stopped leading; `holder` leads now, when known.
+    case leaderStepDown(holder: String?)
 
     /// The case, without its parameters: what a record's `code` says. A code this build does not know (written by a
     /// newer Healer before a rollback) reads as ``unknown``, so the record is kept.
@@ -91,7 +95,7 @@ public enum DecisionReason: Sendable, Equatable {
         case ruleAnswers = "rule_answers", ruleFailed = "rule_failed", ruleFresh = "rule_fresh", ruleStale = "rule_stale"
         case stormStarted = "storm_started", stormOver = "storm_over", stormOverWithoutCooldown = "storm_over_without_cooldown"
         case operatorPaused = "operator_paused", operatorResumed = "operator_resumed", stateUnreadable = "state_unreadable"
-        case stateUnsaved = "state_unsaved"
+        case stateUnsaved = "state_unsaved", leaderTookOver = "leader_took_over", leaderStepDown = "leader_step_down"
 
         public init(from decoder: any Decoder) throws {
             self = Code(rawValue: try decoder.singleValueContainer().decode(String.self)) ?? .unknown
@@ -131,6 +135,8 @@ public enum DecisionReason: Sendable, Equatable {
         case .operatorPaused(let paused): paused ? .operatorPaused : .operatorResumed
         case .stateUnreadable: .stateUnreadable
         case .stateUnsaved: .stateUnsaved
+        case .leaderTookOver: .leaderTookOver
+        case .leaderStepDown: .leaderStepDown
         }
     }
 
@@ -186,6 +192,10 @@ public enum DecisionReason: Sendable, Equatable {
         case .stateUnsaved(let detail):
             return "the state could not be saved, so nothing was done this pass (intent is saved before action): \(detail)"
         case .stateUnreadable: return "the saved state could not be read, so nothing was done this pass"
+        case .leaderTookOver(let epoch, let holder, let incidents):
+            return "\(holder) leads (epoch \(epoch)): took over the shared state with \(incidents) open incident\(incidents == 1 ? "" : "s")"
+        case .leaderStepDown(let holder):
+            return "stopped leading" + (holder.map { ": \($0) leads now" } ?? ": nobody leads as far as this replica can see") + "; nothing is done here"
         }
     }
 }

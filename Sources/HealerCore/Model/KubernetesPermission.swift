@@ -20,13 +20,20 @@ public struct KubernetesPermission: Hashable, Sendable, Comparable, CustomString
 
     /// Every permission Healer's code uses: the pools of pods' and leader election's. Tests drive each part against
     /// the fake API server and compare the calls it received with it.
-    public static var all: [KubernetesPermission] { podPools + leaderElection }
+    public static var all: [KubernetesPermission] { podPools + leaderElection + sharedState }
 
     /// Leader election (`ha:`): reading, creating and renewing its Lease.
     public static let leaderElection: [KubernetesPermission] = [
         KubernetesPermission(group: "coordination.k8s.io", resource: "leases", verb: "get"),
         KubernetesPermission(group: "coordination.k8s.io", resource: "leases", verb: "create"),
         KubernetesPermission(group: "coordination.k8s.io", resource: "leases", verb: "update"),
+    ]
+
+    /// The replicas' shared state (`ha:`): reading, creating and replacing its ConfigMap.
+    public static let sharedState: [KubernetesPermission] = [
+        KubernetesPermission(group: "", resource: "configmaps", verb: "get"),
+        KubernetesPermission(group: "", resource: "configmaps", verb: "create"),
+        KubernetesPermission(group: "", resource: "configmaps", verb: "update"),
     ]
 
     /// Pools of pods: reading a pool's pods (and one after a remedy, to read it back), the readiness gate on their

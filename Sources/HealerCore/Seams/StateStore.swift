@@ -20,10 +20,44 @@ extension StateStore {
     public func recentRecords(limit: Int) async throws -> [DecisionRecord] { [] }
 }
 
+/// A store that several replicas share (HA): only the leader writes it, and only after fencing it with its term,
+/// so that the writes of a deposed leader are refused even before the new leader has written anything else.
+public protocol SharedStateStore: StateStore {
+    /// Marks the store as written by `term` (a write with the version just read, refused when a later term
+    /// has marked it) and returns the state in force: what the new leader resumes. Every later save checks that
+    /// no later term has marked the store since.
+    func takeOver(_ term: LeaderTerm) async throws -> EngineState?
+}
+
+/// A leader's term: the epoch that fences its writes (the Lease's `leaseTransitions`), and who holds it.
+public struct LeaderTerm: Sendable, Equatable, Codable {
+    /// Grows by one at every change of holder.
+    public var epoch: Int
+    /// The holder's identity.
+    public var holder: String
+
+    /// A term.
+    public init(epoch: Int, holder: String) {
+        self.epoch = epoch
+        self.holder = holder
+    }
+}
+
 /// Decides whether this replica may act.
 public protocol LeaderElector: Sendable {
     /// Whether this replica is the leader now.
     func isLeader() async -> Bool
+    /// The term this replica leads in, or `nil` when it does not lead (or there are no terms: a single instance).
+    func term() async -> LeaderTerm?
+    /// Who leads, as last seen; `nil` when nobody does or it is not known.
+    var holder: String? { get }
+}
+
+extension LeaderElector {
+    /// No terms.
+    public func term() async -> LeaderTerm? { nil }
+    /// Not known.
+    public var holder: String? { nil }
 }
 
 /// A single replica: always the leader.
