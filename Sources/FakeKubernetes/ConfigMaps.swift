@@ -17,7 +17,8 @@ enum ConfigMaps {
             }
             for (key, value) in members {
                 if key.isEmpty || key.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0))) }) {
-                    problems.append("\(field)[\(key)]: Invalid value: \"\(key)\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
+                    problems.append(
+                        "\(field)[\(key)]: Invalid value: \"\(key)\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
                 }
                 guard let text = value.string else {
                     problems.append("\(field)[\(key)]: Invalid value: must be a string")

@@ -467,7 +467,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
                 return memory.tookOver
             }
             if steppedDown {
-                transitions.append(DecisionRecord(time: seen.time, kind: .pool, pool: "*", because: .leaderStepDown(holder: dependencies.elector.holder)))
+                transitions.append(
+                    DecisionRecord(time: seen.time, kind: .pool, pool: "*", because: .leaderStepDown(holder: dependencies.elector.holder)))
             }
             return await read(fresh: fresh, transitions: transitions) { try await store.load() }
         }
@@ -477,7 +478,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         guard taken.trusted else { return taken }
         memory.withLock { ($0.fencedTerm, $0.tookOver) = (term, true) }
         let record = DecisionRecord(
-            time: seen.time, kind: .pool, pool: "*", because: .leaderTookOver(epoch: term.epoch, holder: term.holder, incidents: taken.0.incidents.count))
+            time: seen.time, kind: .pool, pool: "*",
+            because: .leaderTookOver(epoch: term.epoch, holder: term.holder, incidents: taken.0.incidents.count))
         logger.notice("\(record.reason)", metadata: ["epoch": "\(term.epoch)", "incidents": "\(taken.0.incidents.count)"])
         return (taken.0, true, [record])
     }

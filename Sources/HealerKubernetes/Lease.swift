@@ -65,7 +65,8 @@ extension KubernetesClient {
     /// Replaces a Lease; its `resourceVersion` must be current (409 Conflict when another replica wrote first).
     public func updateLease(_ lease: Lease) async throws(KubernetesError) -> Lease {
         try decodeLease(
-            try await replace(lease, path: "/apis/coordination.k8s.io/v1/namespaces/\(lease.metadata.namespace ?? "default")/leases/\(lease.metadata.name)"))
+            try await replace(
+                lease, path: "/apis/coordination.k8s.io/v1/namespaces/\(lease.metadata.namespace ?? "default")/leases/\(lease.metadata.name)"))
     }
 
     private func decodeLease(_ data: Data) throws(KubernetesError) -> Lease {

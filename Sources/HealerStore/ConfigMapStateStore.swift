@@ -33,7 +33,9 @@ public actor ConfigMapStateStore: SharedStateStore {
     private var decisions: [DecisionRecord] = []
 
     /// A store on ConfigMap `name` of `namespace`.
-    public init(client: KubernetesClient, name: String, namespace: String, decisionCapacity: Int = 500, maxDataBytes: Int = ConfigMap.maxDataBytes - 16_384) {
+    public init(
+        client: KubernetesClient, name: String, namespace: String, decisionCapacity: Int = 500, maxDataBytes: Int = ConfigMap.maxDataBytes - 16_384
+    ) {
         self.client = client
         self.name = name
         self.namespace = namespace
@@ -66,7 +68,7 @@ public actor ConfigMapStateStore: SharedStateStore {
                     data: ["format": String(EngineState.currentVersion), "epoch": String(term.epoch), "holder": term.holder])
                 do {
                     created = try await client.createConfigMap(created)
-                } catch where error.code == 409 {
+                } catch  where error.code == 409 {
                     continue  // another replica created it first: read it
                 } catch {
                     throw SharedStateError.unreachable(name: name, error)
@@ -83,7 +85,7 @@ public actor ConfigMapStateStore: SharedStateStore {
             map.data?["holder"] = term.holder
             do {
                 written = try await client.updateConfigMap(map)
-            } catch where error.code == 409 {
+            } catch  where error.code == 409 {
                 continue  // written since it was read (a deposed leader's last save): read it again
             } catch {
                 throw SharedStateError.unreachable(name: name, error)
@@ -107,7 +109,7 @@ public actor ConfigMapStateStore: SharedStateStore {
                 written = try await client.updateConfigMap(map)
                 decisions = kept
                 return
-            } catch where error.code == 409 && attempt == 1 {
+            } catch  where error.code == 409 && attempt == 1 {
                 // Another write came first: a later term's fence, or this replica's own last write whose answer was lost.
                 let current: ConfigMap?
                 do { current = try await read() } catch { throw error }
@@ -117,7 +119,7 @@ public actor ConfigMapStateStore: SharedStateStore {
                     throw SharedStateError.fenced(name: name, by: Self.term(of: current))
                 }
                 map.metadata.resourceVersion = current.metadata.resourceVersion
-            } catch where error.code == 404 {
+            } catch  where error.code == 404 {
                 break
             } catch {
                 throw SharedStateError.unreachable(name: name, error)
@@ -131,7 +133,7 @@ public actor ConfigMapStateStore: SharedStateStore {
     private func read() async throws(SharedStateError) -> ConfigMap? {
         do {
             return try await client.configMap(name, namespace: namespace)
-        } catch where error.code == 404 {
+        } catch  where error.code == 404 {
             return nil
         } catch {
             throw .unreachable(name: name, error)

@@ -49,7 +49,10 @@ struct DecisionReasonTests {
         (.operatorPaused(true), "paused by an operator"),
         (.operatorPaused(false), "resumed by an operator"),
         (.stateUnreadable, "the saved state could not be read, so nothing was done this pass"),
-        (.leaderTookOver(epoch: 3, holder: "healer-b_1a2b", incidents: 1), "healer-b_1a2b leads (epoch 3): took over the shared state with 1 open incident"),
+        (
+            .leaderTookOver(epoch: 3, holder: "healer-b_1a2b", incidents: 1),
+            "healer-b_1a2b leads (epoch 3): took over the shared state with 1 open incident"
+        ),
         (.leaderStepDown(holder: "healer-b_1a2b"), "stopped leading: healer-b_1a2b leads now; nothing is done here"),
         (.leaderStepDown(holder: nil), "stopped leading: nobody leads as far as this replica can see; nothing is done here"),
     ])

@@ -195,7 +195,8 @@ public enum DecisionReason: Sendable, Equatable {
         case .leaderTookOver(let epoch, let holder, let incidents):
             return "\(holder) leads (epoch \(epoch)): took over the shared state with \(incidents) open incident\(incidents == 1 ? "" : "s")"
         case .leaderStepDown(let holder):
-            return "stopped leading" + (holder.map { ": \($0) leads now" } ?? ": nobody leads as far as this replica can see") + "; nothing is done here"
+            return "stopped leading" + (holder.map { ": \($0) leads now" } ?? ": nobody leads as far as this replica can see")
+                + "; nothing is done here"
         }
     }
 }
