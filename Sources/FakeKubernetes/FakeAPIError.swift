@@ -12,6 +12,8 @@ public enum FakeAPIError: Error, Sendable, Equatable {
     /// A list's `continue` token expired.
     case gone
     case internalError(String)
+    /// The API server (or the path to it) is down.
+    case unavailable
 
     var code: Int {
         switch self {
@@ -25,6 +27,7 @@ public enum FakeAPIError: Error, Sendable, Equatable {
         case .tooManyRequests: 429
         case .gone: 410
         case .internalError: 500
+        case .unavailable: 503
         }
     }
 
@@ -60,6 +63,7 @@ public enum FakeAPIError: Error, Sendable, Equatable {
                 "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
             )
         case .internalError(let text): (reason, message) = ("InternalError", text)
+        case .unavailable: (reason, message) = ("ServiceUnavailable", "the server is currently unable to handle the request")
         }
         var status: JSONValue = [
             "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure", "message": .string(message), "reason": .string(reason),

@@ -66,6 +66,8 @@ public final class FakeKubernetesAPIServer: Sendable {
         var uid = 0
         var requests: [Recorded] = []
         var failures: [(method: String, pathSuffix: String, error: FakeAPIError)] = []
+        /// Path parts whose requests all fail with 503 while listed.
+        var outages: Set<String> = []
     }
 
     private let http: ScriptedHTTPServer
@@ -106,6 +108,17 @@ public final class FakeKubernetesAPIServer: Sendable {
     /// Makes the next request whose method is `method` and whose path ends with `pathSuffix` fail with `error`.
     public func failNext(_ method: String, pathSuffix: String, with error: FakeAPIError) {
         core.store.withLock { $0.failures.append((method, pathSuffix, error)) }
+    }
+
+    /// Makes every request whose path contains `pathPart` (`/leases/`, `/configmaps/`) fail with 503 ServiceUnavailable
+    /// until ``endOutage(_:)``: the API server, or the way to it, is down for those requests.
+    public func beginOutage(_ pathPart: String) {
+        core.store.withLock { _ = $0.outages.insert(pathPart) }
+    }
+
+    /// Ends an outage begun by ``beginOutage(_:)``.
+    public func endOutage(_ pathPart: String) {
+        core.store.withLock { _ = $0.outages.remove(pathPart) }
     }
 
     /// A kubeconfig for this server, written into `directory`; returns its path.
@@ -336,6 +349,7 @@ final class Core: Sendable {
             method: request.method, path: path, query: query, contentType: request.header("Content-Type"), body: request.bodyText)
         let injected = store.withLock { store -> FakeAPIError? in
             store.requests.append(recorded)
+            if store.outages.contains(where: { path.contains($0) }) { return .unavailable }
             guard let index = store.failures.firstIndex(where: { $0.method == request.method && path.hasSuffix($0.pathSuffix) }) else {
                 return nil
             }

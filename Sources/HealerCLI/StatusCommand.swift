@@ -25,6 +25,12 @@ struct StatusCommand: AsyncParsableCommand {
         if report.paused { flags.append("PAUSED") }
         let age = report.lastPass.map { "last pass \(Int(Date().timeIntervalSince($0)))s ago" } ?? "no pass yet"
         print("healer at \(URLRedaction.redacted(api.url)): \(age)" + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"))
+        if let leadership = report.leadership {
+            print(
+                leadership.leading
+                    ? "leader: this replica (\(leadership.holder ?? "?"))"
+                    : "follower: \(leadership.holder.map { "\($0) leads" } ?? "nobody leads now"); this replica acts on nothing")
+        }
         for pool in report.pools {
             var state: [String] = []
             if let capacity = pool.healthyCapacity {

@@ -80,6 +80,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         var fencedTerm: LeaderTerm?
         /// Whether this replica took the shared state over and has not yet recorded stepping down.
         var tookOver = false
+        /// Whether the last pass led.
+        var leading = false
         /// The last pass.
         var report: PassReport?
         /// Slots skipped because a pass overran its interval.
@@ -150,6 +152,12 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// Why the last pass could not load or save the state (so it did nothing); `nil` when it could.
     public var stateProblem: String? { memory.withLock { $0.stateFailure } }
 
+    /// Who leads, as this replica saw it at its last pass; `nil` for a single instance (it always leads).
+    public var leadership: Leadership? {
+        guard !(dependencies.elector is SingleInstanceLeaderElector) else { return nil }
+        return Leadership(leading: memory.withLock { $0.leading }, holder: dependencies.elector.holder)
+    }
+
     public func run() async throws {
         let interval = engine.configuration.reconcile.interval
         var deadline = clock.now
@@ -217,6 +225,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         var isLeader = await dependencies.elector.isLeader()
         // With shared state only a term can be fenced: leading without one (a stale answer) is not leading.
         if dependencies.store is any SharedStateStore { isLeader = isLeader && term != nil }
+        memory.withLock { $0.leading = isLeader }
         let (hints, failed) = memory.withLock { memory in
             defer {
                 memory.alerts = [:]

@@ -94,7 +94,7 @@ public enum HealerHTTPServer {
             let pass = api.service.lastPass
             let report = StatusReport(
                 configuration: api.service.engine.configuration, outcome: pass?.outcome, passTime: pass?.time, passDuration: pass?.duration,
-                now: Date())
+                now: Date(), leadership: api.service.leadership)
             return try Self.respond(.ok, report)
         }
         reads.get("decisions") { request, _ -> Response in

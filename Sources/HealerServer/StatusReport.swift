@@ -72,9 +72,15 @@ public struct StatusReport: Codable, Sendable {
     public var pools: [Pool]
     /// The open incidents.
     public var incidents: [OpenIncident]
+    /// Who leads, with `ha:`; absent for a single instance (it always leads) and from Healers before it existed.
+    public var leadership: Leadership?
 
     /// Builds the report from the configuration, the last pass and the state.
-    public init(configuration: HealerConfiguration, outcome: Engine.Outcome?, passTime: Date?, passDuration: Duration?, now: Date) {
+    public init(
+        configuration: HealerConfiguration, outcome: Engine.Outcome?, passTime: Date?, passDuration: Duration?, now: Date,
+        leadership: Leadership? = nil
+    ) {
+        self.leadership = leadership
         let state = outcome?.state ?? EngineState()
         lastPass = passTime
         lastPassSeconds = passDuration.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }

@@ -178,6 +178,9 @@ struct SharedStateTests {
             let followed = await b.runPass()
             #expect(followed.outcome.state.incidents.count == 1)
             #expect(followed.results.outcomes.isEmpty && replicas.balancer.applied.count == 1)
+            // Each replica's status names the holder, and whether it is itself.
+            #expect(a.leadership == Leadership(leading: true, holder: "healer-a"))
+            #expect(b.leadership == Leadership(leading: false, holder: "healer-a"))
 
             // The leader is killed between its two steps; the follower leads once the lease has run out by its clock.
             clock.advance(by: .seconds(16))
@@ -189,6 +192,7 @@ struct SharedStateTests {
             #expect(replicas.actuator.calls.map(\.actuator) == ["restart-backend"])  // the next step, not the first again
             #expect(replicas.stepsApplied(reports) == [.setWeight(percent: 25), .restart(actuator: "restart-backend")])
             #expect(replicas.balancer.applied.count == 1)
+            #expect(b.leadership == Leadership(leading: true, holder: "healer-b"))
         }
     }
 
