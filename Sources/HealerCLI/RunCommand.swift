@@ -65,6 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         // With `ha:`, replicas elect a leader on a Lease and share their state in a ConfigMap; only the leader acts
         // (followers judge and serve status and metrics).
         var elector: LeaseElector?
+        var forwarder: AlertForwarder?
         let store: any StateStore
         let saved: EngineState?
         if let ha = configuration.ha {
@@ -82,10 +83,12 @@ struct RunCommand: AsyncParsableCommand {
                 elector = LeaseElector(
                     settings: .init(
                         name: ha.leaseName, namespace: namespace, identity: identity, leaseDuration: ha.leaseDuration,
-                        renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod),
+                        renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod,
+                        url: ha.advertisedURL(listen: configuration.server.listen, podIP: environment["POD_IP"])),
                     client: client, logger: logger,
                     onTransition: { leading, _ in metrics.leadershipChanged(leading: leading) })
                 shared = ConfigMapStateStore(client: client, name: ha.stateConfigMap, namespace: namespace)
+                forwarder = AlertForwarder(identity: identity) { [shared] in await shared.leaderURL }
             } catch {
                 Output.error("healer: \(config.path): ha: \(error)")
                 throw ExitCode.failure
@@ -152,7 +155,9 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         let path = config.path
-        let api = ControllerAPI(service: service, metrics: metrics, journal: journal) { try ConfigurationLoader.load(path: path) }
+        let api = ControllerAPI(service: service, metrics: metrics, journal: journal, alertForwarder: forwarder) {
+            try ConfigurationLoader.load(path: path)
+        }
         var token: String?
         if let file = configuration.server.bearerTokenFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {

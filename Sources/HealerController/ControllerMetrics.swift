@@ -31,7 +31,7 @@ public final class ControllerMetrics: Sendable {
     /// stage of giving capacity back, a spare in or out), an actuator call after its purpose (`restart`, `notify`).
     public static let actionNames = DecisionAction.names + ["notify"]
     /// The `status` values of `healer_alerts_received_total`.
-    public static let alertOutcomes = ["accepted", "duplicate", "resolved", "unknown_rule", "unknown_target"]
+    public static let alertOutcomes = ["accepted", "duplicate", "resolved", "unknown_rule", "unknown_target", "forwarded"]
 
     private static let latencyBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -188,6 +188,11 @@ public final class ControllerMetrics: Sendable {
     /// Records what became of an Alertmanager alert (one of ``alertOutcomes``).
     public func alertReceived(_ status: String) {
         counter("alerts_received", ["status": status]).increment()
+    }
+
+    /// `count` alerts reached this follower and were handed to the leader (which counts them by what became of them).
+    public func alertsForwarded(_ count: Int) {
+        counter("alerts_received", ["status": "forwarded"]).increment(by: Int64(count))
     }
 
     /// Creates the series of the HTTP server's connection timeouts at zero (the server names them).

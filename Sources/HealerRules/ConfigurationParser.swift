@@ -1,3 +1,4 @@
+import Foundation
 import HealerCore
 import Yams
 
@@ -264,10 +265,17 @@ struct ConfigurationParser {
     }
 
     private func ha(_ field: YAMLField) -> HASettings? {
-        guard let fields = field.mapping(allowed: ["lease", "state_config_map", "kubeconfig", "context"]) else { return nil }
+        guard let fields = field.mapping(allowed: ["lease", "state_config_map", "advertise_url", "kubeconfig", "context"]) else { return nil }
         var settings = HASettings()
         settings.source = field.location
         if let name = fields["state_config_map"]?.string() { settings.stateConfigMap = name }
+        if let field = fields["advertise_url"], let url = field.string() {
+            if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil {
+                settings.advertiseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            } else {
+                field.error("must be an http(s) URL with a host, such as http://10.0.3.7:9102")
+            }
+        }
         settings.kubeconfig = fields["kubeconfig"]?.string()
         settings.context = fields["context"]?.string()
         guard let lease = fields["lease"] else {

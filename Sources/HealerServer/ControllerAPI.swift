@@ -13,6 +13,8 @@ public final class ControllerAPI: Sendable {
     public let journal: DecisionJournal
     /// The alert intake.
     public let intake: AlertIntake
+    /// Hands alerts a follower receives to the leader (`ha:`); `nil` for a single instance.
+    public let alertForwarder: AlertForwarder?
     /// Loads the configuration again; `nil` when reloading is not possible.
     private let loader: (@Sendable () throws -> HealerConfiguration)?
     private let reloadFailure = Mutex<String?>(nil)
@@ -21,8 +23,9 @@ public final class ControllerAPI: Sendable {
     /// Creates the API over a running loop.
     public init(
         service: ReconcilerService<ContinuousClock>, metrics: ControllerMetrics, journal: DecisionJournal, intake: AlertIntake = AlertIntake(),
-        loader: (@Sendable () throws -> HealerConfiguration)? = nil
+        alertForwarder: AlertForwarder? = nil, loader: (@Sendable () throws -> HealerConfiguration)? = nil
     ) {
+        self.alertForwarder = alertForwarder
         self.service = service
         self.metrics = metrics
         self.journal = journal

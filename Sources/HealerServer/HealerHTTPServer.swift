@@ -81,6 +81,21 @@ public enum HealerHTTPServer {
                 // 4xx: Alertmanager does not retry a payload it cannot fix.
                 throw HTTPError(.badRequest, message: "not an Alertmanager webhook payload: \(error)")
             }
+            // A follower acts on nothing: the delivery goes to the leader, or back to Alertmanager to be sent again.
+            if let forwarder = api.alertForwarder, api.service.leadership?.leading == false {
+                guard !request.headers.contains(where: { $0.name.canonicalName == AlertForwarder.header.lowercased() }) else {
+                    throw HTTPError(.serviceUnavailable, message: "forwarded to a replica that does not lead: Alertmanager will send it again")
+                }
+                switch await forwarder.forward(data, authorization: request.headers[.authorization]) {
+                case .answered(let status, let answer):
+                    if (200..<300).contains(status) { api.metrics.alertsForwarded(payload.alerts.count) }
+                    return Response(
+                        status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: Array(answer))))
+                case .failed(let why):
+                    throw HTTPError(.serviceUnavailable, message: "this replica does not lead and \(why): Alertmanager will send it again")
+                }
+            }
             let outcomes = api.intake.receive(payload, engine: api.service.engine, now: Date()) { key, alert in
                 api.service.hint(key, alert: alert)
             }

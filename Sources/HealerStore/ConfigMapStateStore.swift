@@ -31,6 +31,8 @@ public actor ConfigMapStateStore: SharedStateStore {
     /// The term this replica fenced the object with; `nil` until it takes over (a follower never writes).
     private var fence: LeaderTerm?
     private var decisions: [DecisionRecord] = []
+    /// The leader's API address as the object last read showed it.
+    public private(set) var leaderURL: String?
 
     /// A store on ConfigMap `name` of `namespace`.
     public init(
@@ -43,10 +45,17 @@ public actor ConfigMapStateStore: SharedStateStore {
         self.maxDataBytes = maxDataBytes
     }
 
+    /// The keys that name a term: `epoch`, `holder`, and `leader-url` when it has one.
+    static func termData(_ term: LeaderTerm) -> [String: String] {
+        var data = ["epoch": String(term.epoch), "holder": term.holder]
+        data["leader-url"] = term.url
+        return data
+    }
+
     /// The term that last fenced the object, as written in it; `nil` when none has.
     public static func term(of map: ConfigMap) -> LeaderTerm? {
         guard let data = map.data, let epoch = data["epoch"].flatMap({ Int($0) }), let holder = data["holder"] else { return nil }
-        return LeaderTerm(epoch: epoch, holder: holder)
+        return LeaderTerm(epoch: epoch, holder: holder, url: data["leader-url"])
     }
 
     public func load() async throws -> EngineState? {
@@ -65,7 +74,7 @@ public actor ConfigMapStateStore: SharedStateStore {
             guard var map = try await read() else {
                 var created = ConfigMap(
                     metadata: .init(name: name, namespace: namespace, labels: ["app.kubernetes.io/name": "healer"]),
-                    data: ["format": String(EngineState.currentVersion), "epoch": String(term.epoch), "holder": term.holder])
+                    data: Self.termData(term).merging(["format": String(EngineState.currentVersion)]) { $1 })
                 do {
                     created = try await client.createConfigMap(created)
                 } catch  where error.code == 409 {
@@ -81,8 +90,7 @@ public actor ConfigMapStateStore: SharedStateStore {
             }
             let state = try decodeState(map)
             let records = decodeDecisions(map)
-            map.data?["epoch"] = String(term.epoch)
-            map.data?["holder"] = term.holder
+            map.data = (map.data ?? [:]).filter { $0.key != "leader-url" }.merging(Self.termData(term)) { $1 }
             do {
                 written = try await client.updateConfigMap(map)
             } catch  where error.code == 409 {
@@ -132,7 +140,9 @@ public actor ConfigMapStateStore: SharedStateStore {
     /// The object, or `nil` when there is none.
     private func read() async throws(SharedStateError) -> ConfigMap? {
         do {
-            return try await client.configMap(name, namespace: namespace)
+            let map = try await client.configMap(name, namespace: namespace)
+            leaderURL = map.data?["leader-url"]
+            return map
         } catch  where error.code == 404 {
             return nil
         } catch {
@@ -171,10 +181,7 @@ public actor ConfigMapStateStore: SharedStateStore {
         } catch {
             throw .unreadable(name: name, "the state does not encode: \(error)")
         }
-        var data = [
-            "format": String(state.version), "epoch": String(term.epoch), "holder": term.holder, "state.json": stateText,
-            "decisions.jsonl": "",
-        ]
+        var data = Self.termData(term).merging(["format": String(state.version), "state.json": stateText, "decisions.jsonl": ""]) { $1 }
         let fixed = ConfigMap(metadata: .init(name: name, namespace: namespace), data: data).dataBytes
         guard fixed <= maxDataBytes else { throw .tooLarge(name: name, bytes: fixed, limit: maxDataBytes) }
         var size = decisionTexts.reduce(0) { $0 + $1.utf8.count + 1 }

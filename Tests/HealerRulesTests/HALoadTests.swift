@@ -29,6 +29,25 @@ struct HALoadTests {
         let lease = try #require(custom?.ha)
         #expect(lease.leaseName == "healer-eu" && lease.namespace == "ops" && lease.identity == "a" && lease.leaseDuration == .seconds(5))
         #expect(try await Self.load("").0?.ha == nil)
+        #expect(ha.stateConfigMap == "healer-state" && ha.advertiseURL == nil)
+        let (shared, _) = try await Self.load("ha: { lease: {}, state_config_map: healer-eu-state, advertise_url: \"http://10.0.3.7:9102/\" }")
+        #expect(shared?.ha?.stateConfigMap == "healer-eu-state" && shared?.ha?.advertiseURL == "http://10.0.3.7:9102")
+    }
+
+    /// Where followers forward alerts: the configured URL, else the pod's IP with the listen port, else a listen
+    /// address that names a host.
+    @Test(
+        arguments: [
+            (nil, "0.0.0.0:9102", "10.0.3.7", "http://10.0.3.7:9102"),
+            (nil, "[::]:9102", "fd00::7", "http://[fd00::7]:9102"),
+            (nil, "127.0.0.1:9200", nil, "http://127.0.0.1:9200"),
+            (nil, "0.0.0.0:9102", nil, nil),
+            ("https://healer-a.example:443", "0.0.0.0:9102", "10.0.3.7", "https://healer-a.example:443"),
+        ] as [(String?, String, String?, String?)])
+    func advertisedURL(configured: String?, listen: String, podIP: String?, expected: String?) {
+        var ha = HASettings()
+        ha.advertiseURL = configured
+        #expect(ha.advertisedURL(listen: listen, podIP: podIP) == expected)
     }
 
     @Test(arguments: [
@@ -38,6 +57,7 @@ struct HALoadTests {
         ("ha: { lease: { duration: 15500ms } }", "whole seconds"),
         ("ha: { lease: { identity: \"\" } }", "must not be empty"),
         ("ha: { lease: { duraton: 5s } }", "duraton"),
+        ("ha: { lease: {}, advertise_url: \"10.0.3.7:9102\" }", "http(s) URL"),
     ])
     func badTimingsAreRefused(ha: String, message: String) async throws {
         let (loaded, errors) = try await Self.load(ha)

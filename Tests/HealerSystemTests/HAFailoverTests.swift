@@ -22,7 +22,7 @@ struct HAFailoverTests {
         let processes = Mutex<[String: ManagedProcess]>([:])
         let configuration: [String: String]
 
-        init(cluster: FakeKubernetesAPIServer, prometheus: String, directory: TemporaryDirectory, drainVerify: String = "6s") throws {
+        init(cluster: FakeKubernetesAPIServer, prometheus: String, directory: TemporaryDirectory, drainVerify: String, pendingFor: String) throws {
             self.cluster = cluster
             self.directory = directory
             let kubeconfig = try cluster.writeKubeconfig(in: directory.path, namespace: "shop")
@@ -38,7 +38,7 @@ struct HAFailoverTests {
                         expr: pod_error_ratio
                         unhealthy: "> 0.05"
                         healthy: "< 0.01"
-                        for: 1s
+                        for: \(pendingFor)
                         clear_for: 60s
                         ladder:
                           - { drain: {}, verify: \(drainVerify) }
@@ -154,7 +154,7 @@ struct HAFailoverTests {
     }
 
     /// Runs `body` with the pods, the Prometheus and the pair (not started); `sick` holds the pods that fail.
-    static func withPair(drainVerify: String = "6s", _ body: (Pair, Sick) async throws -> Void) async throws {
+    static func withPair(drainVerify: String = "6s", pendingFor: String = "1s", _ body: (Pair, Sick) async throws -> Void) async throws {
         try await FakeKubernetesAPIServer.with { cluster in
             try cluster.create(["apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": ["name": "web-7d9c", "namespace": "shop"]])
             for name in pods { try cluster.create(Self.pod(name)) }
@@ -173,7 +173,8 @@ struct HAFailoverTests {
                 return .json(#"{"status":"success","data":{"resultType":"vector","result":["# + series.joined(separator: ",") + "]}}")
             }) { prometheus in
                 try await TemporaryDirectory.with(prefix: "ha") { directory in
-                    let pair = try Pair(cluster: cluster, prometheus: prometheus.url, directory: directory, drainVerify: drainVerify)
+                    let pair = try Pair(
+                        cluster: cluster, prometheus: prometheus.url, directory: directory, drainVerify: drainVerify, pendingFor: pendingFor)
                     do {
                         try await body(pair, sick)
                     } catch {
@@ -270,6 +271,29 @@ struct HAFailoverTests {
             pair.cluster.endOutage("/configmaps/")
             try await waitUntil("web-b drained once somebody leads again", timeout: .seconds(30)) { pair.gate("web-b") == "False" }
             #expect(pair.gateWrites("web-b", "False") == 1)
+        }
+    }
+
+    @Test func anAlertDeliveredToTheFollowerIsActedOnByTheLeader() async throws {
+        // Ten minutes of `for`: only a confirmed alert makes the rule fire within the test.
+        try await Self.withPair(pendingFor: "10m") { pair, sick in
+            try await Self.startLeaderThenFollower(pair)
+            sick.set(["web-b"])
+            let payload = #"""
+                {"version":"4","status":"firing","receiver":"healer","groupKey":"{}:{alertname=\"PodErrorRatio\"}","alerts":[
+                {"status":"firing","labels":{"alertname":"PodErrorRatio","namespace":"shop","pod":"web-b"},
+                 "startsAt":"2026-11-30T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"a1b2c3"}]}
+                """#
+            let follower = "http://127.0.0.1:\(pair.ports["healer-b"] ?? 0)"
+            let response = try await HTTPClient().execute(
+                HTTPRequest(
+                    method: .post, url: follower + "/api/v1/alerts", headers: [HTTPHeader("Content-Type", "application/json")],
+                    body: Data(payload.utf8)))
+            // The leader's own answer comes back: it accepted the alert.
+            #expect(response.status == 200 && response.text.contains(#""accepted":1"#), "\(response.text)")
+            try await waitUntil("web-b drained by the leader on the confirmed alert", timeout: .seconds(30)) { pair.gate("web-b") == "False" }
+            let metrics = try await HTTPClient().get(follower + "/metrics").text
+            #expect(metrics.contains(#"healer_alerts_received_total{status="forwarded"} 1"#))
         }
     }
 

@@ -25,12 +25,15 @@ public final class LeaseElector: LeaderElector, Service {
         public var renewDeadline: Duration
         /// How often it tries: 2 s.
         public var retryPeriod: Duration
+        /// Where this replica serves its API, named in its terms so that followers can forward alerts to it.
+        public var url: String?
 
         /// Settings; client-go's checks hold: `leaseDuration > renewDeadline > 1.2 × retryPeriod`.
         public init(
             name: String, namespace: String, identity: String, leaseDuration: Duration = .seconds(15), renewDeadline: Duration = .seconds(10),
-            retryPeriod: Duration = .seconds(2)
+            retryPeriod: Duration = .seconds(2), url: String? = nil
         ) {
+            self.url = url
             self.name = name
             self.namespace = namespace
             self.identity = identity
@@ -96,7 +99,7 @@ public final class LeaseElector: LeaderElector, Service {
         let now = monotonicNow()
         return state.withLock { state in
             guard state.leading, state.renewedAt.map({ now - $0 < settings.renewDeadline }) ?? false, let lease = state.lease else { return nil }
-            return LeaderTerm(epoch: lease.spec.leaseTransitions ?? 0, holder: settings.identity)
+            return LeaderTerm(epoch: lease.spec.leaseTransitions ?? 0, holder: settings.identity, url: settings.url)
         }
     }
 

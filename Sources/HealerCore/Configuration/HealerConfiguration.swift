@@ -300,6 +300,9 @@ public struct HASettings: Sendable, Equatable {
     public var leaseName: String = "healer"
     /// The ConfigMap the replicas share their state in (beside the Lease).
     public var stateConfigMap: String = "healer-state"
+    /// Where this replica's API is reached by the others (alerts a follower receives are forwarded to the leader's);
+    /// `http://$POD_IP:<listen port>` when `nil` and `POD_IP` is set, else the listen address when it names one.
+    public var advertiseURL: String?
     /// Its namespace; the pod's own when `nil`.
     public var namespace: String?
     /// This replica's identity; `$POD_NAME`, else the host name, when `nil`.
@@ -316,6 +319,15 @@ public struct HASettings: Sendable, Equatable {
 
     /// Defaults.
     public init() {}
+
+    /// Where this replica's API is reached by the others: ``advertiseURL``, else `POD_IP` with the port of `listen`, else
+    /// the host of `listen` when it names one (not `0.0.0.0`, `::` or nothing); `nil` when none can be told.
+    public func advertisedURL(listen: String, podIP: String?) -> String? {
+        if let advertiseURL { return advertiseURL }
+        guard let (host, port) = ServerSettings.split(listen: listen) else { return nil }
+        let chosen = podIP.flatMap { $0.isEmpty ? nil : $0 } ?? (["", "0.0.0.0", "::"].contains(host) ? nil : host)
+        return chosen.map { "http://" + ($0.contains(":") ? "[\($0)]" : $0) + ":\(port)" }
+    }
 
     /// Why client-go would refuse these timings (`lease > renew deadline > 1.2 × retry period > 0`), or `nil`.
     public static func timingProblem(leaseDuration: Duration, renewDeadline: Duration, retryPeriod: Duration) -> String? {

@@ -35,11 +35,14 @@ public struct LeaderTerm: Sendable, Equatable, Codable {
     public var epoch: Int
     /// The holder's identity.
     public var holder: String
+    /// Where the holder serves its API (`http://10.0.3.7:9102`), so that followers can forward alerts to it.
+    public var url: String?
 
     /// A term.
-    public init(epoch: Int, holder: String) {
+    public init(epoch: Int, holder: String, url: String? = nil) {
         self.epoch = epoch
         self.holder = holder
+        self.url = url
     }
 }
 
