@@ -81,6 +81,35 @@ struct DeployManifestTests {
     }
 
     /// The pod's configuration loads, and every file and port it names is where the manifests put them.
+    /// Two replicas, one leader: the configuration elects one, each replica has a unique identity and an address
+    /// for forwarded alerts, the pod can reach the API server, and a budget keeps one replica through disruptions.
+    @Test func twoReplicasElectALeaderAndOneSurvivesADisruption() async throws {
+        let (configuration, _) = try await Self.podConfiguration()
+        #expect(configuration.ha != nil, "two replicas without ha: would both act")
+        let deployment = try Self.manifest("deployment.yaml", kind: "Deployment")
+        let spec = try #require(deployment["spec"] as? [String: Any])
+        #expect(spec["replicas"] as? Int == 2)
+        let (pod, container) = try Self.pod()
+        #expect(pod["automountServiceAccountToken"] as? Bool == true)
+        let env = try #require(container["env"] as? [[String: Any]])
+        let fields = Dictionary(
+            uniqueKeysWithValues: env.compactMap { variable -> (String, String)? in
+                guard let name = variable["name"] as? String,
+                    let path = ((variable["valueFrom"] as? [String: Any])?["fieldRef"] as? [String: Any])?["fieldPath"] as? String
+                else { return nil }
+                return (name, path)
+            })
+        #expect(fields == ["POD_NAME": "metadata.name", "POD_IP": "status.podIP"])
+        let budget = try Self.manifest("pdb.yaml", kind: "PodDisruptionBudget")
+        let budgetSpec = try #require(budget["spec"] as? [String: Any])
+        #expect(budgetSpec["minAvailable"] as? Int == 1)
+        let selected = try #require((budgetSpec["selector"] as? [String: Any])?["matchLabels"] as? [String: String])
+        let labels = try #require((spec["selector"] as? [String: Any])?["matchLabels"] as? [String: String])
+        #expect(selected == labels)
+        let resources = try #require(try Self.manifest("kustomization.yaml")["resources"] as? [String])
+        #expect(resources.contains("pdb.yaml"))
+    }
+
     @Test func theConfigurationFitsThePod() async throws {
         let (configuration, configPath) = try await Self.podConfiguration()
         let container = try Self.pod().container
