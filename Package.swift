@@ -210,7 +210,10 @@ let package = Package(
             dependencies: ["SeriesLabels", "HealerPrometheus", "HealerTesting", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "HealerCLITests", dependencies: ["HealerCLI", "HealerTesting", "SeriesLabels"]),
+        .testTarget(
+            name: "HealerCLITests",
+            dependencies: ["HealerCLI", "HealerTesting", "SeriesLabels", "HealerStore", "HealerCore", "FakeKubernetes", "HealerKubernetes"]
+        ),
         .testTarget(
             name: "HealerControllerTests",
             dependencies: [

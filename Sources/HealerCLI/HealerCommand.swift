@@ -12,7 +12,9 @@ public struct HealerCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 the command failed (the message says why), 64 a usage error.
             """,
         version: BuildInfo.summary,
-        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, DecisionsCommand.self, QueryCommand.self, VersionCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, StatusCommand.self, DecisionsCommand.self, QueryCommand.self, StateCommand.self, VersionCommand.self,
+        ]
     )
 
     public init() {}

@@ -52,8 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         let client = PrometheusClient(configuration: PrometheusConfiguration(settings: configuration.prometheus))
         let journal = DecisionJournal()
         let metrics = ControllerMetrics(configuration: configuration)
-        // Kubeconfig data fields become files beside the state (the image's root file system is read-only).
-        let dataDirectory = URL(fileURLWithPath: configuration.state.path).deletingLastPathComponent().appendingPathComponent("kubernetes").path
+        let dataDirectory = HAAccess.dataDirectory(configuration)
         let kubernetes = KubernetesClusters(configuration: configuration, dataDirectory: dataDirectory)
         for cluster in kubernetes.clusters.values.sorted(by: { $0.name < $1.name }) {
             if let problem = cluster.problem {
@@ -71,15 +70,11 @@ struct RunCommand: AsyncParsableCommand {
         if let ha = configuration.ha {
             let shared: ConfigMapStateStore
             do {
-                let connection =
-                    try ha.kubeconfig.map { try Kubeconfig.load(path: $0, dataDirectory: dataDirectory).connection(context: ha.context) }
-                    ?? KubernetesConnection.automatic(dataDirectory: dataDirectory)
+                let (client, namespace) = try HAAccess.client(ha, dataDirectory: dataDirectory)
                 let environment = ProcessInfo.processInfo.environment
                 // Unique per process, as client-go recommends: two replicas sharing a name would both lead.
                 let identity =
                     ha.identity ?? (environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName) + "_" + UUID().uuidString.prefix(8).lowercased()
-                let namespace = ha.namespace ?? connection.namespace
-                let client = KubernetesClient(connection: connection)
                 elector = LeaseElector(
                     settings: .init(
                         name: ha.leaseName, namespace: namespace, identity: identity, leaseDuration: ha.leaseDuration,

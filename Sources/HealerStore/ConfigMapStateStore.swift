@@ -104,6 +104,28 @@ public actor ConfigMapStateStore: SharedStateStore {
         throw SharedStateError.contended(name: name)
     }
 
+    /// Replaces the object's state and decisions with `state` and `records` (`healer state import`), marked with
+    /// `epoch` and the holder `healer-state-import`, for use while no replica leads: the next leader's term is later
+    /// than `epoch` (give the Lease's `leaseTransitions`), so it takes the imported state over. This store does not
+    /// write again afterwards.
+    public func restore(_ state: EngineState, records: [DecisionRecord], epoch: Int) async throws {
+        let term = LeaderTerm(epoch: epoch, holder: "healer-state-import")
+        var kept = Array(records.suffix(decisionCapacity))
+        let data = try encode(state, term: term, decisions: &kept)
+        defer { fence = nil }
+        do {
+            if var map = try await read() {
+                map.data = data
+                written = try await client.updateConfigMap(map)
+            } else {
+                written = try await client.createConfigMap(
+                    ConfigMap(metadata: .init(name: name, namespace: namespace, labels: ["app.kubernetes.io/name": "healer"]), data: data))
+            }
+        } catch let error as KubernetesError {
+            throw SharedStateError.unreachable(name: name, error)
+        }
+    }
+
     public func save(_ state: EngineState) async throws {
         try await save(state, appending: [])
     }

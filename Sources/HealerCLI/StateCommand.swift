@@ -1,0 +1,234 @@
+import ArgumentParser
+import Foundation
+import HealerCore
+import HealerKubernetes
+import HealerStore
+
+/// `healer state export|import`: the engine state and recent decisions as one JSON document, for backups and to
+/// move between the SQLite store of a single instance and the shared ConfigMap of replicas (`ha:`).
+struct StateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Export or import Healer's state (open incidents, budgets, pauses, recent decisions) as JSON.",
+        discussion: """
+            The store is the one the configuration names: the ConfigMap of ha: (state_config_map), else the SQLite file \
+            state.path; --store picks one. To move a single instance to two replicas: `healer state export --store sqlite \
+            -o state.json`, then `healer state import --store kubernetes -i state.json` before the replicas start.
+
+            Import writes only into a store nobody is using: the SQLite file is locked by a running Healer, and the \
+            ConfigMap is refused while a replica holds the Lease (scale the Deployment to 0 first). A store that already \
+            holds a state is replaced only with --replace.
+            """,
+        subcommands: [Export.self, Import.self])
+
+    /// Which store to use.
+    enum Store: String, ExpressibleByArgument, CaseIterable {
+        case auto, sqlite, kubernetes
+    }
+
+    /// The document `export` writes and `import` reads.
+    struct Document: Codable {
+        var kind = "HealerState"
+        var format: Int
+        var exportedAt: String
+        var source: String
+        var state: EngineState
+        var decisions: [DecisionRecord]
+    }
+
+    struct Options: ParsableArguments {
+        @OptionGroup var config: ConfigOption
+
+        @Option(help: ArgumentHelp("Which store: auto (the ConfigMap with ha:, else SQLite), sqlite or kubernetes.", valueName: "store"))
+        var store: Store = .auto
+
+        /// The store chosen, and its name for people.
+        func resolve(_ configuration: HealerConfiguration) throws -> (kind: Store, name: String) {
+            let kind: Store = store == .auto ? (configuration.ha == nil ? .sqlite : .kubernetes) : store
+            switch kind {
+            case .kubernetes:
+                guard let ha = configuration.ha else {
+                    Output.error("healer: \(config.path): --store kubernetes needs an ha: section (the Lease and the state's ConfigMap)")
+                    throw ExitCode.failure
+                }
+                return (kind, "configmap/\(ha.stateConfigMap)")
+            default:
+                return (.sqlite, configuration.state.path)
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the state and recent decisions as JSON (to standard output, or --output).")
+
+        @OptionGroup var options: Options
+
+        @Option(name: [.short, .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+        var output: String?
+
+        func run() async throws {
+            let started = ContinuousClock.now
+            let configuration = try options.config.load()
+            let (kind, name) = try options.resolve(configuration)
+            let state: EngineState?
+            let decisions: [DecisionRecord]
+            do {
+                if kind == .kubernetes, let ha = configuration.ha {
+                    let (store, _, _) = try HAAccess.store(configuration, ha)
+                    state = try await store.load()
+                    decisions = try await store.recentRecords(limit: 100_000)
+                } else {
+                    guard FileManager.default.fileExists(atPath: configuration.state.path) else {
+                        Output.error("healer: no state file at \(configuration.state.path) (state.path of \(options.config.path))")
+                        throw ExitCode.failure
+                    }
+                    let store = try await SQLiteStateStore.open(path: configuration.state.path)
+                    state = try await store.load()
+                    decisions = try await store.recentRecords(limit: 100_000)
+                    await store.close()
+                }
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                Output.error("healer: \(error)")
+                throw ExitCode.failure
+            }
+            guard let state else {
+                Output.error("healer: \(name) holds no state yet: nothing to export")
+                throw ExitCode.failure
+            }
+            let document = Document(
+                format: state.version, exportedAt: KubernetesTime.seconds(Date()), source: name, state: state, decisions: decisions)
+            let encoder = HealerJSON.encoder(unixDates: false)
+            encoder.outputFormatting.insert(.prettyPrinted)
+            let data = try encoder.encode(document)
+            if let output {
+                do {
+                    try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    Output.error("healer: cannot write \(output): \(error.localizedDescription)")
+                    throw ExitCode.failure
+                }
+            } else {
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            }
+            Output.error(
+                "healer: exported \(state.incidents.count) open incident\(state.incidents.count == 1 ? "" : "s") and \(decisions.count) "
+                    + "decision\(decisions.count == 1 ? "" : "s") from \(name)\(output.map { " to \($0)" } ?? "") in "
+                    + Output.milliseconds(started.duration(to: .now)))
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a state exported by `healer state export` into a store nobody is using.")
+
+        @OptionGroup var options: Options
+
+        @Option(name: [.short, .long], help: ArgumentHelp("The exported document.", valueName: "file"))
+        var input: String
+
+        @Flag(help: "Replace a state the store already holds (it is lost: export it first).")
+        var replace = false
+
+        func run() async throws {
+            let started = ContinuousClock.now
+            let configuration = try options.config.load()
+            let (kind, name) = try options.resolve(configuration)
+            let document = try Self.read(input)
+            do {
+                if kind == .kubernetes, let ha = configuration.ha {
+                    let (store, client, namespace) = try HAAccess.store(configuration, ha)
+                    let epoch = try await Self.freeLeaseEpoch(client: client, name: ha.leaseName, namespace: namespace)
+                    if !replace, let existing = try await store.load() { try Self.refuse(name, existing) }
+                    try await store.restore(document.state, records: document.decisions, epoch: epoch)
+                } else {
+                    let store = try await SQLiteStateStore.open(path: configuration.state.path, lockTimeout: 0.5)
+                    defer { Task { await store.close() } }
+                    if !replace, let existing = try await store.load() { try Self.refuse(name, existing) }
+                    try await store.save(document.state, appending: document.decisions)
+                    await store.close()
+                }
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                Output.error("healer: \(error)")
+                throw ExitCode.failure
+            }
+            Output.error(
+                "healer: imported \(document.state.incidents.count) open incident\(document.state.incidents.count == 1 ? "" : "s") and "
+                    + "\(document.decisions.count) decision\(document.decisions.count == 1 ? "" : "s") from \(input) (exported from "
+                    + "\(document.source) at \(document.exportedAt)) into \(name) in \(Output.milliseconds(started.duration(to: .now)))")
+        }
+
+        /// The document in `path`, or an error naming the file and the field.
+        static func read(_ path: String) throws -> Document {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                Output.error("healer: cannot read \(path): \(error.localizedDescription)")
+                throw ExitCode.failure
+            }
+            struct Header: Decodable {
+                var kind: String?
+                var format: Int?
+            }
+            guard let header = try? JSONDecoder().decode(Header.self, from: data), header.kind == "HealerState" else {
+                Output.error("healer: \(path) is not a state exported by `healer state export` (no \"kind\": \"HealerState\")")
+                throw ExitCode.failure
+            }
+            if let format = header.format, format > EngineState.currentVersion {
+                Output.error(
+                    "healer: \(path) was exported by a newer Healer (format \(format); this one reads up to \(EngineState.currentVersion))")
+                throw ExitCode.failure
+            }
+            do {
+                return try HealerJSON.decoder(unixDates: false).decode(Document.self, from: data)
+            } catch let DecodingError.keyNotFound(key, context) {
+                Output.error("healer: \(path): \(Self.field(context.codingPath + [key])): missing")
+            } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+                let DecodingError.dataCorrupted(context)
+            {
+                Output.error("healer: \(path): \(Self.field(context.codingPath)): \(context.debugDescription)")
+            } catch {
+                Output.error("healer: \(path): \(error)")
+            }
+            throw ExitCode.failure
+        }
+
+        static func field(_ path: [any CodingKey]) -> String {
+            path.isEmpty ? "(document)" : path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().trimmingCharacters(in: ["."])
+        }
+
+        static func refuse(_ name: String, _ existing: EngineState) throws -> Never {
+            Output.error(
+                "healer: \(name) already holds a state (\(existing.incidents.count) open incident\(existing.incidents.count == 1 ? "" : "s")): "
+                    + "nothing imported; export it first if it matters, then import with --replace")
+            throw ExitCode.failure
+        }
+
+        /// The Lease, or `nil` when there is none.
+        static func lease(client: KubernetesClient, name: String, namespace: String) async throws(KubernetesError) -> Lease? {
+            do {
+                return try await client.lease(name, namespace: namespace)
+            } catch {
+                if error.code == 404 { return nil }
+                throw error
+            }
+        }
+
+        /// The Lease's epoch when nobody holds it (released, expired, or never created: -1); refuses while a replica holds it.
+        static func freeLeaseEpoch(client: KubernetesClient, name: String, namespace: String) async throws -> Int {
+            guard let lease = try await Self.lease(client: client, name: name, namespace: namespace) else { return -1 }
+            if let holder = lease.spec.holderIdentity, !holder.isEmpty, let renewed = lease.spec.renewTime.flatMap(KubernetesTime.parse),
+                renewed.addingTimeInterval(Double(lease.spec.leaseDurationSeconds ?? 15)) > Date()
+            {
+                Output.error(
+                    "healer: \(holder) holds the Lease \(namespace)/\(name): a running leader would overwrite the import; stop every replica "
+                        + "(kubectl scale deployment healer --replicas=0), wait for the lease to end, and import again")
+                throw ExitCode.failure
+            }
+            return lease.spec.leaseTransitions ?? -1
+        }
+    }
+}
