@@ -152,6 +152,8 @@ let package = Package(
         .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels", "ProcessGroups"]),
         // A Kubernetes API server for tests, kept honest by real kubectl (Tests/FakeKubernetesTests).
         .target(name: "FakeKubernetes", dependencies: ["CurlHTTP", "HealerTesting"]),
+        // Two `healer run` replicas against the fake API server: for the failover tests and bench/failover.sh.
+        .target(name: "ReplicaHarness", dependencies: ["FakeKubernetes", "HealerTesting", "HealerCore", "CurlHTTP"]),
         .target(name: "HealerKubernetes", dependencies: ["CurlHTTP", .product(name: "Yams", package: "Yams")]),
         // Benchmarks live outside Tests/ and are never run by `swift test`.
         .executableTarget(
@@ -167,6 +169,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Scale"
+        ),
+        .executableTarget(
+            name: "bench-failover",
+            dependencies: ["ReplicaHarness", "FakeKubernetes", "HealerTesting", "HealerCore"],
+            path: "bench/Failover"
         ),
         .executableTarget(
             name: "bench-faults",
@@ -187,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "HealerSystemTests",
             dependencies: [
-                "HealerController", "HealerHAProxy", "HealerPrometheus", "HealerTesting", "FakeKubernetes", "HealerKubernetes",
+                "HealerController", "HealerHAProxy", "HealerPrometheus", "HealerTesting", "FakeKubernetes", "HealerKubernetes", "ReplicaHarness",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -19,6 +19,8 @@ public final class FakeKubernetesAPIServer: Sendable {
         public var query: [String: String]
         public var contentType: String?
         public var body: String
+        /// When it arrived.
+        public var receivedAt = ContinuousClock.now
 
         /// The RBAC permission the request needs: API group, resource (with its subresource) and verb, as the API
         /// server's authorizer sees it; `nil` for discovery.

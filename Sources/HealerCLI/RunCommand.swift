@@ -65,6 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         // (followers judge and serve status and metrics).
         var elector: LeaseElector?
         var forwarder: AlertForwarder?
+        let passTrigger = PassTrigger()
         let store: any StateStore
         let saved: EngineState?
         if let ha = configuration.ha {
@@ -81,7 +82,11 @@ struct RunCommand: AsyncParsableCommand {
                         renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod,
                         url: ha.advertisedURL(listen: configuration.server.listen, podIP: environment["POD_IP"])),
                     client: client, logger: logger,
-                    onTransition: { leading, _ in metrics.leadershipChanged(leading: leading) })
+                    onTransition: { leading, _ in
+                        metrics.leadershipChanged(leading: leading)
+                        // Its first pass that could act (taking the shared state over) runs now, not at the next slot.
+                        if leading { passTrigger.ring() }
+                    })
                 shared = ConfigMapStateStore(client: client, name: ha.stateConfigMap, namespace: namespace)
                 forwarder = AlertForwarder(identity: identity) { [shared] in await shared.leaderURL }
             } catch {
@@ -124,7 +129,7 @@ struct RunCommand: AsyncParsableCommand {
                 store: store, elector: elector ?? SingleInstanceLeaderElector(), journal: journal,
                 observer: metrics),
             clock: ContinuousClock(),
-            loadedState: saved,
+            loadedState: saved, passTrigger: passTrigger,
             logger: logger)
         logger.info(
             "healer started",

@@ -99,6 +99,8 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     private let clock: C
     private let now: @Sendable () -> Date
     private let logger: Logger
+    /// Rung for a pass now (this replica started leading).
+    public let passTrigger: PassTrigger
 
     /// Creates the loop.
     ///
@@ -109,8 +111,9 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     ///     pass starts from it instead of reading the store again. `nil`: the first pass reads the store.
     public init(
         configuration: HealerConfiguration, dependencies: Dependencies, clock: C, now: @escaping @Sendable () -> Date = { Date() },
-        loadedState: EngineState? = nil, logger: Logger
+        loadedState: EngineState? = nil, passTrigger: PassTrigger = PassTrigger(), logger: Logger
     ) {
+        self.passTrigger = passTrigger
         self.memory = Mutex(Memory(engine: Engine(configuration: configuration), state: loadedState))
         self.dependencies = dependencies
         self.clock = clock
@@ -162,13 +165,27 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let interval = engine.configuration.reconcile.interval
         var deadline = clock.now
         while !Task.isShuttingDownGracefully {
+            let triggered: Bool
             do {
-                try await cancelWhenGracefulShutdown { [clock, deadline] in try await clock.sleep(until: deadline, tolerance: nil) }
+                // Until the slot, or until a pass is asked for now (leadership acquired): that pass is an extra one,
+                // and the slot still comes.
+                triggered = try await cancelWhenGracefulShutdown { [clock, deadline, passTrigger] in
+                    try await withThrowingTaskGroup(of: Bool.self) { group in
+                        group.addTask {
+                            try await clock.sleep(until: deadline, tolerance: nil)
+                            return false
+                        }
+                        group.addTask { await passTrigger.wait() }
+                        defer { group.cancelAll() }
+                        return try await group.next() ?? false
+                    }
+                }
             } catch {
                 return  // graceful shutdown or cancellation: stop before starting a pass
             }
-            if Task.isCancelled { return }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
             await runPass()
+            if triggered, clock.now < deadline { continue }
             let now = clock.now
             let late = deadline.duration(to: now)
             let skipped = late > interval ? Int(late / interval) : 0

@@ -134,6 +134,22 @@ struct ReconcilerServiceTests {
         _ = try? await run.value
     }
 
+    /// A replica that starts leading asks for a pass at once (its first pass that could act); the slot still comes.
+    @Test func aTriggeredPassRunsAtOnceAndTheNextSlotStillComes() async throws {
+        let metrics = ScriptedMetricsSource()
+        metrics.set("error_ratio", values: ["s1": 0, "s2": 0, "s3": 0])
+        let clock = ManualClock()
+        let service = makeService(metrics: metrics, clock: clock)
+        let run = Task { try await service.run() }
+        try await waitUntil("the first pass") { metrics.queries.count == 1 && clock.sleeperCount == 1 }
+        service.passTrigger.ring()
+        try await waitUntil("the triggered pass, with no time passing") { metrics.queries.count == 2 && clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(1))
+        try await waitUntil("the slot's pass") { metrics.queries.count == 3 }
+        run.cancel()
+        _ = try? await run.value
+    }
+
     @Test func gracefulShutdownFinishesThePassInFlight() async throws {
         let metrics = ScriptedMetricsSource()
         metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])

@@ -109,12 +109,30 @@ public final class LeaseElector: LeaderElector, Service {
             try await cancelWhenGracefulShutdown { [self] in
                 while !Task.isCancelled {
                     await tryAcquireOrRenew()
-                    let wait = await isLeader() ? settings.retryPeriod : settings.retryPeriod * (1 + Double.random(in: 0...1.2))
-                    try await clock.sleep(for: wait)
+                    try await clock.sleep(for: await nextRoundDelay())
                 }
             }
         } catch {}
         if Task.isShuttingDownGracefully { await release() }
+    }
+
+    /// How long to wait before the next round: the retry period while leading; while following, client-go's jittered
+    /// retry period (×1 to ×2.2), but no longer than until the holder's lease runs out by this replica's clock (plus up
+    /// to 0.1 s, jittered, to spread candidates out), so that a dead leader is succeeded as soon as its lease allows,
+    /// not up to a retry period later. The expiry is judged exactly as ``tryAcquireOrRenew()`` judges it.
+    public func nextRoundDelay() async -> Duration {
+        if await isLeader() { return settings.retryPeriod }
+        let jittered = settings.retryPeriod * (1 + Double.random(in: 0...1.2))
+        let now = monotonicNow()
+        let remaining = state.withLock { state -> Duration? in
+            guard let lease = state.lease, let observed = state.observedAt, !(lease.spec.holderIdentity ?? "").isEmpty,
+                lease.spec.holderIdentity != settings.identity
+            else { return nil }
+            return observed + .seconds(lease.spec.leaseDurationSeconds ?? Self.seconds(settings.leaseDuration)) - now
+        }
+        // Already expired (this round failed: a conflict, the API unreachable): no faster than client-go.
+        guard let remaining, remaining > .zero else { return jittered }
+        return min(jittered, remaining + .milliseconds(Int.random(in: 10...100)))
     }
 
     /// One round of client-go's `tryAcquireOrRenew`; returns whether this replica leads after it.

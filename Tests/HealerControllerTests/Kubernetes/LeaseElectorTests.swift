@@ -68,6 +68,34 @@ struct LeaseElectorTests {
         }
     }
 
+    /// A follower's next round comes no later than the holder's lease runs out by its clock (a dead leader is
+    /// succeeded then, not up to a jittered retry period later), and never sooner than client-go's once it has run out.
+    @Test func aFollowerTriesAgainWhenTheLeaseRunsOutNotLater() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let clock = ManualInstant()
+            let first = Self.elector("healer-a", server: server, clock: clock)
+            let second = Self.elector("healer-b", server: server, clock: clock)  // retry period 0.2 s: jittered 0.2–0.44 s
+            #expect(await first.tryAcquireOrRenew())
+            #expect(await first.nextRoundDelay() == .milliseconds(200))  // a leader renews every retry period
+            #expect(await !second.tryAcquireOrRenew())
+            // 15 s of lease left: the jittered retry period comes first.
+            let early = await second.nextRoundDelay()
+            #expect(early >= .milliseconds(200) && early <= .milliseconds(440))
+            // 0.1 s left: the next round comes when it runs out (plus at most 0.1 s).
+            clock.advance(by: .milliseconds(14_900))
+            let atExpiry = await second.nextRoundDelay()
+            #expect(atExpiry >= .milliseconds(110) && atExpiry <= .milliseconds(200))
+            // Run out, and the round failed (the API did not answer): no faster than client-go.
+            clock.advance(by: .seconds(1))
+            server.beginOutage("/leases/")
+            #expect(await !second.tryAcquireOrRenew())
+            let afterFailure = await second.nextRoundDelay()
+            #expect(afterFailure >= .milliseconds(200))
+            server.endOutage("/leases/")
+            #expect(await second.tryAcquireOrRenew())
+        }
+    }
+
     @Test func aWriteNamingAStaleVersionLosesTheRound() async throws {
         try await FakeKubernetesAPIServer.with { server in
             let first = Self.elector("healer-a", server: server)
