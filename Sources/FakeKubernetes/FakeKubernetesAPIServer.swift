@@ -67,7 +67,7 @@ public final class FakeKubernetesAPIServer: Sendable {
         var resourceVersion = 1000
         var uid = 0
         var requests: [Recorded] = []
-        var failures: [(method: String, pathSuffix: String, error: FakeAPIError)] = []
+        var failures: [(method: String, pathSuffix: String, error: FakeAPIError, skip: Int)] = []
         /// Path parts whose requests all fail with 503 while listed.
         var outages: Set<String> = []
     }
@@ -107,9 +107,10 @@ public final class FakeKubernetesAPIServer: Sendable {
     /// Every request so far, in order.
     public var requests: [Recorded] { core.store.withLock { $0.requests } }
 
-    /// Makes the next request whose method is `method` and whose path ends with `pathSuffix` fail with `error`.
-    public func failNext(_ method: String, pathSuffix: String, with error: FakeAPIError) {
-        core.store.withLock { $0.failures.append((method, pathSuffix, error)) }
+    /// Makes the next request whose method is `method` and whose path ends with `pathSuffix` fail with `error` (after
+    /// `skip` such requests have passed).
+    public func failNext(_ method: String, pathSuffix: String, with error: FakeAPIError, after skip: Int = 0) {
+        core.store.withLock { $0.failures.append((method, pathSuffix, error, skip)) }
     }
 
     /// Makes every request whose path contains `pathPart` (`/leases/`, `/configmaps/`) fail with 503 ServiceUnavailable
@@ -353,6 +354,10 @@ final class Core: Sendable {
             store.requests.append(recorded)
             if store.outages.contains(where: { path.contains($0) }) { return .unavailable }
             guard let index = store.failures.firstIndex(where: { $0.method == request.method && path.hasSuffix($0.pathSuffix) }) else {
+                return nil
+            }
+            if store.failures[index].skip > 0 {
+                store.failures[index].skip -= 1
                 return nil
             }
             return store.failures.remove(at: index).error

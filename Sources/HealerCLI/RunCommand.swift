@@ -64,31 +64,25 @@ struct RunCommand: AsyncParsableCommand {
         // With `ha:`, replicas elect a leader on a Lease and share their state in a ConfigMap; only the leader acts
         // (followers judge and serve status and metrics).
         var elector: LeaseElector?
-        var forwarder: AlertForwarder?
+        var forwarder: LeaderForwarder?
         let passTrigger = PassTrigger()
         let store: any StateStore
         let saved: EngineState?
         if let ha = configuration.ha {
             let shared: ConfigMapStateStore
             do {
-                let (client, namespace) = try HAAccess.client(ha, dataDirectory: dataDirectory)
+                let access = try HAAccess(configuration: configuration, ha: ha)
                 let environment = ProcessInfo.processInfo.environment
-                // Unique per process, as client-go recommends: two replicas sharing a name would both lead.
-                let identity =
-                    ha.identity ?? (environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName) + "_" + UUID().uuidString.prefix(8).lowercased()
-                elector = LeaseElector(
-                    settings: .init(
-                        name: ha.leaseName, namespace: namespace, identity: identity, leaseDuration: ha.leaseDuration,
-                        renewDeadline: ha.renewDeadline, retryPeriod: ha.retryPeriod,
-                        url: ha.advertisedURL(listen: configuration.server.listen, podIP: environment["POD_IP"])),
-                    client: client, logger: logger,
-                    onTransition: { leading, _ in
-                        metrics.leadershipChanged(leading: leading)
-                        // Its first pass that could act (taking the shared state over) runs now, not at the next slot.
-                        if leading { passTrigger.ring() }
-                    })
-                shared = ConfigMapStateStore(client: client, name: ha.stateConfigMap, namespace: namespace)
-                forwarder = AlertForwarder(identity: identity) { [shared] in await shared.leaderURL }
+                let identity = HAAccess.identity(ha, environment: environment)
+                shared = access.store
+                elector = access.elector(
+                    identity: identity, url: ha.advertisedURL(listen: configuration.server.listen, podIP: environment["POD_IP"]), logger: logger
+                ) { leading, _ in
+                    metrics.leadershipChanged(leading: leading)
+                    // Its first pass that could act (taking the shared state over) runs now, not at the next slot.
+                    if leading { passTrigger.ring() }
+                }
+                forwarder = LeaderForwarder(identity: identity) { [shared] in await shared.leaderURL }
             } catch {
                 Output.error("healer: \(config.path): ha: \(error)")
                 throw ExitCode.failure
@@ -155,7 +149,7 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         let path = config.path
-        let api = ControllerAPI(service: service, metrics: metrics, journal: journal, alertForwarder: forwarder) {
+        let api = ControllerAPI(service: service, metrics: metrics, journal: journal, leaderForwarder: forwarder) {
             try ConfigurationLoader.load(path: path)
         }
         var token: String?

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import HealerController
 import HealerCore
 import HealerKubernetes
 import HealerStore
+import Logging
 
 /// `healer state export|import`: the engine state and recent decisions as one JSON document, for backups and to
 /// move between the SQLite store of a single instance and the shared ConfigMap of replicas (`ha:`).
@@ -15,9 +17,9 @@ struct StateCommand: AsyncParsableCommand {
             state.path; --store picks one. To move a single instance to two replicas: `healer state export --store sqlite \
             -o state.json`, then `healer state import --store kubernetes -i state.json` before the replicas start.
 
-            Import writes only into a store nobody is using: the SQLite file is locked by a running Healer, and the \
-            ConfigMap is refused while a replica holds the Lease (scale the Deployment to 0 first). A store that already \
-            holds a state is replaced only with --replace.
+            Import writes only into a store nobody is using: the SQLite file is locked by a running Healer; into the \
+            ConfigMap, import takes the Lease as a leader would (refused while a replica holds it: scale the Deployment \
+            to 0 first) and writes under its term. A store that already holds a state is replaced only with --replace.
             """,
         subcommands: [Export.self, Import.self])
 
@@ -75,7 +77,7 @@ struct StateCommand: AsyncParsableCommand {
             let decisions: [DecisionRecord]
             do {
                 if kind == .kubernetes, let ha = configuration.ha {
-                    let (store, _, _) = try HAAccess.store(configuration, ha)
+                    let store = try HAAccess(configuration: configuration, ha: ha).store
                     state = try await store.load()
                     decisions = try await store.recentRecords(limit: 100_000)
                 } else {
@@ -139,10 +141,7 @@ struct StateCommand: AsyncParsableCommand {
             let document = try Self.read(input)
             do {
                 if kind == .kubernetes, let ha = configuration.ha {
-                    let (store, client, namespace) = try HAAccess.store(configuration, ha)
-                    let epoch = try await Self.freeLeaseEpoch(client: client, name: ha.leaseName, namespace: namespace)
-                    if !replace, let existing = try await store.load() { try Self.refuse(name, existing) }
-                    try await store.restore(document.state, records: document.decisions, epoch: epoch)
+                    try await Self.importShared(document, access: try HAAccess(configuration: configuration, ha: ha), name: name, replace: replace)
                 } else {
                     let store = try await SQLiteStateStore.open(path: configuration.state.path, lockTimeout: 0.5)
                     defer { Task { await store.close() } }
@@ -207,28 +206,41 @@ struct StateCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        /// The Lease, or `nil` when there is none.
-        static func lease(client: KubernetesClient, name: String, namespace: String) async throws(KubernetesError) -> Lease? {
-            do {
-                return try await client.lease(name, namespace: namespace)
-            } catch {
-                if error.code == 404 { return nil }
-                throw error
-            }
-        }
-
-        /// The Lease's epoch when nobody holds it (released, expired, or never created: -1); refuses while a replica holds it.
-        static func freeLeaseEpoch(client: KubernetesClient, name: String, namespace: String) async throws -> Int {
-            guard let lease = try await Self.lease(client: client, name: name, namespace: namespace) else { return -1 }
-            if let holder = lease.spec.holderIdentity, !holder.isEmpty, let renewed = lease.spec.renewTime.flatMap(KubernetesTime.parse),
-                renewed.addingTimeInterval(Double(lease.spec.leaseDurationSeconds ?? 15)) > Date()
-            {
+        /// Writes the document into the shared state as a leader would: it takes the Lease (refused while a replica
+        /// holds it), takes the state over in that term (so the fence holds against any replica that led before), saves,
+        /// and lets the Lease go; the next leader's term is later, and it takes the imported state over.
+        static func importShared(_ document: Document, access: HAAccess, name: String, replace: Bool) async throws {
+            let elector = access.elector(
+                identity: "healer-state-import_" + UUID().uuidString.prefix(8).lowercased(), url: nil,
+                logger: Logger(label: "healer.state") { _ in SwiftLogNoOpLogHandler() })
+            // A holder is judged by this process's clock from when it first saw the Lease, as any replica judges it: a
+            // lease left by a dead replica is free once it has run out, a live replica keeps it.
+            let deadline = ContinuousClock.now + access.settings.leaseDuration + access.settings.retryPeriod * 2
+            var acquired = await elector.tryAcquireOrRenew()
+            if !acquired, let holder = elector.holder, !holder.isEmpty {
                 Output.error(
-                    "healer: \(holder) holds the Lease \(namespace)/\(name): a running leader would overwrite the import; stop every replica "
-                        + "(kubectl scale deployment healer --replicas=0), wait for the lease to end, and import again")
+                    "healer: the Lease is held by \(holder); waiting up to \(Int(access.settings.leaseDuration.components.seconds)) s for it to end")
+            }
+            while !acquired, ContinuousClock.now < deadline {
+                try await Task.sleep(for: access.settings.retryPeriod)
+                acquired = await elector.tryAcquireOrRenew()
+            }
+            guard acquired, let term = await elector.term() else {
+                Output.error(
+                    "healer: \(elector.holder.map { "\($0) holds" } ?? "cannot take") the Lease \(access.namespace)/\(access.settings.leaseName): a "
+                        + "running leader would overwrite the import; stop every replica (kubectl scale deployment healer --replicas=0), "
+                        + "wait for the lease to end, and import again")
                 throw ExitCode.failure
             }
-            return lease.spec.leaseTransitions ?? -1
+            do {
+                let existing = try await access.store.takeOver(term)
+                if !replace, let existing { try refuse(name, existing) }
+                try await access.store.save(document.state, appending: document.decisions)
+            } catch {
+                await elector.release()
+                throw error
+            }
+            await elector.release()
         }
     }
 }

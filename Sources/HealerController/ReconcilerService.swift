@@ -155,6 +155,11 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     /// Why the last pass could not load or save the state (so it did nothing); `nil` when it could.
     public var stateProblem: String? { memory.withLock { $0.stateFailure } }
 
+    /// Whether this replica leads now (asked of the elector, not the last pass): with shared state, whether it has a term.
+    public func leadsNow() async -> Bool {
+        dependencies.store is any SharedStateStore ? await dependencies.elector.term() != nil : await dependencies.elector.isLeader()
+    }
+
     /// Who leads, as this replica saw it at its last pass; `nil` for a single instance (it always leads).
     public var leadership: Leadership? {
         guard !(dependencies.elector is SingleInstanceLeaderElector) else { return nil }
@@ -207,7 +212,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let seen = await observe(engine: engine, at: time)
         var decided = await decide(seen, engine: engine)
         let saved = await save(&decided, seen: seen, engine: engine)
-        let results = await apply(decided, isLeader: seen.observations.isLeader, saved: saved)
+        let results = await apply(decided, isLeader: seen.observations.isLeader, term: seen.term, saved: saved)
         return report(seen, decided, results: results, engine: engine, duration: started.duration(to: clock.now))
     }
 
@@ -238,10 +243,10 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         let view = await dependencies.balancer?.observe() ?? BalancerObservation()
         logBalancer(view)
         memory.withLock { $0.unreachable = view.unreachable }
-        let term = await dependencies.elector.term()
-        var isLeader = await dependencies.elector.isLeader()
-        // With shared state only a term can be fenced: leading without one (a stale answer) is not leading.
-        if dependencies.store is any SharedStateStore { isLeader = isLeader && term != nil }
+        // With shared state, leading is having a term (one reading: a term and a separate "no" cannot disagree).
+        let shared = dependencies.store is any SharedStateStore
+        let term = shared ? await dependencies.elector.term() : nil
+        let isLeader = shared ? term != nil : await dependencies.elector.isLeader()
         memory.withLock { $0.leading = isLeader }
         let (hints, failed) = memory.withLock { memory in
             defer {
@@ -304,6 +309,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             memory.withLock { memory in
                 memory.commands = decided.commands + memory.commands
                 memory.failedSteps.merge(seen.observations.failedSteps) { current, _ in current }
+                memory.alerts.merge(seen.observations.alerts) { current, _ in current }
             }
             decided.outcome.records.append(DecisionRecord(time: seen.time, kind: .pool, pool: "*", because: unsaved))
         } else {
@@ -331,13 +337,13 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
     ///
     /// Leadership is checked again right before each write to the balancer and each actuator run (by the elector's
     /// monotonic clock): a leader paused past its lease acts on nothing when it resumes.
-    private func apply(_ decided: Decided, isLeader: Bool, saved: Bool) async -> EffectResults {
+    private func apply(_ decided: Decided, isLeader: Bool, term: LeaderTerm?, saved: Bool) async -> EffectResults {
         let plan = decided.outcome.plan
-        let elector = dependencies.elector
+        let stillLeads = { await self.stillLeads(term: term) }
         let lost = ActionOutcome.failed(.notLeader, detail: "leadership lost before the write: nothing done")
         var applied: [TargetID: ActionOutcome] = [:]
         // New servers come into service only when the state is saved: bringing one in is something new.
-        if let balancer = dependencies.balancer, isLeader, saved, await elector.isLeader() {
+        if let balancer = dependencies.balancer, isLeader, saved, await stillLeads() {
             for (target, result) in await balancer.admitNewServers().sorted(by: { $0.key < $1.key }) {
                 logger.log(
                     level: result.result.failed ? .error : .notice, "balancer \(result.result.failed ? "could not admit" : "admitted") \(target)",
@@ -345,7 +351,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             }
         }
         if let balancer = dependencies.balancer, isLeader, !plan.desired.isEmpty {
-            applied = await elector.isLeader() ? await balancer.apply(plan.desired) : plan.desired.mapValues { _ in lost }
+            applied = await stillLeads() ? await balancer.apply(plan.desired) : plan.desired.mapValues { _ in lost }
             let changed = Set(plan.changes.filter { !$0.dryRun }.map(\.key.target))
             for (target, result) in applied.sorted(by: { $0.key < $1.key }) where result.result != .unchanged {
                 guard result.result.failed || !changed.contains(target) else { continue }  // a change is logged below
@@ -370,7 +376,7 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             if call.dryRun {
                 result = ActionOutcome(.dryRun, detail: "would \(call)")
             } else {
-                result = await elector.isLeader() ? await dependencies.actuator.execute(call) : lost
+                result = await stillLeads() ? await dependencies.actuator.execute(call) : lost
             }
             results.calls.append((call, result))
             // A refusal fails the same way every time: not worth trying again. A step skipped for lost leadership is
@@ -381,10 +387,19 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
             }
             log(call.key, name: call.purpose, "\(call.purpose) \(call.actuator) \(call.key.target)", result, step: call.step)
         }
-        if let balancer = dependencies.balancer, isLeader, saved, await elector.isLeader() {
+        if let balancer = dependencies.balancer, isLeader, saved, await stillLeads() {
             await balancer.note(decided.outcome.records.filter { !$0.dryRun })
         }
         return results
+    }
+
+    /// Whether this replica still leads, right before an effect: by the elector's monotonic clock, and with shared
+    /// state in the very term the pass saved under (a replica deposed and elected again meanwhile does not finish a
+    /// pass of its old term: another leader may have acted since).
+    private func stillLeads(term: LeaderTerm?) async -> Bool {
+        guard dependencies.store is any SharedStateStore else { return await dependencies.elector.isLeader() }
+        guard let term else { return false }
+        return await dependencies.elector.term() == term
     }
 
     /// Logs what came of an effect: `name` as in `healer_actions_total{action}`, `text` what was done.
@@ -500,9 +515,11 @@ public final class ReconcilerService<C: Clock>: Service, Sendable where C.Durati
         }
         let (fenced, cached) = memory.withLock { ($0.fencedTerm, $0.state) }
         if fenced == term, let cached { return (cached, true, []) }
-        let taken = await read(fresh: fresh, transitions: []) { try await store.takeOver(term) }
+        // No state stored (the first leader ever, or the object was deleted): resume what this replica last knew.
+        let taken = await read(fresh: cached ?? fresh, transitions: []) { try await store.takeOver(term) }
         guard taken.trusted else { return taken }
-        memory.withLock { ($0.fencedTerm, $0.tookOver) = (term, true) }
+        // The state taken over is the state from now on, even if this pass cannot save it.
+        memory.withLock { ($0.fencedTerm, $0.tookOver, $0.state) = (term, true, taken.0) }
         let record = DecisionRecord(
             time: seen.time, kind: .pool, pool: "*",
             because: .leaderTookOver(epoch: term.epoch, holder: term.holder, incidents: taken.0.incidents.count))

@@ -8,6 +8,8 @@ public struct ConfigMap: Sendable, Equatable, Codable {
         public var namespace: String?
         public var resourceVersion: String?
         public var labels: [String: String]?
+        /// Kept as read: a replacement must not wipe what other tools wrote.
+        public var annotations: [String: String]?
 
         public init(name: String, namespace: String?, resourceVersion: String? = nil, labels: [String: String]? = nil) {
             self.name = name

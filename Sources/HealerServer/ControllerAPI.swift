@@ -13,8 +13,9 @@ public final class ControllerAPI: Sendable {
     public let journal: DecisionJournal
     /// The alert intake.
     public let intake: AlertIntake
-    /// Hands alerts a follower receives to the leader (`ha:`); `nil` for a single instance.
-    public let alertForwarder: AlertForwarder?
+    /// Hands the changes a follower receives (alerts, pause, resume, release) to the leader (`ha:`); `nil` for a
+    /// single instance.
+    public let leaderForwarder: LeaderForwarder?
     /// Loads the configuration again; `nil` when reloading is not possible.
     private let loader: (@Sendable () throws -> HealerConfiguration)?
     private let reloadFailure = Mutex<String?>(nil)
@@ -23,9 +24,9 @@ public final class ControllerAPI: Sendable {
     /// Creates the API over a running loop.
     public init(
         service: ReconcilerService<ContinuousClock>, metrics: ControllerMetrics, journal: DecisionJournal, intake: AlertIntake = AlertIntake(),
-        alertForwarder: AlertForwarder? = nil, loader: (@Sendable () throws -> HealerConfiguration)? = nil
+        leaderForwarder: LeaderForwarder? = nil, loader: (@Sendable () throws -> HealerConfiguration)? = nil
     ) {
-        self.alertForwarder = alertForwarder
+        self.leaderForwarder = leaderForwarder
         self.service = service
         self.metrics = metrics
         self.journal = journal

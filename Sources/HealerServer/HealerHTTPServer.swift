@@ -82,19 +82,9 @@ public enum HealerHTTPServer {
                 throw HTTPError(.badRequest, message: "not an Alertmanager webhook payload: \(error)")
             }
             // A follower acts on nothing: the delivery goes to the leader, or back to Alertmanager to be sent again.
-            if let forwarder = api.alertForwarder, api.service.leadership?.leading == false {
-                guard !request.headers.contains(where: { $0.name.canonicalName == AlertForwarder.header.lowercased() }) else {
-                    throw HTTPError(.serviceUnavailable, message: "forwarded to a replica that does not lead: Alertmanager will send it again")
-                }
-                switch await forwarder.forward(data, authorization: request.headers[.authorization]) {
-                case .answered(let status, let answer):
-                    if (200..<300).contains(status) { api.metrics.alertsForwarded(payload.alerts.count) }
-                    return Response(
-                        status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: Array(answer))))
-                case .failed(let why):
-                    throw HTTPError(.serviceUnavailable, message: "this replica does not lead and \(why): Alertmanager will send it again")
-                }
+            if let forwarded = try await Self.toLeader(request, body: data, api: api) {
+                if forwarded.status.code / 100 == 2 { api.metrics.alertsForwarded(payload.alerts.count) }
+                return forwarded
             }
             let outcomes = api.intake.receive(payload, engine: api.service.engine, now: Date()) { key, alert in
                 api.service.hint(key, alert: alert)
@@ -122,6 +112,7 @@ public enum HealerHTTPServer {
             changes.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
                 let pool = request.uri.queryParameters["pool"].map(String.init)
                 if let pool, api.service.engine.configuration.pools[pool] == nil { throw HTTPError(.notFound, message: "no pool named \(pool)") }
+                if let forwarded = try await Self.toLeader(request, body: Data(), api: api) { return forwarded }
                 api.service.enqueue(pause ? .pause(pool: pool) : .resume(pool: pool))
                 return try Self.respond(.accepted, ["status": pause ? "paused" : "resumed", "scope": pool ?? "all", "effective": "next pass"])
             }
@@ -133,6 +124,7 @@ public enum HealerHTTPServer {
                     $0.key.target == TargetID(pool: pool, server: server) && $0.phase == .quarantined
                 } ?? false
             guard quarantined else { throw HTTPError(.notFound, message: "\(pool)/\(server) is not quarantined") }
+            if let forwarded = try await Self.toLeader(request, body: Data(), api: api) { return forwarded }
             api.service.enqueue(.releaseQuarantine(TargetID(pool: pool, server: server)))
             return try Self.respond(.accepted, ["status": "releasing", "target": "\(pool)/\(server)", "effective": "next pass"])
         }
@@ -143,6 +135,25 @@ public enum HealerHTTPServer {
             return try Self.respond(.ok, ["status": "reloaded"])
         }
         return router
+    }
+
+    /// With `ha:`, a change that reached a replica that does not lead now: the leader's answer to it, or a 503 (sent
+    /// again, it may reach the leader); `nil` when this replica leads (or runs alone) and handles it itself. Asked per
+    /// request, not from the last pass: a replica that has just lost the Lease must not accept what its next pass,
+    /// a follower's, would drop.
+    private static func toLeader(_ request: Request, body: Data, api: ControllerAPI) async throws -> Response? {
+        guard let forwarder = api.leaderForwarder, await !api.service.leadsNow() else { return nil }
+        guard !request.headers.contains(where: { $0.name.canonicalName == LeaderForwarder.header.lowercased() }) else {
+            throw HTTPError(.serviceUnavailable, message: "forwarded to a replica that does not lead: send it again")
+        }
+        switch await forwarder.forward("\(request.uri)", body: body, authorization: request.headers[.authorization]) {
+        case .answered(let status, let answer):
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: Array(answer))))
+        case .failed(let why):
+            throw HTTPError(.serviceUnavailable, message: "this replica does not lead and \(why): send it again")
+        }
     }
 
     private static func respond(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {

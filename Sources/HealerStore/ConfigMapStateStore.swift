@@ -58,6 +58,13 @@ public actor ConfigMapStateStore: SharedStateStore {
         return LeaderTerm(epoch: epoch, holder: holder, url: data["leader-url"])
     }
 
+    /// The epoch a new Lease must start at so that its terms come after every term that fenced the object: one
+    /// above the stored epoch (0 when none).
+    public func nextEpoch() async throws -> Int {
+        guard let map = try await read(), let term = Self.term(of: map) else { return 0 }
+        return term.epoch + 1
+    }
+
     public func load() async throws -> EngineState? {
         guard let map = try await read() else { return nil }
         return try decodeState(map)
@@ -104,28 +111,6 @@ public actor ConfigMapStateStore: SharedStateStore {
         throw SharedStateError.contended(name: name)
     }
 
-    /// Replaces the object's state and decisions with `state` and `records` (`healer state import`), marked with
-    /// `epoch` and the holder `healer-state-import`, for use while no replica leads: the next leader's term is later
-    /// than `epoch` (give the Lease's `leaseTransitions`), so it takes the imported state over. This store does not
-    /// write again afterwards.
-    public func restore(_ state: EngineState, records: [DecisionRecord], epoch: Int) async throws {
-        let term = LeaderTerm(epoch: epoch, holder: "healer-state-import")
-        var kept = Array(records.suffix(decisionCapacity))
-        let data = try encode(state, term: term, decisions: &kept)
-        defer { fence = nil }
-        do {
-            if var map = try await read() {
-                map.data = data
-                written = try await client.updateConfigMap(map)
-            } else {
-                written = try await client.createConfigMap(
-                    ConfigMap(metadata: .init(name: name, namespace: namespace, labels: ["app.kubernetes.io/name": "healer"]), data: data))
-            }
-        } catch let error as KubernetesError {
-            throw SharedStateError.unreachable(name: name, error)
-        }
-    }
-
     public func save(_ state: EngineState) async throws {
         try await save(state, appending: [])
     }
@@ -139,14 +124,13 @@ public actor ConfigMapStateStore: SharedStateStore {
                 written = try await client.updateConfigMap(map)
                 decisions = kept
                 return
-            } catch  where error.code == 409 && attempt == 1 {
+            } catch  where error.code == 409 {
                 // Another write came first: a later term's fence, or this replica's own last write whose answer was lost.
-                let current: ConfigMap?
-                do { current = try await read() } catch { throw error }
-                guard let current else { break }
-                guard Self.term(of: current) == term else {
+                // Anything but "the object still names this term" (read again, or a second conflict) means deposed.
+                let current = try? await read()
+                guard attempt == 1, let current, Self.term(of: current) == term else {
                     fence = nil
-                    throw SharedStateError.fenced(name: name, by: Self.term(of: current))
+                    throw SharedStateError.fenced(name: name, by: current.flatMap { Self.term(of: $0) })
                 }
                 map.metadata.resourceVersion = current.metadata.resourceVersion
             } catch  where error.code == 404 {

@@ -1,6 +1,6 @@
 import CurlHTTP
 public import FakeKubernetes
-public import Foundation
+import Foundation
 public import HealerCore
 public import HealerTesting
 import Synchronization
@@ -137,8 +137,9 @@ public final class ReplicaPair: Sendable {
         }
     }
 
-    /// A pod of the pool, running and ready but for Healer's gate.
-    static func pod(_ name: String) -> JSONValue {
+    /// A pod of the pool (namespace `shop`, label `app=web`, owned by ReplicaSet `web-7d9c`), running and ready but for
+    /// Healer's gate.
+    public static func pod(_ name: String) -> JSONValue {
         [
             "apiVersion": "v1", "kind": "Pod",
             "metadata": [
@@ -167,11 +168,11 @@ public final class ReplicaPair: Sendable {
     /// Starts A, waits until it leads and has every pod in service, then starts B and waits until it follows.
     public func startLeaderThenFollower() async throws {
         try await start("healer-a")
-        try await waitUntil("healer-a to lead", timeout: .seconds(30)) { self.holder == "healer-a" }
+        try await waitUntil("healer-a to lead", timeout: .seconds(30)) { self.leads("healer-a") }
         try await waitUntil("every pod in service", timeout: .seconds(30)) { Self.pods.allSatisfy { self.gate($0) == "True" } }
         try await start("healer-b")
         try await waitUntil("healer-b to follow", timeout: .seconds(30)) {
-            await self.leadership("healer-b") == Leadership(leading: false, holder: "healer-a")
+            await self.sees("healer-b", leading: false, holder: "healer-a")
         }
     }
 
@@ -184,6 +185,16 @@ public final class ReplicaPair: Sendable {
             kill(-process.pid, SIGCONT)
             await process.stop()
         }
+    }
+
+    /// Whether replica `name` (its identity, before the per-process suffix) holds the Lease, as the API server has it.
+    public func leads(_ name: String) -> Bool { holder?.hasPrefix(name + "_") == true }
+
+    /// Whether replica `replica`'s status says it leads (or not), and that `holder` (an identity before its suffix)
+    /// holds the Lease.
+    public func sees(_ replica: String, leading: Bool, holder: String) async -> Bool {
+        guard let seen = await leadership(replica) else { return false }
+        return seen.leading == leading && seen.holder?.hasPrefix(holder + "_") == true
     }
 
     /// The Lease's holder, as the API server has it.
@@ -221,14 +232,14 @@ public final class ReplicaPair: Sendable {
     /// When the shared state was first written by `holder`'s term: its takeover, in its first pass that could act.
     public func takeover(by holder: String) -> ContinuousClock.Instant? {
         cluster.requests.first {
-            ["PUT", "POST"].contains($0.method) && $0.path.contains("/configmaps") && $0.body.contains(#""holder":"\#(holder)""#)
+            ["PUT", "POST"].contains($0.method) && $0.path.contains("/configmaps") && $0.body.contains(#""holder":"\#(holder)_"#)
         }?.receivedAt
     }
 
     /// When `holder` first wrote the Lease as its holder: it leads from then.
     public func leaseAcquired(by holder: String) -> ContinuousClock.Instant? {
         cluster.requests.first {
-            ["PUT", "POST"].contains($0.method) && $0.path.contains("/leases") && $0.body.contains(#""holderIdentity":"\#(holder)""#)
+            ["PUT", "POST"].contains($0.method) && $0.path.contains("/leases") && $0.body.contains(#""holderIdentity":"\#(holder)_"#)
         }?.receivedAt
     }
 

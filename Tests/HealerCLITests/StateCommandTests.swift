@@ -13,11 +13,11 @@ struct StateCommandTests {
     static let record = DecisionRecord(time: Date(timeIntervalSince1970: 1_800_000_000), kind: .pool, pool: "web", because: .operatorPaused(true))
 
     /// A configuration with its SQLite state at `state.db` and, with `kubeconfig`, `ha:` on that cluster.
-    static func configuration(_ directory: TemporaryDirectory, kubeconfig: String?) throws -> String {
+    static func configuration(_ directory: TemporaryDirectory, kubeconfig: String?, lease: String = "{}") throws -> String {
         try directory.write(
             "rules.yaml",
             "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]")
-        let ha = kubeconfig.map { "ha: { kubeconfig: \"\($0)\", lease: {} }" } ?? ""
+        let ha = kubeconfig.map { "ha: { kubeconfig: \"\($0)\", lease: \(lease) }" } ?? ""
         try directory.write(
             "healer.yaml",
             """
@@ -61,12 +61,14 @@ struct StateCommandTests {
                 #expect(imported.status == 0, "\(imported.output)")
                 #expect(imported.output.contains("into configmap/healer-state"))
                 let map = try #require(cluster.object("configmaps", namespace: "ops", name: "healer-state"))
-                #expect(map.value(at: "data.holder") == "healer-state-import" && map.value(at: "data.epoch") == "-1")
-                // The replicas' first leader (epoch 0 of a new Lease) takes it over.
+                #expect(map.value(at: "data.holder")?.string?.hasPrefix("healer-state-import_") == true && map.value(at: "data.epoch") == "0")
+                // Import took the Lease and let it go: the replicas' first leader leads in a later term, and takes it over.
+                let lease = try #require(cluster.object("leases", namespace: "ops", name: "healer", apiVersion: "coordination.k8s.io/v1"))
+                #expect(lease.value(at: "spec.holderIdentity") == "")
                 let store = ConfigMapStateStore(
                     client: KubernetesClient(connection: KubernetesConnection(server: cluster.url, namespace: "ops")), name: "healer-state",
                     namespace: "ops")
-                #expect(try await store.takeOver(LeaderTerm(epoch: 0, holder: "healer-a"))?.pause.pools == ["web"])
+                #expect(try await store.takeOver(LeaderTerm(epoch: 1, holder: "healer-a"))?.pause.pools == ["web"])
                 #expect(try await store.recentRecords(limit: 10).map(\.code) == [.operatorPaused])
 
                 // Back again, from the ConfigMap to the SQLite file, which holds a state: only with --replace.
@@ -89,20 +91,31 @@ struct StateCommandTests {
         try await FakeKubernetesAPIServer.with { cluster in
             try await TemporaryDirectory.with(prefix: "state") { directory in
                 let kubeconfig = try cluster.writeKubeconfig(in: directory.path, namespace: "ops")
-                let config = try Self.configuration(directory, kubeconfig: kubeconfig)
+                let config = try Self.configuration(
+                    directory, kubeconfig: kubeconfig, lease: "{ duration: 2s, renew_deadline: 1500ms, retry_period: 500ms }")
                 try await Self.seed(directory)
                 _ = try await Command.execute(
                     healer, ["state", "export", "--config", config, "--store", "sqlite", "-o", directory.path + "/state.json"], in: directory.path)
                 try cluster.create([
                     "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "healer", "namespace": "ops"],
                     "spec": [
-                        "holderIdentity": "healer-a_1234", "leaseDurationSeconds": 15, "renewTime": .string(KubernetesTime.micro(Date())),
+                        "holderIdentity": "healer-a_1234", "leaseDurationSeconds": 2, "renewTime": .string(KubernetesTime.micro(Date())),
                         "leaseTransitions": 3,
                     ],
                 ])
+                // The holder renews, as a live replica does.
+                let renewer = Task {
+                    while !Task.isCancelled {
+                        cluster.modify("leases", namespace: "ops", name: "healer") {
+                            $0["spec"]?["renewTime"] = .string(KubernetesTime.micro(Date()))
+                        }
+                        try? await Task.sleep(for: .milliseconds(300))
+                    }
+                }
+                defer { renewer.cancel() }
                 let refused = try await Command.execute(
                     healer, ["state", "import", "--config", config, "-i", directory.path + "/state.json"], in: directory.path)
-                #expect(refused.status == 1 && refused.output.contains("healer-a_1234 holds the Lease"), "\(refused.output)")
+                #expect(refused.status == 1 && refused.output.contains("healer-a_1234 holds the Lease ops/healer"), "\(refused.output)")
                 #expect(cluster.object("configmaps", namespace: "ops", name: "healer-state") == nil)
             }
         }

@@ -21,7 +21,7 @@ struct HAFailoverTests {
             let leader = try #require(pair.process("healer-a"))
             kill(-leader.pid, SIGKILL)
             _ = try await eventually("healer-a to die", timeout: .seconds(10)) { leader.exitStatus() }
-            try await waitUntil("healer-b to lead", timeout: .seconds(30)) { pair.holder == "healer-b" }
+            try await waitUntil("healer-b to lead", timeout: .seconds(30)) { pair.leads("healer-b") }
             try await waitUntil("web-b restarted by the new leader", timeout: .seconds(30)) {
                 pair.cluster.object("pods", namespace: "shop", name: "web-b") == nil
             }
@@ -32,7 +32,7 @@ struct HAFailoverTests {
             let decisions = pair.sharedDecisions
             #expect(decisions.filter { $0.code == "step_applied" }.map(\.action) == ["drain", "restart"])
             #expect(decisions.filter { $0.code == "leader_took_over" }.count == 2)
-            #expect(await pair.leadership("healer-b") == Leadership(leading: true, holder: "healer-b"))
+            #expect(await pair.sees("healer-b", leading: true, holder: "healer-b"))
         }
     }
 
@@ -43,22 +43,22 @@ struct HAFailoverTests {
             try await waitUntil("web-b drained by the leader", timeout: .seconds(30)) { pair.gate("web-b") == "False" }
             let stopped = try #require(pair.process("healer-a"))
             kill(-stopped.pid, SIGSTOP)
-            try await waitUntil("healer-b to lead", timeout: .seconds(30)) { pair.holder == "healer-b" }
+            try await waitUntil("healer-b to lead", timeout: .seconds(30)) { pair.leads("healer-b") }
             try await waitUntil("web-b restarted by the new leader", timeout: .seconds(30)) {
                 pair.cluster.object("pods", namespace: "shop", name: "web-b") == nil
             }
             let requestsBefore = pair.cluster.requests.count
             kill(-stopped.pid, SIGCONT)
             try await waitUntil("healer-a to follow", timeout: .seconds(30)) {
-                await pair.leadership("healer-a") == Leadership(leading: false, holder: "healer-b")
+                await pair.sees("healer-a", leading: false, holder: "healer-b")
             }
             // Resumed, it wrote nothing: no gate, no delete, no state, no lease taken back.
             let after = pair.cluster.requests.dropFirst(requestsBefore)
             #expect(!after.contains { $0.method == "PATCH" && $0.path.hasSuffix("/pods/web-b/status") })
             #expect(pair.gateWrites("web-b", "False") == 1 && pair.deletions("web-b") == 1)
-            #expect(pair.holder == "healer-b")
+            #expect(pair.leads("healer-b"))
             let map = pair.cluster.object("configmaps", namespace: "shop", name: "healer-state")
-            #expect(map?.value(at: "data.holder") == "healer-b" && map?.value(at: "data.epoch") == "1")
+            #expect(map?.value(at: "data.holder")?.string?.hasPrefix("healer-b_") == true && map?.value(at: "data.epoch") == "1")
         }
     }
 
@@ -107,6 +107,16 @@ struct HAFailoverTests {
             try await waitUntil("web-b drained by the leader on the confirmed alert", timeout: .seconds(30)) { pair.gate("web-b") == "False" }
             let metrics = try await HTTPClient().get(follower + "/metrics").text
             #expect(metrics.contains(#"healer_alerts_received_total{status="forwarded"} 1"#))
+            // An operator's pause sent to the follower pauses the leader (a follower's pass never saves a command).
+            let pause = try await HTTPClient().execute(HTTPRequest(method: .post, url: follower + "/api/v1/pause?pool=web"))
+            #expect(pause.status == 202, "\(pause.text)")
+            let leader = "http://127.0.0.1:\(pair.ports["healer-a"] ?? 0)"
+            try await waitUntil("the leader paused", timeout: .seconds(30)) {
+                guard let status = try? await HTTPClient().get(leader + "/api/v1/status"),
+                    let object = try? JSONSerialization.jsonObject(with: status.body) as? [String: Any]
+                else { return false }
+                return (object["pools"] as? [[String: Any]])?.first?["paused"] as? Bool == true
+            }
         }
     }
 
@@ -123,7 +133,7 @@ struct HAFailoverTests {
                     $0.method == "PUT" && $0.path.hasSuffix("/leases/healer") && $0.body.contains(#""holderIdentity":"""#)
                 })
             try await waitUntil("healer-b to lead", timeout: .seconds(30)) {
-                await pair.leadership("healer-b") == Leadership(leading: true, holder: "healer-b")
+                await pair.sees("healer-b", leading: true, holder: "healer-b")
             }
         }
     }

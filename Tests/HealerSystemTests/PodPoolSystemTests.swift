@@ -6,6 +6,7 @@ import HealerKubernetes
 import HealerPrometheus
 import HealerTesting
 import Logging
+import ReplicaHarness
 import Synchronization
 import Testing
 
@@ -16,20 +17,8 @@ import Testing
 struct PodPoolSystemTests {
     static let gate = KubernetesSettings.defaultReadinessGate
 
-    static func pod(_ name: String) -> JSONValue {
-        [
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": [
-                "name": .string(name), "namespace": "shop", "labels": ["app": "web"],
-                "ownerReferences": [["apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9c", "uid": "rs-uid", "controller": true]],
-            ],
-            "spec": ["nodeName": "node-1", "readinessGates": [["conditionType": .string(gate)]], "containers": [["name": "app"]]],
-            "status": [
-                "phase": "Running", "conditions": [["type": "PodScheduled", "status": "True"], ["type": "ContainersReady", "status": "True"]],
-                "containerStatuses": [["name": "app", "ready": true, "restartCount": 0]],
-            ],
-        ]
-    }
+    /// A running pod of the pool: the same as the failover tests use.
+    static func pod(_ name: String) -> JSONValue { ReplicaPair.pod(name) }
 
     static func gateStatus(_ server: FakeKubernetesAPIServer, _ pod: String) -> String? {
         server.object("pods", namespace: "shop", name: pod)?.value(at: "status.conditions")?.array?

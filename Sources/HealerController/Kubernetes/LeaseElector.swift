@@ -67,13 +67,20 @@ public final class LeaseElector: LeaderElector, Service {
     private let state = Mutex(State())
     private let logger: Logger
     private let transitions: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)?
+    private let firstEpoch: (@Sendable () async -> Int?)?
 
     /// An elector using `client`; `onTransition` hears every change of leadership.
+    ///
+    /// - Parameter firstEpoch: the `leaseTransitions` to create the Lease with when there is none (deleted, renamed,
+    ///   a new namespace): above every epoch that fenced the shared state, so that the new Lease's terms are later
+    ///   than the old one's; `nil` from it skips the round (the state could not be read). Without it: 0.
     public init(
         settings: Settings, client: KubernetesClient, logger: Logger = Logger(label: "healer.election"),
         onTransition: (@Sendable (_ leading: Bool, _ holder: String?) -> Void)? = nil,
+        firstEpoch: (@Sendable () async -> Int?)? = nil,
         monotonicNow: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
+        self.firstEpoch = firstEpoch
         self.monotonicNow = monotonicNow
         self.settings = settings
         self.client = client
@@ -148,12 +155,14 @@ public final class LeaseElector: LeaderElector, Service {
             do {
                 current = try await client.lease(settings.name, namespace: settings.namespace)
             } catch  where error.code == 404 {
+                let first: Int? = if let firstEpoch { await firstEpoch() } else { 0 }
+                guard let transitions = first else { return false }
                 let created = try await client.createLease(
                     Lease(
                         metadata: .init(name: settings.name, namespace: settings.namespace),
                         spec: .init(
                             holderIdentity: mine, leaseDurationSeconds: Self.seconds(settings.leaseDuration), acquireTime: KubernetesTime.micro(now),
-                            renewTime: KubernetesTime.micro(now), leaseTransitions: 0)))
+                            renewTime: KubernetesTime.micro(now), leaseTransitions: transitions)))
                 succeeded(created, startedAt: started)
                 return true
             }

@@ -70,6 +70,43 @@ struct SharedStateTests {
         }
     }
 
+    /// After a conflict, anything but "the object still names this term" means deposed: the pass writes nothing.
+    @Test func aConflictWhoseOutcomeCannotBeReadCountsAsDeposed() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let store = Self.store(server)
+            _ = try await store.takeOver(LeaderTerm(epoch: 0, holder: "healer-a"))
+            server.failNext(
+                "PUT", pathSuffix: "/configmaps/healer-state", with: .conflict(resource: "configmaps", name: "healer-state", message: "x"))
+            server.failNext("GET", pathSuffix: "/configmaps/healer-state", with: .unavailable)
+            await #expect {
+                try await store.save(EngineState(maxActionsPerMinute: 6))
+            } throws: { error in
+                (error as? any StateStoreFailure)?.meansStateLost == true
+            }
+        }
+    }
+
+    /// A Lease deleted (or renamed) is created again above every epoch that fenced the state: its leader takes the
+    /// state over instead of being refused for ever.
+    @Test func aRecreatedLeaseStartsAboveTheStoredEpoch() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let old = Self.store(server)
+            _ = try await old.takeOver(LeaderTerm(epoch: 5, holder: "healer-a"))
+            try await old.save(EngineState(maxActionsPerMinute: 6))
+            let store = Self.store(server)
+            let elector = LeaseElector(
+                settings: .init(name: "healer", namespace: "ops", identity: "healer-b"),
+                client: KubernetesClient(connection: KubernetesConnection(server: server.url, namespace: "ops")),
+                logger: Logger(label: "election") { _ in SwiftLogNoOpLogHandler() }, firstEpoch: { try? await store.nextEpoch() })
+            #expect(await elector.tryAcquireOrRenew())
+            let term = try #require(await elector.term())
+            #expect(term.epoch == 6)
+            _ = try await store.takeOver(term)
+            // The old leader is fenced out.
+            await #expect(throws: SharedStateError.self) { try await old.save(EngineState(maxActionsPerMinute: 6)) }
+        }
+    }
+
     @Test func aReplicaThatDidNotTakeOverNeverWrites() async throws {
         try await FakeKubernetesAPIServer.with { server in
             let follower = Self.store(server)
@@ -193,6 +230,31 @@ struct SharedStateTests {
             #expect(replicas.stepsApplied(reports) == [.setWeight(percent: 25), .restart(actuator: "restart-backend")])
             #expect(replicas.balancer.applied.count == 1)
             #expect(b.leadership == Leadership(leading: true, holder: "healer-b"))
+        }
+    }
+
+    /// The state taken over is the state from then on, even when the takeover pass cannot save: the next pass does not
+    /// fall back to the replica's older view from when it followed (which would take the first step again).
+    @Test func aTakeoverWhoseFirstSaveFailsResumesTheStateItTookOver() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let clock = ManualInstant()
+            let replicas = Replicas(server: server, clocks: [clock, clock])
+            let (a, b) = (replicas.services[0], replicas.services[1])
+            #expect(await replicas.electors[0].tryAcquireOrRenew())
+            #expect(await !replicas.electors[1].tryAcquireOrRenew())
+            _ = await b.runPass()  // a follower's view from before the leader acted: no step applied
+            _ = await a.runPass()  // the leader takes the first step
+            #expect(replicas.balancer.applied.count == 1)
+            clock.advance(by: .seconds(16))
+            #expect(await replicas.electors[1].tryAcquireOrRenew())
+            // The takeover write goes through; the save after it does not.
+            server.failNext("PUT", pathSuffix: "/configmaps/healer-state", with: .unavailable, after: 1)
+            let failed = await b.runPass()
+            #expect(failed.outcome.records.contains { $0.code == .stateUnsaved })
+            replicas.advance(11)
+            _ = await b.runPass()
+            #expect(replicas.balancer.applied.count == 1)  // the first step is not taken again
+            #expect(replicas.actuator.calls.map(\.actuator) == ["restart-backend"])
         }
     }
 
