@@ -1,5 +1,5 @@
 # Healer: the commands a developer and CI use. `make help` lists them.
-.PHONY: help setup build lint rules test demo bench-query bench-scale clean
+.PHONY: help setup build lint rules test demo bench-query bench-scale fuzz clean
 
 help:
 	@echo "make demo         the live demo: Prometheus, HAProxy, backends, Alertmanager, Healer, load and faults (DURATION=150)"
@@ -9,6 +9,7 @@ help:
 	@echo "make rules        promtool check and unit tests of rules/prometheus, amtool check of examples/alertmanager.yml"
 	@echo "make bench-query  Prometheus client vs hey throughput -> bench/results/"
 	@echo "make bench-scale  one reconcile pass over 1k/10k/50k targets -> bench/results/scale.md"
+	@echo "make fuzz         libFuzzer on every parser, FUZZ_SECONDS in all (default 300) -> bench/results/fuzz.md"
 
 setup:
 	@scripts/setup
@@ -36,6 +37,9 @@ bench-query: setup
 
 bench-scale: setup
 	bench/scale.sh
+
+fuzz: setup
+	scripts/fuzz
 
 clean:
 	rm -rf .build

@@ -152,6 +152,10 @@ let package = Package(
         .target(name: "HealerTesting", dependencies: ["CurlHTTP", "HealerCore", "SeriesLabels", "ProcessGroups"]),
         // A Kubernetes API server for tests, kept honest by real kubectl (Tests/FakeKubernetesTests).
         .target(name: "FakeKubernetes", dependencies: ["CurlHTTP", "HealerTesting"]),
+        // The fuzz targets (scripts/fuzz, `make fuzz`) and their entry point; built normally, it replays inputs.
+        .target(
+            name: "HealerFuzz", dependencies: ["HealerRules", "HealerPrometheus", "HealerController", "HealerHAProxy", "HealerCore", "HealerTesting"]),
+        .executableTarget(name: "healer-fuzz", dependencies: ["HealerFuzz"]),
         // Two `healer run` replicas against the fake API server: for the failover tests and bench/failover.sh.
         .target(name: "ReplicaHarness", dependencies: ["FakeKubernetes", "HealerTesting", "HealerCore", "CurlHTTP"]),
         .target(name: "HealerKubernetes", dependencies: ["CurlHTTP", .product(name: "Yams", package: "Yams")]),
@@ -210,6 +214,7 @@ let package = Package(
             dependencies: ["HealerStore", "HealerCore", "HealerTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "HealerTesting"]),
+        .testTarget(name: "HealerFuzzTests", dependencies: ["HealerFuzz", "HealerTesting"]),
         .testTarget(name: "FakeKubernetesTests", dependencies: ["FakeKubernetes", "HealerTesting"]),
         .testTarget(name: "HealerKubernetesTests", dependencies: ["HealerKubernetes", "FakeKubernetes", "HealerTesting", "CurlHTTP"]),
         .testTarget(

@@ -4,7 +4,9 @@ import Foundation
 import HealerController
 import HealerCore
 import HealerPrometheus
+import HealerRules
 import HealerServer
+import SeriesLabels
 
 /// `healer check`: validates the configuration and rules, and optionally every expression against Prometheus.
 struct CheckCommand: AsyncParsableCommand {
@@ -31,6 +33,9 @@ struct CheckCommand: AsyncParsableCommand {
             "\(config.path): ok: \(configuration.pools.count) pool\(configuration.pools.count == 1 ? "" : "s"), "
                 + "\(recovery) recovery rule\(recovery == 1 ? "" : "s"), \(weights) weight, \(scale) scale, in \(files) rule file\(files == 1 ? "" : "s")"
                 + (configuration.safety.dryRun ? " (dry run)" : ""))
+        for warning in ConfigurationWarnings.of(configuration) {
+            print("\(warning.location): \(warning.field): warning: \(warning.message)")
+        }
         let engine = Engine(configuration: configuration)
         let freshness = Dictionary(engine.freshnessChecks.flatMap { $0.queries.map { ($0.key, $0.value) } }) { first, _ in first }
         for rule in configuration.recoveryRules {
@@ -77,8 +82,16 @@ struct CheckCommand: AsyncParsableCommand {
                 for warning in response.warnings { line += "; warning: \(warning)" }
                 print(line)
                 if perServer, !samples.isEmpty, mapped == 0 {
+                    // The answer shows which labels are there: name the ones the templates read and no series has.
+                    let absent = (pool?.labelsRead ?? []).filter { label in samples.allSatisfy { $0.labels[label] == nil } }.sorted()
+                    let present = Set(samples.flatMap(\.labels.names)).sorted()
                     Output.error(
-                        "\(source): rules.\(name).expr: no series names a server of pool \(group.pool); check the pool's target templates")
+                        "\(source): rules.\(name).expr: no series names a server of pool \(group.pool); "
+                            + (absent.isEmpty
+                                ? "check the pool's target templates"
+                                : "its target templates read \(absent.map { "$labels.\($0)" }.joined(separator: ", ")), which no series of the "
+                                    + "answer has (they have: \(present.isEmpty ? "no label" : present.joined(separator: ", ")))"))
+                    failures += 1
                 }
             }
         }

@@ -41,6 +41,9 @@ struct RunCommand: AsyncParsableCommand {
         let format = logFormat.handlerFormat
         LoggingSystem.bootstrap { _ in HealerLogHandler(format: format) }
         let logger = Logger(label: "healer")
+        for warning in ConfigurationWarnings.of(configuration) {
+            logger.warning("\(warning.message)", metadata: ["at": "\(warning.location)", "field": "\(warning.field)"])
+        }
         let limit = FileDescriptorBudget.raiseLimit(
             maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency)
         if let problem = FileDescriptorBudget.problem(

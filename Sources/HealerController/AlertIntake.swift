@@ -28,6 +28,28 @@ public struct AlertmanagerPayload: Decodable, Sendable {
     public var alerts: [Alert]
     /// The group key.
     public var groupKey: String?
+
+    /// Why Healer does not take this payload, or `nil`: a version other than 4 (its fields may mean something else),
+    /// or an alert whose `startsAt` is not an RFC 3339 time (it is half of the idempotency key).
+    public var problem: String? {
+        guard version == "4" else { return "version \(version.debugDescription): Healer reads Alertmanager's webhook version \"4\"" }
+        for (index, alert) in alerts.enumerated() where Self.rfc3339(alert.startsAt) == nil {
+            return "alerts[\(index)].startsAt: \(alert.startsAt.debugDescription) is not an RFC 3339 time"
+        }
+        return nil
+    }
+
+    /// An RFC 3339 time as Go writes it (`2026-11-30T10:00:00.123456789Z`, `…+01:00`), or `nil`.
+    static func rfc3339(_ text: String) -> Date? {
+        let pattern = #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"#
+        guard text.range(of: pattern, options: .regularExpression) != nil else { return nil }
+        var whole = text
+        if let dot = text.firstIndex(of: ".") {
+            let zone = text[dot...].firstIndex { $0 == "Z" || $0 == "+" || $0 == "-" } ?? text.endIndex
+            whole = String(text[..<dot] + text[zone...])
+        }
+        return try? Date(whole, strategy: .iso8601)
+    }
 }
 
 /// Turns Alertmanager deliveries into hints for the reconcile loop: each firing alert is matched to a recovery
@@ -106,6 +128,8 @@ public final class AlertIntake: Sendable {
             let name = alert.labels["healer_rule"] ?? alert.labels["alertname"] ?? ""
             guard let rule = engine.rule(named: name), let pool = engine.configuration.pools[rule.pool] else { return .unknownRule }
             guard let server = pool.server(for: Labels(alert.labels)), TargetID.isValidServerName(server) else { return .unknownTarget }
+            // A pool of servers lists them; a pool of pods has whichever pods its selector picks now.
+            if pool.selector == nil, !pool.servers.contains(server), !pool.spares.contains(server) { return .unknownTarget }
             let identity = "\(alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.description)@\(alert.startsAt)".hashValue
             let fresh = seen.withLock { seen in
                 seen.forget(olderThan: age, keeping: capacity, now: now)

@@ -68,7 +68,7 @@ public struct PrometheusClient: Sendable {
     }
 
     /// ``decodeQueryResponse(_:)`` without the fast reader: the reference it is tested against.
-    static func decodeWithJSONDecoder(_ body: Data) throws -> QueryResponse {
+    package static func decodeWithJSONDecoder(_ body: Data) throws -> QueryResponse {
         let client = PrometheusClient(configuration: PrometheusConfiguration(url: "http://decode.invalid"))
         let decoded = try client.decode(QueryData.self, from: HTTPResponse(status: 200, headers: [], body: body), endpoint: "/api/v1/query")
         return QueryResponse(result: decoded.data.result, warnings: decoded.warnings, infos: decoded.infos)

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import SeriesLabels
 
 /// Reads a successful `/api/v1/query` or `/api/v1/query_range` answer straight from its bytes.
@@ -7,10 +7,10 @@ import SeriesLabels
 /// `JSONDecoder` (docs/scale.md). It handles exactly the answers that decode to a ``QueryResponse``; for
 /// anything else (an error envelope, malformed JSON, a native histogram, a key with escapes) it returns `nil`
 /// and the client decodes the body with `JSONDecoder`, which explains the problem.
-enum QueryResponseReader {
+package enum QueryResponseReader {
     /// The response, or `nil` when the body needs the slow path. With `keeping`, series keep only the labels
     /// named there (the others are skipped, not made into strings).
-    static func read(_ body: Data, keeping: Set<String>? = nil) -> QueryResponse? {
+    package static func read(_ body: Data, keeping: Set<String>? = nil) -> QueryResponse? {
         let filter = keeping.map(LabelFilter.init)
         return body.withUnsafeBytes { bytes in
             var scanner = JSONScanner(bytes)

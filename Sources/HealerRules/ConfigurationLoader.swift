@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 public import HealerCore
 import Yams
 
@@ -16,13 +16,42 @@ public enum ConfigurationLoader {
     /// - Throws: ``ConfigurationErrors`` listing every problem.
     public static func load(path: String) throws(ConfigurationErrors) -> HealerConfiguration {
         let diagnostics = Diagnostics()
-        guard let text = read(path) else {
+        let text: String
+        switch TextFile.read(path, limit: TextFile.configurationLimit) {
+        case .success(let read): text = read
+        case .failure(let reason):
             throw ConfigurationErrors([
-                ConfigurationError(location: SourceLocation(file: path), field: "", message: "cannot read the file: \(lastError(path))")
+                ConfigurationError(location: SourceLocation(file: path), field: "", message: "cannot read the file: \(reason.text)")
             ])
         }
         let directory = (path as NSString).deletingLastPathComponent
         return try load(text: text, file: path, directory: directory.isEmpty ? "." : directory, diagnostics: diagnostics)
+    }
+
+    /// Loads a configuration from the bytes of a file (UTF-8, a byte-order mark skipped), as ``load(path:)`` reads them;
+    /// for the fuzzer.
+    package static func load(data: Data, file: String, directory: String) throws(ConfigurationErrors) -> HealerConfiguration {
+        switch TextFile.decode(data) {
+        case .success(let text): return try load(text: text, file: file, directory: directory)
+        case .failure(let reason):
+            throw ConfigurationErrors([
+                ConfigurationError(location: SourceLocation(file: file), field: "", message: "cannot read the file: \(reason.text)")
+            ])
+        }
+    }
+
+    /// The groups of a rule file's bytes and the problems in it, as loading a configuration reads a rule file; for the
+    /// fuzzer.
+    package static func ruleGroups(data: Data, file: String) -> ([RuleGroup], [ConfigurationError]) {
+        let diagnostics = Diagnostics()
+        switch TextFile.decode(data) {
+        case .success(let text):
+            guard let node = composeYAML(text, file: file, diagnostics: diagnostics) else { return ([], diagnostics.errors) }
+            let groups = RuleFileParser(diagnostics: diagnostics).parse(YAMLField(node: node, path: "", file: file, diagnostics: diagnostics))
+            return (groups, diagnostics.errors)
+        case .failure(let reason):
+            return ([], [ConfigurationError(location: SourceLocation(file: file), field: "", message: reason.text)])
+        }
     }
 
     /// Loads a configuration from `text`; `file` names it in errors and `directory` resolves relative paths.
@@ -38,8 +67,7 @@ public enum ConfigurationLoader {
             throw ConfigurationErrors(diagnostics.errors)
         }
         let parser = ConfigurationParser(diagnostics: diagnostics, directory: directory) { path in
-            let resolved = resolve(path, in: directory)
-            return read(resolved).map { .success($0) } ?? .failure(ConfigurationError.Reason(text: lastError(resolved)))
+            TextFile.read(resolve(path, in: directory), limit: TextFile.secretLimit)
         }
         var configuration = parser.parse(YAMLField(node: node, path: "", file: file, diagnostics: diagnostics))
         let root = YAMLField(node: node, path: "", file: file, diagnostics: diagnostics)
@@ -55,8 +83,11 @@ public enum ConfigurationLoader {
                 continue
             }
             for ruleFile in files {
-                guard let text = read(ruleFile) else {
-                    diagnostics.report(SourceLocation(file: ruleFile), "", "cannot read the file: \(lastError(ruleFile))")
+                let text: String
+                switch TextFile.read(ruleFile, limit: TextFile.ruleFileLimit) {
+                case .success(let read): text = read
+                case .failure(let reason):
+                    diagnostics.report(SourceLocation(file: ruleFile), "", "cannot read the file: \(reason.text)")
                     continue
                 }
                 guard let node = composeYAML(text, file: ruleFile, diagnostics: diagnostics) else {
@@ -86,12 +117,4 @@ public enum ConfigurationLoader {
         return (0..<Int(matches.gl_pathc)).compactMap { matches.gl_pathv[$0].map { String(cString: $0) } }.sorted()
     }
 
-    private static func read(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private static func lastError(_ path: String) -> String {
-        FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file"
-    }
 }

@@ -27,8 +27,13 @@ struct ConfigurationParser {
         if let field = fields["reconcile"] { configuration.reconcile = reconcile(field) }
         if let field = fields["safety"] { configuration.safety = safety(field) }
         if let field = fields["ha"] { configuration.ha = ha(field) }
-        if let state = fields["state"]?.mapping(allowed: ["path"]), let path = state["path"]?.string() {
+        if let state = fields["state"]?.mapping(allowed: ["path"]), let field = state["path"], let path = field.string() {
             configuration.state.path = path
+            var isDirectory: ObjCBool = false
+            let resolved = ConfigurationLoader.resolve(path, in: directory)
+            if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) && isDirectory.boolValue) {
+                field.error("names a directory; give the database file in it, such as \((resolved as NSString).appendingPathComponent("state.db"))")
+            }
         }
         configuration.state.path = ConfigurationLoader.resolve(configuration.state.path, in: directory)
         let serverKeys = ["listen", "bearer_token_file", "allow_unauthenticated", "read_timeout", "write_timeout", "max_connections"]
@@ -42,8 +47,8 @@ struct ConfigurationParser {
                     configuration.server.listen = listen
                 }
             }
-            if let timeout = server["read_timeout"]?.duration(allowZero: false) { configuration.server.readTimeout = timeout }
-            if let timeout = server["write_timeout"]?.duration(allowZero: false) { configuration.server.writeTimeout = timeout }
+            if let timeout = server["read_timeout"]?.duration(allowZero: false, max: .seconds(600)) { configuration.server.readTimeout = timeout }
+            if let timeout = server["write_timeout"]?.duration(allowZero: false, max: .seconds(600)) { configuration.server.writeTimeout = timeout }
             if let count = server["max_connections"]?.int(in: 1...1_000_000) { configuration.server.maxConnections = count }
             if let file = server["bearer_token_file"]?.string() {
                 configuration.server.bearerTokenFile = ConfigurationLoader.resolve(file, in: directory)
@@ -70,8 +75,8 @@ struct ConfigurationParser {
             field.error("missing \"url\"")
         }
         settings.pathPrefix = fields["path_prefix"]?.string(nonEmpty: false) ?? ""
-        if let timeout = fields["timeout"]?.duration(allowZero: false) { settings.timeout = timeout }
-        settings.queryTimeout = fields["query_timeout"]?.duration(allowZero: false)
+        if let timeout = fields["timeout"]?.duration(allowZero: false, max: .seconds(600)) { settings.timeout = timeout }
+        settings.queryTimeout = fields["query_timeout"]?.duration(allowZero: false, max: .seconds(600))
         settings.bearerTokenFile = fields["bearer_token_file"]?.string()
         if let auth = fields["basic_auth"], let entries = auth.mapping(allowed: ["username", "password", "password_file"]) {
             settings.basicAuthUsername = entries["username"]?.string()
@@ -162,7 +167,7 @@ struct ConfigurationParser {
                     actionField.error("expected delete or evict, got \(actionField.shown)")
                     continue
                 }
-                result[entry.name] = .kubernetes(action, gracePeriod: settings["grace_period"]?.duration())
+                result[entry.name] = .kubernetes(action, gracePeriod: settings["grace_period"]?.duration(max: .seconds(3600)))
                 continue
             }
             if let exec = kinds["exec"], let settings = exec.mapping(allowed: ["command", "timeout", "allow_leading_dash"]) {
@@ -180,7 +185,7 @@ struct ConfigurationParser {
                     continue
                 }
                 result[entry.name] = .exec(
-                    command: command, timeout: settings["timeout"]?.duration(allowZero: false) ?? .seconds(30),
+                    command: command, timeout: settings["timeout"]?.duration(allowZero: false, max: .seconds(3600)) ?? .seconds(30),
                     allowLeadingDash: settings["allow_leading_dash"]?.bool() ?? false)
             } else if let webhook = kinds["webhook"], let settings = webhook.mapping(allowed: ["url", "timeout", "headers"]) {
                 guard let urlField = settings["url"], let url = urlField.string() else {
@@ -192,7 +197,7 @@ struct ConfigurationParser {
                     continue
                 }
                 result[entry.name] = .webhook(
-                    url: url, timeout: settings["timeout"]?.duration(allowZero: false) ?? .seconds(10),
+                    url: url, timeout: settings["timeout"]?.duration(allowZero: false, max: .seconds(3600)) ?? .seconds(10),
                     headers: settings["headers"]?.stringMap() ?? [:])
             }
         }
@@ -215,10 +220,10 @@ struct ConfigurationParser {
                         "missing \"backend\" (the balancer backend this pool's servers are in), or \"namespace\" and \"selector\" for pods")
                     continue
                 }
-                guard let backend = backendField.string() else { continue }
+                guard let backend = backendField.name() else { continue }
                 pool = PoolSettings(name: entry.name, backend: backend, source: entry.keyLocation)
-                pool.servers = fields["servers"]?.stringList() ?? []
-                pool.spares = fields["spares"]?.stringList() ?? []
+                pool.servers = fields["servers"]?.nameList() ?? []
+                pool.spares = fields["spares"]?.nameList() ?? []
                 for (name, list) in [("servers", pool.servers), ("spares", pool.spares)] {
                     let duplicates = Dictionary(grouping: list, by: { $0 }).filter { $1.count > 1 }.keys.sorted()
                     if !duplicates.isEmpty { fields[name]?.error("listed twice: \(duplicates.joined(separator: ", "))") }
@@ -288,13 +293,13 @@ struct ConfigurationParser {
         if let name = entries["name"]?.string() { settings.leaseName = name }
         settings.namespace = entries["namespace"]?.string()
         settings.identity = entries["identity"]?.string()  // string() refuses an empty one: an empty holder means "free"
-        if let field = entries["duration"], let value = field.duration(allowZero: false) {
+        if let field = entries["duration"], let value = field.duration(allowZero: false, max: .seconds(3600)) {
             // A Lease holds whole seconds: a fraction would be cut off after the timings were checked.
             if value.components.attoseconds != 0 { field.error("must be whole seconds (a Lease holds whole seconds)") }
             settings.leaseDuration = value
         }
-        if let value = entries["renew_deadline"]?.duration(allowZero: false) { settings.renewDeadline = value }
-        if let value = entries["retry_period"]?.duration(allowZero: false) { settings.retryPeriod = value }
+        if let value = entries["renew_deadline"]?.duration(allowZero: false, max: .seconds(3600)) { settings.renewDeadline = value }
+        if let value = entries["retry_period"]?.duration(allowZero: false, max: .seconds(600)) { settings.retryPeriod = value }
         if let problem = HASettings.timingProblem(
             leaseDuration: settings.leaseDuration, renewDeadline: settings.renewDeadline, retryPeriod: settings.retryPeriod)
         {
@@ -306,9 +311,9 @@ struct ConfigurationParser {
     private func reconcile(_ field: YAMLField) -> ReconcileSettings {
         var settings = ReconcileSettings()
         guard let fields = field.mapping(allowed: ["interval", "query_concurrency", "max_sample_age"]) else { return settings }
-        if let interval = fields["interval"]?.duration(allowZero: false) { settings.interval = interval }
+        if let interval = fields["interval"]?.duration(allowZero: false, max: .seconds(3600)) { settings.interval = interval }
         if let concurrency = fields["query_concurrency"]?.int(in: 1...256) { settings.queryConcurrency = concurrency }
-        if let age = fields["max_sample_age"]?.duration(allowZero: false) { settings.maxSampleAge = age }
+        if let age = fields["max_sample_age"]?.duration(allowZero: false, max: .seconds(86_400)) { settings.maxSampleAge = age }
         return settings
     }
 
@@ -318,14 +323,20 @@ struct ConfigurationParser {
         guard let fields = field.mapping(allowed: keys) else { return settings }
         if let dryRun = fields["dry_run"]?.bool() { settings.dryRun = dryRun }
         if let rate = fields["max_actions_per_minute"]?.int(in: 1...10_000) { settings.maxActionsPerMinute = rate }
-        if let cooldown = fields["cooldown"]?.duration() { settings.targetCooldown = cooldown }
+        if let cooldown = fields["cooldown"]?.duration(max: .seconds(86_400)) { settings.targetCooldown = cooldown }
         if let storm = fields["storm"]?.mapping(allowed: ["max_unhealthy", "cooldown"]) {
-            if let share = storm["max_unhealthy"]?.share() { settings.stormMaxUnhealthy = share }
-            if let cooldown = storm["cooldown"]?.duration() { settings.stormCooldown = cooldown }
+            if let field = storm["max_unhealthy"], let share = field.share() {
+                if share == 0 {
+                    field.error("must be above 0% (at 0% one unhealthy server would freeze every remedy: a storm that never ends)")
+                } else {
+                    settings.stormMaxUnhealthy = share
+                }
+            }
+            if let cooldown = storm["cooldown"]?.duration(max: .seconds(86_400)) { settings.stormCooldown = cooldown }
         }
         if let flap = fields["flap"]?.mapping(allowed: ["transitions", "window"]) {
             if let transitions = flap["transitions"]?.int(in: 0...1000) { settings.flapTransitions = transitions }
-            if let window = flap["window"]?.duration(allowZero: false) { settings.flapWindow = window }
+            if let window = flap["window"]?.duration(allowZero: false, max: .seconds(86_400)) { settings.flapWindow = window }
         }
         return settings
     }

@@ -4,6 +4,8 @@ import HealerCore
 /// remedy can be carried out by what the pool has.
 struct ConfigurationValidator {
     let diagnostics: Diagnostics
+    /// Rules of all kinds in all files: each is a query every pass; more is a generated file gone wrong.
+    static let maxRules = 10_000
 
     /// - Parameter everyPatternMatched: false when a rule file pattern matched nothing (already reported).
     func validate(_ configuration: HealerConfiguration, everyPatternMatched: Bool = true) {
@@ -30,6 +32,11 @@ struct ConfigurationValidator {
             report(configuration.source, "rules", "no rule files: list them under \"rules\", e.g. [\"rules/*.yaml\"]")
         }
 
+        let total = configuration.groups.reduce(0) { $0 + $1.rules.count + $1.weights.count + $1.scale.count }
+        if total > Self.maxRules, let group = configuration.groups.last {
+            report(group.source, "groups", "\(total) rules in all, more than the \(Self.maxRules) Healer runs (each is a query every pass)")
+            return
+        }
         var ruleNames: [String: SourceLocation] = [:]
         var groupNames: [String: SourceLocation] = [:]
         for group in configuration.groups {
@@ -77,6 +84,11 @@ struct ConfigurationValidator {
                 if pool.balancer == nil {
                     report(location, field, "\(step.action.name) needs a balancer, and pool \"\(pool.name)\" has none")
                 }
+            case .quarantine where pool.balancer == nil && !configuration.safety.dryRun && !rule.dryRun:
+                report(
+                    location, field,
+                    "quarantine drains the server, which needs a balancer, and pool \"\(pool.name)\" has none: the step could only fail "
+                        + "(give the pool a balancer, or set dry_run to record what would be done)")
             case .restart(let actuator):
                 if configuration.actuators[actuator] == nil {
                     report(location, field, "no actuator named \"\(actuator)\"\(known(configuration.actuators.keys))")

@@ -16,7 +16,7 @@ struct RuleFileParser {
 
     private func group(_ field: YAMLField) -> RuleGroup? {
         guard let fields = field.mapping(allowed: ["name", "pool", "rules", "weights", "scale"]) else { return nil }
-        let name = required(fields, "name", in: field)?.string()
+        let name = required(fields, "name", in: field)?.name()
         let pool = required(fields, "pool", in: field)?.string()
         let rules = (fields["rules"]?.sequence() ?? []).compactMap { recoveryRule($0, pool: pool ?? "") }
         let weights = (fields["weights"]?.sequence() ?? []).compactMap(weightRule)
@@ -34,7 +34,7 @@ struct RuleFileParser {
             "ladder", "budget",
         ]
         guard let fields = field.mapping(allowed: keys) else { return nil }
-        let name = required(fields, "name", in: field)?.string()
+        let name = required(fields, "name", in: field)?.name()
         let expression = required(fields, "expr", in: field)?.string()
         let unhealthy = required(fields, "unhealthy", in: field)?.threshold()
         let healthy = required(fields, "healthy", in: field)?.threshold()
@@ -60,9 +60,9 @@ struct RuleFileParser {
         // Every field is read before deciding, so that every problem is reported.
         let pendingFor = fields["for"]?.duration()
         let clearFor = fields["clear_for"]?.duration()
-        let maxSampleAge = fields["max_sample_age"]?.duration(allowZero: false)
+        let maxSampleAge = fields["max_sample_age"]?.duration(allowZero: false, max: .seconds(86_400))
         let dryRun = fields["dry_run"]?.bool()
-        let rampStep = fields["ramp_step"]?.duration(allowZero: false)
+        let rampStep = fields["ramp_step"]?.duration(allowZero: false, max: .seconds(86_400))
         guard let name, let expression, let unhealthy, let healthy, let ladder else { return nil }
         return RecoveryRule(
             name: name, pool: pool, expression: expression, unhealthy: unhealthy, healthy: healthy, pendingFor: pendingFor ?? .zero,
@@ -110,7 +110,7 @@ struct RuleFileParser {
             )
             return nil
         }
-        let verify = fields["verify"]?.duration(allowZero: false) ?? .seconds(30)
+        let verify = fields["verify"]?.duration(allowZero: false, max: .seconds(86_400)) ?? .seconds(30)
         let source = field.location
         switch kind {
         case "set_weight":
@@ -122,7 +122,8 @@ struct RuleFileParser {
                 return nil
             }
             let settings = actionField.mapping(allowed: ["wait_sessions"])
-            return LadderStep(.drain(waitSessions: settings?["wait_sessions"]?.duration() ?? .seconds(30)), verify: verify, source: source)
+            return LadderStep(
+                .drain(waitSessions: settings?["wait_sessions"]?.duration(max: .seconds(86_400)) ?? .seconds(30)), verify: verify, source: source)
         case "restart":
             return actionField.string().map { LadderStep(.restart(actuator: $0), verify: verify, source: source) }
         default:
@@ -132,7 +133,9 @@ struct RuleFileParser {
             }
             guard let settings = actionField.mapping(allowed: ["notify", "release_after"]) else { return nil }
             return LadderStep(
-                .quarantine(notify: settings["notify"]?.string(), releaseAfter: settings["release_after"]?.duration(allowZero: false)),
+                .quarantine(
+                    notify: settings["notify"]?.string(),
+                    releaseAfter: settings["release_after"]?.duration(allowZero: false, max: .seconds(30 * 86_400))),
                 verify: .zero, source: source)
         }
     }
@@ -140,12 +143,13 @@ struct RuleFileParser {
     private func budget(_ field: YAMLField) -> Budget? {
         guard let fields = field.mapping(allowed: ["max_attempts", "per"]) else { return nil }
         return Budget(
-            maxAttempts: fields["max_attempts"]?.int(in: 1...1000) ?? 3, window: fields["per"]?.duration(allowZero: false) ?? .seconds(3600))
+            maxAttempts: fields["max_attempts"]?.int(in: 1...1000) ?? 3,
+            window: fields["per"]?.duration(allowZero: false, max: .seconds(30 * 86_400)) ?? .seconds(3600))
     }
 
     private func weightRule(_ field: YAMLField) -> WeightRule? {
         guard let fields = field.mapping(allowed: ["name", "expr", "policy", "smoothing", "max_step", "floor", "ceiling"]) else { return nil }
-        let name = required(fields, "name", in: field)?.string()
+        let name = required(fields, "name", in: field)?.name()
         let expression = required(fields, "expr", in: field)?.string()
         var policy: WeightRule.Policy?
         if let policyField = required(fields, "policy", in: field), let text = policyField.string() {
@@ -167,7 +171,7 @@ struct RuleFileParser {
         guard let fields = field.mapping(allowed: ["name", "expr", "per_server_capacity", "out_above", "in_below", "for", "cooldown"]) else {
             return nil
         }
-        let name = required(fields, "name", in: field)?.string()
+        let name = required(fields, "name", in: field)?.name()
         let expression = required(fields, "expr", in: field)?.string()
         let capacity = required(fields, "per_server_capacity", in: field)?.double(in: 1e-9...Double.greatestFiniteMagnitude)
         let outAbove = required(fields, "out_above", in: field)?.double(in: 0...10)

@@ -74,6 +74,10 @@ struct YAMLField {
         return mapping.compactMap { key, value in
             guard let name = key.string else { return nil }
             let location = SourceLocation(file: file, line: key.mark?.line ?? 0, column: key.mark?.column ?? 0)
+            if let problem = Self.nameProblem(name) {
+                diagnostics.report(location, path.isEmpty ? "(key)" : path, "\(problem) in the name \(name.debugDescription)")
+                return nil
+            }
             return (name, child(value, name), location)
         }
     }
@@ -107,13 +111,39 @@ struct YAMLField {
         return text
     }
 
-    func duration(allowZero: Bool = true) -> Duration? {
+    /// A name (a pool, rule, group, backend, server): a string without control or invisible formatting characters,
+    /// which would show as something else than it is (a right-to-left override) or not at all (NUL, zero widths).
+    func name() -> String? {
+        guard let text = string() else { return nil }
+        if let problem = Self.nameProblem(text) {
+            error(problem)
+            return nil
+        }
+        return text
+    }
+
+    /// Why `text` cannot be a name, or `nil`.
+    static func nameProblem(_ text: String) -> String? {
+        for (offset, scalar) in text.unicodeScalars.enumerated()
+        where [.control, .format, .lineSeparator, .paragraphSeparator].contains(scalar.properties.generalCategory) {
+            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            return "must not contain control or invisible formatting characters (\(code) at character \(offset + 1))"
+        }
+        return nil
+    }
+
+    /// A duration of at most `max` (a week unless the field says less: a longer one is a typo, not a setting).
+    func duration(allowZero: Bool = true, max: Duration = .seconds(7 * 86_400)) -> Duration? {
         guard let text = scalarText, let duration = PrometheusDuration.parse(text.trimmingWhitespace()) else {
             error("expected a duration such as 500ms, 30s, 5m or 1h, got \(shown)")
             return nil
         }
         if !allowZero, duration == .zero {
             error("must be longer than 0s")
+            return nil
+        }
+        if duration > max {
+            error("must be at most \(PrometheusDuration.format(max)), got \(text.trimmingWhitespace())")
             return nil
         }
         return duration
@@ -198,6 +228,13 @@ struct YAMLField {
         return strings.count == items.count ? strings : nil
     }
 
+    /// A list of names (``name()``).
+    func nameList() -> [String]? {
+        guard let items = sequence() else { return nil }
+        let names = items.compactMap { $0.name() }
+        return names.count == items.count ? names : nil
+    }
+
     func stringMap() -> [String: String]? {
         guard let entries = namedEntries() else { return nil }
         var map: [String: String] = [:]
@@ -245,7 +282,8 @@ struct YAMLField {
 /// Parses `text` into a node tree, turning YAML syntax errors into a located ``ConfigurationError``.
 func composeYAML(_ text: String, file: String, diagnostics: Diagnostics) -> Node? {
     do {
-        return try Yams.compose(yaml: text)
+        // A byte-order mark is no part of the document (editors on Windows write one).
+        return try Yams.compose(yaml: text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
     } catch let error as YamlError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
@@ -261,5 +299,12 @@ func composeYAML(_ text: String, file: String, diagnostics: Diagnostics) -> Node
     } catch {
         diagnostics.report(SourceLocation(file: file), "", "YAML error: \(error)")
         return nil
+    }
+}
+
+extension String {
+    /// The string with `0`s before it up to `width` characters.
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -81,6 +81,7 @@ public enum HealerHTTPServer {
                 // 4xx: Alertmanager does not retry a payload it cannot fix.
                 throw HTTPError(.badRequest, message: "not an Alertmanager webhook payload: \(error)")
             }
+            if let problem = payload.problem { throw HTTPError(.badRequest, message: "not taken: \(problem)") }
             // A follower acts on nothing: the delivery goes to the leader, or back to Alertmanager to be sent again.
             if let forwarded = try await Self.toLeader(request, body: data, api: api) {
                 if forwarded.status.code / 100 == 2 { api.metrics.alertsForwarded(payload.alerts.count) }

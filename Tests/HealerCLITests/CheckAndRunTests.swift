@@ -67,6 +67,7 @@ struct CheckAndRunTests {
                 pools:
                   web: { backend: be_app }
                 rules: ["rules/*.yaml"]
+                safety: { dry_run: true }
                 """)
             try directory.write(
                 "rules/web.yaml",

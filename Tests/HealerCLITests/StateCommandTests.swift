@@ -24,6 +24,7 @@ struct StateCommandTests {
             prometheus: { url: "http://127.0.0.1:9090" }
             pools: { web: { backend: be } }
             rules: [rules.yaml]
+            safety: { dry_run: true }
             state: { path: "\(directory.path)/state.db" }
             \(ha)
             """)

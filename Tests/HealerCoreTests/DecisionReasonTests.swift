@@ -20,7 +20,11 @@ struct DecisionReasonTests {
         (.firing(pendingFor: .seconds(4)), "firing: unhealthy for 4s"),
         (.escalating(flapping: false, verify: .seconds(10), after: .setWeight(percent: 25)), "escalating: still unhealthy 10s after set_weight"),
         (.escalating(flapping: true, verify: .seconds(10), after: .drain), "escalating: flapping 10s after drain"),
-        (.relapse(step: 1), "relapse while giving capacity back: re-applying step 2"),
+        (.relapse(step: 1, flapping: false), "relapse while giving capacity back: re-applying step 2"),
+        (
+            .relapse(step: 1, flapping: true),
+            "relapse while giving capacity back (flapping: its healthy readings count as unhealthy): re-applying step 2"
+        ),
         (.recovering(.healthyFor(.seconds(20))), "recovering: healthy for 20s"),
         (.recovering(.releasedAfter(.minutes(30))), "recovering: released from quarantine after 30m healthy"),
         (.recovering(.releasedByOperator), "recovering: released from quarantine by an operator"),

@@ -304,6 +304,27 @@ struct IncidentMachineTests {
         #expect(relapse.plan.desired.values.first == DesiredServerState(weightPercent: 100, admin: .drain))
     }
 
+    /// An operator who releases a flapping server judged it fit to try again: it is not re-quarantined in the same pass
+    /// for its flap history (which is forgotten); flapping anew, it is judged again.
+    @Test func aReleaseOfAFlappingServerIsNotUndoneInTheSamePass() {
+        let ladder = [LadderStep(.quarantine(notify: nil, releaseAfter: nil))]
+        var safety = SafetySettings()
+        safety.flapTransitions = 3
+        safety.flapWindow = .seconds(600)
+        safety.targetCooldown = .zero
+        var scenario = EngineScenario(.fixture(ladder: ladder, pendingFor: .zero, rampStep: .seconds(1), safety: safety))
+        for (second, value) in [(0.0, sick), (1, fine), (2, sick), (3, fine), (4, sick), (5, fine)] { scenario.pass(at: second, values(value)) }
+        #expect(scenario.incident("errors", "s1")?.phase == .quarantined)
+        #expect(scenario.state.flaps.values.first?.transitions.count ?? 0 >= 3)  // flapping: its healthy readings count as unhealthy
+        let (released, _) = scenario.engine.apply(
+            .releaseQuarantine(TargetID(pool: "web", server: "s1")), to: scenario.state, now: scenario.start.addingTimeInterval(6))
+        scenario.state = released
+        let next = scenario.pass(at: 6, values(fine))
+        #expect(scenario.incident("errors", "s1")?.phase == .recovering)
+        #expect(!next.records.contains { $0.code == .relapse })
+        #expect(next.plan.changes.map(\.action) == [.restore(DesiredServerState(weightPercent: 25))])
+    }
+
     @Test func milestonesMeasureDetectionMitigationAndRecovery() {
         var scenario = EngineScenario(.fixture(pendingFor: .seconds(4), clearFor: .seconds(2), rampStep: .seconds(1)))
         var milestones: [Engine.Milestone] = []

@@ -102,6 +102,7 @@ struct ConfigurationLoaderTests {
                     #"rules/a.yaml:8:18: groups[0].rules[0].healthy: overlaps "unhealthy" (> 0.05): a value cannot be both healthy and unhealthy"#,
                     "rules/a.yaml:9:17: groups[0].rules[0].ladder: an empty ladder can do nothing; list at least one step",
                     "rules/a.yaml:15:13: groups[0].rules[1].ladder[0]: quarantine must be the last step: nothing runs after it",
+                    #"rules/a.yaml:15:13: rules.Latency.ladder: quarantine drains the server, which needs a balancer, and pool "web" has none: the step could only fail (give the pool a balancer, or set dry_run to record what would be done)"#,
                     "rules/a.yaml:16:27: groups[0].rules[1].ladder[1].set_weight: must be between 1% and 100%, got 0%",
                     "rules/a.yaml:17:13: groups[0].rules[1].ladder[2]: one action per step, got drain and restart",
                     #"rules/a.yaml:18:13: rules.Latency.ladder: no actuator named "reboot" (defined: restart)"#,
@@ -166,7 +167,9 @@ private func loadMinimal(server: String) async throws -> (HealerConfiguration?, 
             "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]"
         )
         try directory.write(
-            "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(server)\n")
+            "healer.yaml",
+            "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\nsafety: { dry_run: true }\n\(server)\n"
+        )
         let path = directory.path + "/healer.yaml"
         return (try? ConfigurationLoader.load(path: path), FixtureDirectory.errors(loading: path))
     }

@@ -14,7 +14,9 @@ struct HALoadTests {
                 "groups: [{ name: web, pool: web, rules: [{ name: E, expr: e, unhealthy: \"> 1\", healthy: \"< 1\", ladder: [{ quarantine: {} }] }] }]"
             )
             try directory.write(
-                "healer.yaml", "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\n\(ha)\n")
+                "healer.yaml",
+                "prometheus: { url: \"http://127.0.0.1:9090\" }\npools: { web: { backend: be } }\nrules: [rules.yaml]\nsafety: { dry_run: true }\n\(ha)\n"
+            )
             let path = directory.path + "/healer.yaml"
             return (try? ConfigurationLoader.load(path: path), FixtureDirectory.errors(loading: path))
         }

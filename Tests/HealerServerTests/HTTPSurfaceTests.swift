@@ -154,10 +154,10 @@ struct HTTPSurfaceTests {
             #expect(first.status == 200)
             #expect(
                 try JSONDecoder().decode([String: Int].self, from: first.body) == [
-                    "accepted": 2, "unknown_rule": 1, "resolved": 1, "unknown_target": 1,
+                    "accepted": 1, "unknown_rule": 1, "resolved": 1, "unknown_target": 2,
                 ])
             let again = try await harness.post("/api/v1/alerts", body: payload)
-            #expect(try JSONDecoder().decode([String: Int].self, from: again.body)["duplicate"] == 2)
+            #expect(try JSONDecoder().decode([String: Int].self, from: again.body)["duplicate"] == 1)
             // The accepted alert for s1 is confirmed by the rule's own query and acted on; s9 is not in the pool.
             harness.metrics.set("error_ratio", values: ["s1": 0.3, "s2": 0, "s3": 0])
             let pass = await harness.api.service.runPass()
@@ -166,8 +166,35 @@ struct HTTPSurfaceTests {
                     $0.code == .alertConfirmed && $0.why == .alertConfirmed(alert: "HighErrors")
                 })
             let metrics = try await harness.get("/metrics").text
-            #expect(metrics.contains(#"healer_alerts_received_total{status="duplicate"} 2"#))
+            #expect(metrics.contains(#"healer_alerts_received_total{status="duplicate"} 1"#))
+            #expect(metrics.contains(#"healer_alerts_received_total{status="unknown_target"} 4"#))
             #expect(metrics.contains(#"healer_alerts_received_total{status="resolved"} 2"#))
+        }
+    }
+
+    /// Another version's fields may mean something else; a start that cannot be read breaks the idempotency key.
+    @Test func aPayloadOfAnotherVersionOrWithAnUnreadableStartIsRefused() async throws {
+        try await ServerHarness.run { harness in
+            let good = alertPayload([("firing", ["alertname": "errors", "server": "s1"], "2026-11-26T20:25:31.942123456Z", "g1")])
+            let version = try await harness.post("/api/v1/alerts", body: good.replacingOccurrences(of: #""version":"4""#, with: #""version":"3""#))
+            #expect(version.status == 400 && version.text.contains(#"version \"3\""#), "\(version.text)")
+            for start in ["yesterday", "2026-11-26 20:25:31Z", "2026-13-26T20:25:31Z", ""] {
+                let bad = alertPayload([
+                    ("firing", ["alertname": "errors", "server": "s1"], "2026-11-26T20:25:31Z", "b0"),
+                    ("firing", ["alertname": "errors", "server": "s2"], start, "b1"),
+                ])
+                let refused = try await harness.post("/api/v1/alerts", body: bad)
+                #expect(refused.status == 400 && refused.text.contains("alerts[1].startsAt"), "\(start): \(refused.text)")
+            }
+            for start in ["2026-11-26T20:25:31.942123456Z", "2026-11-26T21:25:31+01:00", "2026-11-26T20:25:31Z"] {
+                let accepted = try await harness.post(
+                    "/api/v1/alerts", body: alertPayload([("firing", ["alertname": "errors", "server": "s1"], start, start)]))
+                #expect(accepted.status == 200, "\(start): \(accepted.text)")
+            }
+            // Nothing of a refused payload was taken: the first alert of it is not a duplicate now.
+            let retried = try await harness.post(
+                "/api/v1/alerts", body: alertPayload([("firing", ["alertname": "errors", "server": "s1"], "2026-11-26T20:25:31Z", "b0")]))
+            #expect(try JSONDecoder().decode([String: Int].self, from: retried.body)["accepted"] == 1)
         }
     }
 

@@ -31,7 +31,7 @@ public enum DecisionReason: Sendable, Equatable {
     /// The step in force did not help within its verification window (or the target flaps).
     case escalating(flapping: Bool, verify: Duration, after: DecisionAction)
     /// Unhealthy again while capacity was being given back: step `step` (from 0) is applied again.
-    case relapse(step: Int)
+    case relapse(step: Int, flapping: Bool)
     /// Giving capacity back begins.
     case recovering(RecoveryCause)
     /// Step `step` (from 0) failed and is tried again.
@@ -155,7 +155,9 @@ public enum DecisionReason: Sendable, Equatable {
         case .firing(let pendingFor): return "firing: unhealthy for \(format(pendingFor))"
         case .escalating(let flapping, let verify, let after):
             return "escalating: \(flapping ? "flapping" : "still unhealthy") \(format(verify)) after \(after.name)"
-        case .relapse(let step): return "relapse while giving capacity back: re-applying step \(step + 1)"
+        case .relapse(let step, let flapping):
+            return "relapse while giving capacity back\(flapping ? " (flapping: its healthy readings count as unhealthy)" : ""): "
+                + "re-applying step \(step + 1)"
         case .recovering(.healthyFor(let clearFor)): return "recovering: healthy for \(format(clearFor))"
         case .recovering(.releasedAfter(let after)): return "recovering: released from quarantine after \(format(after)) healthy"
         case .recovering(.releasedByOperator): return "recovering: released from quarantine by an operator"

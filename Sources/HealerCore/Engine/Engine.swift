@@ -102,7 +102,8 @@ public struct Engine: Sendable {
 
     /// Releases `server` of `pool` from quarantine (an operator's decision): its quarantined incidents start
     /// recovering, giving capacity back gradually from the next pass on. A server still unhealthy relapses
-    /// and is quarantined again.
+    /// and is quarantined again. Its flap history is forgotten: the operator judged it fit to try again, so healthy
+    /// readings count as healthy (it is quarantined again if it flaps anew, and the record says so).
     ///
     /// - Returns: the new state, the records, and how many incidents were released.
     public func releaseQuarantine(state: EngineState, pool: String, server: String, now: Date) -> (EngineState, [DecisionRecord], Int) {
@@ -110,6 +111,7 @@ public struct Engine: Sendable {
         let keys = state.incidents.values.filter { $0.key.target == TargetID(pool: pool, server: server) && $0.phase == .quarantined }.map(\.key)
         for key in keys.sorted() {
             guard let rule = rules[key.rule] else { continue }
+            pass.state.flaps[key] = nil
             pass.startRecovery(key, rule: rule, because: .releasedByOperator)
         }
         return (pass.state, pass.records, keys.count)

@@ -179,7 +179,8 @@ extension Pass {
             if incident.wantedStep == nil {
                 let step = incident.appliedStep ?? 0
                 incident.updateRemedy { $0.wantedStep = step }
-                note(.transition, incident, because: .relapse(step: step))
+                // Flapping, the healthy readings of this very pass count as unhealthy: say so, or it reads as a contradiction.
+                note(.transition, incident, because: .relapse(step: step, flapping: read(key)?.reading != .unhealthy && isFlapping(key)))
             }
             attemptStep(&incident, rule: rule)
             return .keep

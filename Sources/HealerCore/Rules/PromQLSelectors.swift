@@ -36,7 +36,7 @@ public enum PromQLSelectors {
 }
 
 /// One PromQL token, as much of it as finding selectors needs.
-private enum PromQLToken: Equatable {
+enum PromQLToken: Equatable {
     /// An identifier or keyword, as written.
     case word(String)
     /// A string literal, as written with its quotes.
@@ -51,7 +51,7 @@ private enum PromQLToken: Equatable {
 ///
 /// Like Prometheus' lexer it has three modes: statements, inside `{…}` (label names have no `:`, no numbers) and
 /// inside `[…]` (durations, arithmetic and the duration keywords only; `:` separates a subquery's step).
-private struct PromQLLexer {
+struct PromQLLexer {
     private enum Mode { case statements, braces, brackets }
 
     private let scalars: [Unicode.Scalar]
@@ -310,7 +310,7 @@ private enum PromQLNumber {
 }
 
 /// Walks the tokens, operand after operator, and collects the selectors.
-private struct SelectorReader {
+struct SelectorReader {
     /// An open parenthesis: a group `(a + b)`, a function's arguments, or an aggregation's.
     private enum Frame: Equatable {
         case group
