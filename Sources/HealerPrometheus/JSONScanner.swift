@@ -127,11 +127,16 @@ struct JSONScanner {
     private func stringBody(from start: Int) -> StringBody {
         guard let base = bytes.baseAddress else { return .invalid }
         var end = start
+        var bits: UInt8 = 0  // any byte above 0x7F: the text must then be checked as UTF-8, as JSONDecoder checks it
         while end < bytes.count {
             let byte = base.load(fromByteOffset: end, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") { return .plain(end: end) }
+            if byte == UInt8(ascii: "\"") {
+                if bits >= 0x80, String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil { return .invalid }
+                return .plain(end: end)
+            }
             if byte == UInt8(ascii: "\\") { return .escaped }
             guard byte >= 0x20 else { return .invalid }
+            bits |= byte
             end += 1
         }
         return .invalid
@@ -262,7 +267,8 @@ struct JSONScanner {
             if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
             guard try skipDigits(leadingZeroAllowed: true) else { throw Failure() }
         }
-        guard let value = Self.double(UnsafeRawBufferPointer(rebasing: bytes[start..<position])) else { throw Failure() }
+        // A literal beyond Double's range is no number JSONDecoder reads (JSON has no infinity).
+        guard let value = Self.double(UnsafeRawBufferPointer(rebasing: bytes[start..<position])), value.isFinite else { throw Failure() }
         return value
     }
 
@@ -351,7 +357,8 @@ struct JSONScanner {
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return String(decoding: utf8, as: UTF8.self)
+                guard let text = String(validating: utf8, as: UTF8.self) else { throw Failure() }
+                return text
             case UInt8(ascii: "\\"):
                 guard position < bytes.count else { throw Failure() }
                 let escape = bytes[position]

@@ -39,7 +39,9 @@ package enum QueryResponseReader {
         var result: QueryResult?
         var warnings: [String] = []
         var infos: [String] = []
+        var seen = SeenKeys()
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+            try seen.note(key, among: ["status", "data", "warnings", "infos"])
             if key.is("status") {
                 status = try scanner.readString()
             } else if key.is("data") {
@@ -60,7 +62,9 @@ package enum QueryResponseReader {
         var resultType: String?
         var result: QueryResult?
         var deferred: JSONScanner?
+        var seen = SeenKeys()
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+            try seen.note(key, among: ["resultType", "result"])
             if key.is("resultType") {
                 resultType = try scanner.readString()
             } else if key.is("result") {
@@ -97,6 +101,8 @@ package enum QueryResponseReader {
                     read.append((range, point, false))
                 }
             }
+            // A name twice in one label set: JSONDecoder keeps the first, a merge the last; leave it to JSONDecoder.
+            for (range, _, sorted) in read where !sorted && Self.hasDuplicateNames(labels[range]) { throw JSONScanner.Failure() }
             return .vector(
                 read.map { range, point, sorted in
                     Sample(labels: sorted ? Labels(alreadySorted: labels[range]) : Labels(reading: labels[range]), point: point)
@@ -106,6 +112,7 @@ package enum QueryResponseReader {
             try scanner.readArray { scanner throws(JSONScanner.Failure) in
                 read.append(try readSeries(&scanner, into: &labels, previous: read.last?.0 ?? 0..<0, memo: &memo))
             }
+            for (range, _) in read where Self.hasDuplicateNames(labels[range]) { throw JSONScanner.Failure() }
             return .matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) })
         case "scalar":
             var memo = ReadState()
@@ -180,7 +187,9 @@ package enum QueryResponseReader {
     ) throws(JSONScanner.Failure) -> (Range<Int>, Point) {
         var range = labels.endIndex..<labels.endIndex
         var point: Point?
+        var seen = SeenKeys()
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+            try seen.note(key, among: ["metric", "value", "histogram"])
             if key.is("metric") {
                 range = try readLabels(&scanner, into: &labels, previous: previous, filter: memo.filter)
             } else if key.is("value") {
@@ -203,7 +212,9 @@ package enum QueryResponseReader {
         var points: [Point] = []
         var sawHistograms = false
         var sawValues = false
+        var seen = SeenKeys()
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+            try seen.note(key, among: ["metric", "values", "histograms"])
             if key.is("metric") {
                 range = try readLabels(&scanner, into: &labels, previous: previous, filter: memo.filter)
             } else if key.is("values") {
@@ -238,6 +249,24 @@ package enum QueryResponseReader {
             candidate += 1
         }
         return start..<labels.endIndex
+    }
+
+    /// Whether a label name occurs twice.
+    private static func hasDuplicateNames(_ labels: ArraySlice<Labels.Label>) -> Bool {
+        labels.count > 1 && Set(labels.map(\.name)).count != labels.count
+    }
+
+    /// The keys of one object seen so far, among those the reader reads: one seen twice makes the answer go to
+    /// `JSONDecoder`, which keeps the first (a reader that kept the last would disagree with it).
+    struct SeenKeys {
+        private var seen: [Bool] = []
+
+        mutating func note(_ key: JSONScanner.Key, among names: [StaticString]) throws(JSONScanner.Failure) {
+            if seen.isEmpty { seen = Array(repeating: false, count: names.count) }
+            guard let index = names.firstIndex(where: { key.is($0) }) else { return }
+            if seen[index] { throw JSONScanner.Failure() }
+            seen[index] = true
+        }
     }
 
     /// What reading an answer carries from series to series: the labels to keep, and the last texts read.
