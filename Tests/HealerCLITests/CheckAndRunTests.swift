@@ -129,6 +129,38 @@ struct CheckAndRunTests {
         }
     }
 
+    /// The answer shows a template's label is missing from every series: an error naming it and the labels there are.
+    @Test func checkNamesATemplateLabelNoSeriesHas() async throws {
+        let healer = try BuiltProduct.path("healer")
+        try await PrometheusServer.withRunning { prometheus in
+            try FileManager.default.createDirectory(atPath: prometheus.directory + "/rules", withIntermediateDirectories: true)
+            try """
+            prometheus: { url: "\(prometheus.url)" }
+            balancers: { edge: { haproxy: { runtime_api: "tcp://127.0.0.1:1" } } }
+            pools:
+              web: { balancer: edge, backend: be_app, servers: [s1] }
+            rules: ["rules/*.yaml"]
+            """.write(toFile: prometheus.directory + "/healer.yaml", atomically: true, encoding: .utf8)
+            try """
+            groups:
+              - name: web
+                pool: web
+                rules:
+                  - { name: Down, expr: up, unhealthy: "== 0", healthy: "== 1", ladder: [{ drain: {} }] }
+            """.write(toFile: prometheus.directory + "/rules/web.yaml", atomically: true, encoding: .utf8)
+            let outcome = try await eventually("the first scrape of up", timeout: .seconds(30)) { () -> Command.Outcome? in
+                let outcome = try await Command.execute(
+                    healer, ["check", "--config", prometheus.directory + "/healer.yaml", "--prometheus", prometheus.url], in: prometheus.directory)
+                return outcome.output.contains("Down: ok, 0 series") ? nil : outcome
+            }
+            #expect(outcome.status == 1)
+            #expect(
+                outcome.output.contains(
+                    "rules.Down.expr: no series names a server of pool web; its target templates read $labels.server, which no series of the "
+                        + "answer has (they have: __name__, instance, job)"), "\(outcome.output)")
+        }
+    }
+
     @Test func runOnceJudgesEveryServerAgainstARealPrometheus() async throws {
         let healer = try BuiltProduct.path("healer")
         try await PrometheusServer.withRunning { prometheus in
