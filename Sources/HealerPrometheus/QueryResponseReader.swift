@@ -172,12 +172,13 @@ package enum QueryResponseReader {
             } while scanner.consume(byte: UInt8(ascii: ","))
             guard scanner.consume(byte: UInt8(ascii: "}")) else { return fail() }
         }
-        memo.labelTexts.removeSubrange(..<texts)
         guard scanner.consume(literal: #","value":["#), let seconds = try? scanner.readNumber(memo: &memo.timestamp),
             scanner.consume(byte: UInt8(ascii: ",")), let text = scanner.scanPlainString(), scanner.consume(literal: "]}")
         else { return fail() }
         guard let value = memo.value.value(of: text) ?? PrometheusValue.parse(text) else { return fail() }
         memo.value.remember(text, value)
+        // Only now is this series' text the one to compare the next with: a failure above restores the previous one.
+        memo.labelTexts.removeSubrange(..<texts)
         return (start..<labels.endIndex, Point(timestamp: Date(timeIntervalSince1970: seconds), value: value), sorted)
     }
 
