@@ -38,6 +38,18 @@ struct StateCommand: AsyncParsableCommand {
         var decisions: [DecisionRecord]
     }
 
+    /// Runs `body`; an error other than an exit is printed as one line (it names its file or object) and exits 1.
+    static func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            Output.error("healer: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
     struct Options: ParsableArguments {
         @OptionGroup var config: ConfigOption
 
@@ -73,28 +85,19 @@ struct StateCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             let configuration = try options.config.load()
             let (kind, name) = try options.resolve(configuration)
-            let state: EngineState?
-            let decisions: [DecisionRecord]
-            do {
+            let (state, decisions) = try await StateCommand.reportingErrors { () async throws -> (EngineState?, [DecisionRecord]) in
                 if kind == .kubernetes, let ha = configuration.ha {
                     let store = try HAAccess(configuration: configuration, ha: ha).store
-                    state = try await store.load()
-                    decisions = try await store.recentRecords(limit: 100_000)
-                } else {
-                    guard FileManager.default.fileExists(atPath: configuration.state.path) else {
-                        Output.error("healer: no state file at \(configuration.state.path) (state.path of \(options.config.path))")
-                        throw ExitCode.failure
-                    }
-                    let store = try await SQLiteStateStore.open(path: configuration.state.path)
-                    state = try await store.load()
-                    decisions = try await store.recentRecords(limit: 100_000)
-                    await store.close()
+                    return (try await store.load(), try await store.recentRecords(limit: 100_000))
                 }
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                Output.error("healer: \(error)")
-                throw ExitCode.failure
+                guard FileManager.default.fileExists(atPath: configuration.state.path) else {
+                    Output.error("healer: no state file at \(configuration.state.path) (state.path of \(options.config.path))")
+                    throw ExitCode.failure
+                }
+                let store = try await SQLiteStateStore.open(path: configuration.state.path)
+                let read = (try await store.load(), try await store.recentRecords(limit: 100_000))
+                await store.close()
+                return read
             }
             guard let state else {
                 Output.error("healer: \(name) holds no state yet: nothing to export")
@@ -139,21 +142,20 @@ struct StateCommand: AsyncParsableCommand {
             let configuration = try options.config.load()
             let (kind, name) = try options.resolve(configuration)
             let document = try Self.read(input)
-            do {
+            try await StateCommand.reportingErrors {
                 if kind == .kubernetes, let ha = configuration.ha {
                     try await Self.importShared(document, access: try HAAccess(configuration: configuration, ha: ha), name: name, replace: replace)
-                } else {
-                    let store = try await SQLiteStateStore.open(path: configuration.state.path, lockTimeout: 0.5)
-                    defer { Task { await store.close() } }
+                    return
+                }
+                let store = try await SQLiteStateStore.open(path: configuration.state.path, lockTimeout: 0.5)
+                do {
                     if !replace, let existing = try await store.load() { try Self.refuse(name, existing) }
                     try await store.save(document.state, appending: document.decisions)
+                } catch {
                     await store.close()
+                    throw error
                 }
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                Output.error("healer: \(error)")
-                throw ExitCode.failure
+                await store.close()
             }
             Output.error(
                 "healer: imported \(document.state.incidents.count) open incident\(document.state.incidents.count == 1 ? "" : "s") and "

@@ -202,13 +202,30 @@ public final class ReplicaPair: Sendable {
         cluster.object("leases", namespace: "shop", name: "healer", apiVersion: "coordination.k8s.io/v1")?.value(at: "spec.holderIdentity")?.string
     }
 
+    /// A replica's `/api/v1/status`, or `nil` when it does not answer.
+    private func status(_ name: String) async -> [String: Any]? {
+        guard let response = try? await HTTPClient().get("http://127.0.0.1:\(ports[name] ?? 0)/api/v1/status"), response.isSuccess else { return nil }
+        return try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+    }
+
     /// A replica's `leadership` in its `/api/v1/status`, or `nil` when it does not answer.
     public func leadership(_ name: String) async -> Leadership? {
-        guard let response = try? await HTTPClient().get("http://127.0.0.1:\(ports[name] ?? 0)/api/v1/status"), response.isSuccess,
-            let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-            let leadership = object["leadership"] as? [String: Any], let leading = leadership["leading"] as? Bool
-        else { return nil }
+        guard let leadership = await status(name)?["leadership"] as? [String: Any], let leading = leadership["leading"] as? Bool else { return nil }
         return Leadership(leading: leading, holder: leadership["holder"] as? String)
+    }
+
+    /// A replica's last pass as its `/api/v1/status` shows it: when (Unix seconds), and each pod's verdict by the rule.
+    public func lastPass(_ name: String) async -> (time: Double, verdicts: [String: String])? {
+        guard let status = await status(name), let time = status["lastPass"] as? Double else { return nil }
+        var verdicts: [String: String] = [:]
+        for pool in status["pools"] as? [[String: Any]] ?? [] {
+            for server in pool["servers"] as? [[String: Any]] ?? [] {
+                if let name = server["server"] as? String, let verdict = (server["verdicts"] as? [String: String])?["PodErrorRatio"] {
+                    verdicts[name] = verdict
+                }
+            }
+        }
+        return (time, verdicts)
     }
 
     /// The status of Healer's readiness gate on `pod`.

@@ -104,13 +104,18 @@ struct StateCommandTests {
                         "leaseTransitions": 3,
                     ],
                 ])
-                // The holder renews, as a live replica does.
+                // The holder renews after each read of the importer, as a live replica renews between its rounds.
                 let renewer = Task {
+                    let reads = { cluster.requests.filter { $0.method == "GET" && $0.path.hasSuffix("/leases/healer") }.count }
+                    var seen = 0
                     while !Task.isCancelled {
+                        guard (try? await waitUntil("the importer to read the lease", timeout: .seconds(60)) { reads() > seen }) != nil else {
+                            return
+                        }
+                        seen = reads()
                         cluster.modify("leases", namespace: "ops", name: "healer") {
                             $0["spec"]?["renewTime"] = .string(KubernetesTime.micro(Date()))
                         }
-                        try? await Task.sleep(for: .milliseconds(300))
                     }
                 }
                 defer { renewer.cancel() }

@@ -69,14 +69,17 @@ struct HAFailoverTests {
             pair.cluster.beginOutage("/configmaps/")
             try await waitUntil("healer-a to step down", timeout: .seconds(30)) { await pair.leadership("healer-a")?.leading == false }
             pair.sick.set(["web-b"])
-            // Nobody leads: both judge web-b, neither touches it. (Passes run every 0.5 s; firing takes 1 s.)
-            let deadline = ContinuousClock.now.advanced(by: .seconds(4))
-            while ContinuousClock.now < deadline {
-                #expect(pair.gate("web-b") == "True")
-                let (a, b) = (await pair.leadership("healer-a"), await pair.leadership("healer-b"))
-                #expect(a?.leading != true && b?.leading != true)
-                try await Task.sleep(for: .milliseconds(250))
+            // Nobody leads: both judge web-b unhealthy, in passes well past the rule's `for` (1 s), and neither touches it.
+            let judgedFrom = Date().timeIntervalSince1970 + 3
+            try await waitUntil("both replicas to judge web-b unhealthy past the rule's for", timeout: .seconds(30)) {
+                for name in ReplicaPair.names {
+                    guard let pass = await pair.lastPass(name), pass.time >= judgedFrom, pass.verdicts["web-b"] == "unhealthy" else { return false }
+                }
+                return true
             }
+            #expect(pair.gate("web-b") == "True")
+            let (a, b) = (await pair.leadership("healer-a"), await pair.leadership("healer-b"))
+            #expect(a?.leading != true && b?.leading != true)
             #expect(pair.gateWrites("web-b", "False") == 0)
             pair.cluster.endOutage("/leases/")
             pair.cluster.endOutage("/configmaps/")
