@@ -80,6 +80,8 @@ let package = Package(
         .target(name: "ProcessGroups", dependencies: ["CSpawn"]),
         // glibc's posix_spawn extensions that Swift's Glibc module does not show.
         .target(name: "CSpawn"),
+        // glibc's mallopt, which Swift's Glibc module does not show either.
+        .target(name: "CAllocator"),
         // Durable state: the engine's state in SQLite (GRDB).
         .target(name: "HealerStore", dependencies: ["HealerCore", "HealerKubernetes", .product(name: "GRDB", package: "GRDB.swift")]),
         // HAProxy's runtime API and the balancer driver.
@@ -92,7 +94,7 @@ let package = Package(
         .target(
             name: "HealerController",
             dependencies: [
-                "HealerCore", "HealerPrometheus", "HealerHAProxy", "HealerKubernetes", "CurlHTTP", "SeriesLabels", "ProcessGroups",
+                "HealerCore", "HealerPrometheus", "HealerHAProxy", "HealerKubernetes", "CurlHTTP", "SeriesLabels", "ProcessGroups", "CAllocator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

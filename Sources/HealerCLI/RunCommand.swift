@@ -44,6 +44,8 @@ struct RunCommand: AsyncParsableCommand {
         for warning in ConfigurationWarnings.of(configuration) {
             logger.warning("\(warning.message)", metadata: ["at": "\(warning.location)", "field": "\(warning.field)"])
         }
+        // A pass's working memory stays mapped for the next pass (docs/scale.md).
+        PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
         let limit = FileDescriptorBudget.raiseLimit(
             maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency)
         if let problem = FileDescriptorBudget.problem(

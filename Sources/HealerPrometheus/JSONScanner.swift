@@ -90,6 +90,7 @@ struct JSONScanner {
     }
 
     /// Consumes `literal` if the text continues with exactly it (no white space skipped).
+    @inline(__always)
     mutating func consume(literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard position + count <= bytes.count, let base = bytes.baseAddress, Self.same(base + position, literal.utf8Start, count) else {
@@ -100,14 +101,16 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` if it comes next (no white space skipped).
+    @inline(__always)
     mutating func consume(byte: UInt8) -> Bool {
-        guard position < bytes.count, bytes[position] == byte else { return false }
+        guard position < bytes.count, bytes.load(fromByteOffset: position, as: UInt8.self) == byte else { return false }
         position += 1
         return true
     }
 
     /// Reads a string starting right here, returning its bytes, or `nil` (position unspecified) when it is not
     /// a string without escapes.
+    @inline(__always)
     mutating func scanPlainString() -> UnsafeRawBufferPointer? {
         guard consume(byte: UInt8(ascii: "\"")), case .plain(let end) = stringBody(from: position) else { return nil }
         defer { position = end + 1 }
@@ -124,11 +127,24 @@ struct JSONScanner {
         case invalid
     }
 
+    @inline(__always)
     private func stringBody(from start: Int) -> StringBody {
         guard let base = bytes.baseAddress else { return .invalid }
+        let count = bytes.count
         var end = start
+        // Eight bytes at a time while none is a quote, a backslash, a control character or above 0x7F (SWAR: a
+        // byte's flag is set when it is one of those; the lowest flagged byte is the first such byte).
+        while end + 8 <= count {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+            let flags = Self.special(word)
+            if flags != 0 {
+                end += flags.trailingZeroBitCount / 8
+                break
+            }
+            end += 8
+        }
         var bits: UInt8 = 0  // any byte above 0x7F: the text must then be checked as UTF-8, as JSONDecoder checks it
-        while end < bytes.count {
+        while end < count {
             let byte = base.load(fromByteOffset: end, as: UInt8.self)
             if byte == UInt8(ascii: "\"") {
                 if bits >= 0x80, String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) == nil { return .invalid }
@@ -140,6 +156,19 @@ struct JSONScanner {
             end += 1
         }
         return .invalid
+    }
+
+    /// The high bit of each byte of `word` that is `"`, `\`, below 0x20 or above 0x7F; other bytes' high bits are
+    /// clear, except (possibly) bytes above the lowest flagged one.
+    @inline(__always)
+    private static func special(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let quote = zeroBytes(word ^ (ones &* 0x22))
+        let backslash = zeroBytes(word ^ (ones &* 0x5C))
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return quote | backslash | control | (word & highs)
     }
 
     // MARK: - Scalars
@@ -192,6 +221,12 @@ struct JSONScanner {
         return true
     }
 
+    /// Whether `a` and `b` are the same bytes.
+    @inline(__always)
+    static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.isEmpty || same(a.baseAddress!, b.baseAddress!, a.count))
+    }
+
     /// Whether `first` sorts strictly before `second`, both ASCII (`false` when either is not, or when equal).
     static func isASCIIOrdered(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
         for index in 0..<min(first.count, second.count) {
@@ -217,6 +252,7 @@ struct JSONScanner {
         fileprivate var value = 0.0
 
         /// The value of `text` if it is the remembered text.
+        @inline(__always)
         func value(of text: UnsafeRawBufferPointer) -> Double? {
             guard text.count == self.text.count, text.count > 0, JSONScanner.same(text.baseAddress!, self.text.baseAddress!, text.count) else {
                 return nil
@@ -225,6 +261,7 @@ struct JSONScanner {
         }
 
         /// Remembers `text` (which must stay valid while the memo is used) and its value.
+        @inline(__always)
         mutating func remember(_ text: UnsafeRawBufferPointer, _ value: Double) {
             self.text = text
             self.value = value
@@ -232,6 +269,7 @@ struct JSONScanner {
     }
 
     /// Reads a number as a `Double` (JSON grammar, checked), the same text as the memo's taken as read.
+    @inline(__always)
     mutating func readNumber(memo: inout NumberMemo) throws(Failure) -> Double {
         skipWhitespace()
         let count = memo.text.count

@@ -20,17 +20,28 @@ package enum QueryResponseReader {
 
     /// The label names to keep, as bytes.
     struct LabelFilter {
-        let names: [[UInt8]]
+        /// The names, one after the other.
+        private let joined: [UInt8]
+        /// Where each name is in `joined`.
+        private let names: [(offset: Int, count: Int)]
 
         init(_ names: Set<String>) {
-            self.names = names.map { Array($0.utf8) }
+            var joined: [UInt8] = []
+            self.names = names.map { name in
+                defer { joined += name.utf8 }
+                return (joined.count, name.utf8.count)
+            }
+            self.joined = joined
         }
 
         /// Whether the label named `name` is kept.
+        @inline(__always)
         func keeps(_ name: UnsafeRawBufferPointer) -> Bool {
-            names.contains { kept in
-                kept.count == name.count && kept.withUnsafeBytes { JSONScanner.same($0.baseAddress!, name.baseAddress!, name.count) }
+            for kept in names where kept.count == name.count {
+                if kept.count == 0 { return true }
+                if joined.withUnsafeBytes({ JSONScanner.same($0.baseAddress! + kept.offset, name.baseAddress!, name.count) }) { return true }
             }
+            return false
         }
     }
 
@@ -96,7 +107,7 @@ package enum QueryResponseReader {
                 if let sample = readCompactSample(&scanner, into: &labels, previous: previous, memo: &memo) {
                     read.append(sample)
                 } else {
-                    memo.labelTexts.removeAll(keepingCapacity: true)
+                    memo.texts.forget()
                     let (range, point) = try readSample(&scanner, into: &labels, previous: previous, memo: &memo)
                     read.append((range, point, false))
                 }
@@ -133,11 +144,11 @@ package enum QueryResponseReader {
     ) -> (labels: Range<Int>, point: Point, sorted: Bool)? {
         let mark = scanner.mark
         let start = labels.endIndex
-        let texts = memo.labelTexts.count
+        let texts = memo.texts.previousCount
         func fail() -> (labels: Range<Int>, point: Point, sorted: Bool)? {
             scanner.reset(to: mark)
             labels.removeSubrange(start...)
-            memo.labelTexts.removeSubrange(texts...)
+            memo.texts.dropCurrent()
             return nil
         }
         guard scanner.consume(literal: #"{"metric":{"#) else { return fail() }
@@ -153,19 +164,14 @@ package enum QueryResponseReader {
                 }
                 if let filter = memo.filter, !filter.keeps(name) { continue }
                 var label: Labels.Label
-                if candidate < texts, previous.count == texts, memo.labelTexts[candidate].name.count == name.count,
-                    JSONScanner.same(memo.labelTexts[candidate].name.baseAddress!, name.baseAddress!, name.count)
-                {
+                if candidate < texts, previous.count == texts, JSONScanner.same(memo.texts.previous(candidate).name, name) {
                     label = labels[previous.lowerBound + candidate]
-                    let old = memo.labelTexts[candidate].value
-                    if old.count != value.count || (value.count > 0 && !JSONScanner.same(old.baseAddress!, value.baseAddress!, value.count)) {
-                        label.value = String(decoding: value, as: UTF8.self)
-                    }
+                    if !JSONScanner.same(memo.texts.previous(candidate).value, value) { label.value = String(decoding: value, as: UTF8.self) }
                 } else {
                     label = Labels.Label(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
                 }
                 labels.append(label)
-                memo.labelTexts.append((name, value))
+                memo.texts.append(name: name, value: value)
                 if sorted, candidate > 0 { sorted = JSONScanner.isASCIIOrdered(lastName, name) }
                 lastName = name
                 candidate += 1
@@ -177,8 +183,8 @@ package enum QueryResponseReader {
         else { return fail() }
         guard let value = memo.value.value(of: text) ?? PrometheusValue.parse(text) else { return fail() }
         memo.value.remember(text, value)
-        // Only now is this series' text the one to compare the next with: a failure above restores the previous one.
-        memo.labelTexts.removeSubrange(..<texts)
+        // Only now is this series' text the one to compare the next with: a failure above keeps the previous one.
+        memo.texts.keepCurrent()
         return (start..<labels.endIndex, Point(timestamp: Date(timeIntervalSince1970: seconds), value: value), sorted)
     }
 
@@ -275,8 +281,53 @@ package enum QueryResponseReader {
         var filter: LabelFilter?
         var timestamp = JSONScanner.NumberMemo()
         var value = JSONScanner.NumberMemo()
-        /// The label texts of the previous compact series (into the body, valid while it is read).
-        var labelTexts: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)] = []
+        /// The label texts of the previous compact series and of the one being read.
+        var texts = LabelTexts()
+    }
+
+    /// The label texts (into the body, valid while it is read) of the previous compact series, and of the one
+    /// being read: two buffers that swap roles and are written over, so that a series costs no allocation.
+    struct LabelTexts {
+        typealias Text = (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+        private var previousTexts: [Text] = []
+        private var currentTexts: [Text] = []
+        /// How many texts the previous series has.
+        private(set) var previousCount = 0
+        private var currentCount = 0
+
+        /// The previous series' text at `index` (below ``previousCount``).
+        @inline(__always)
+        func previous(_ index: Int) -> Text { previousTexts[index] }
+
+        /// Adds a text of the series being read.
+        @inline(__always)
+        mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+            if currentCount < currentTexts.count {
+                currentTexts[currentCount] = (name, value)
+            } else {
+                currentTexts.append((name, value))
+            }
+            currentCount += 1
+        }
+
+        /// The series being read was not compact: the previous texts stay.
+        mutating func dropCurrent() {
+            currentCount = 0
+        }
+
+        /// The series read becomes the previous one.
+        @inline(__always)
+        mutating func keepCurrent() {
+            swap(&previousTexts, &currentTexts)
+            previousCount = currentCount
+            currentCount = 0
+        }
+
+        /// No previous series to compare with.
+        mutating func forget() {
+            previousCount = 0
+            currentCount = 0
+        }
     }
 
     /// `[<number>, "<value>"]`, the value read from its bytes.

@@ -7,6 +7,7 @@
 //   bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5]
 //   bench-scale --serve N --rules R          (the fixture server; prints its URL, stops at end of input)
 //   bench-scale --decode-only N, --engine-only N   (profiling aids: one part alone, over and over)
+//   bench-scale --targets N --pass-only yes       (profiling aid: whole passes only, each one's CPU printed)
 import CurlHTTP
 import Foundation
 import HealerController
@@ -27,6 +28,7 @@ struct Options {
     var serve: Int?
     var decodeOnly: Int?
     var engineOnly: Int?
+    var passOnly = false
     var wide = false
 
     init(_ arguments: [String]) {
@@ -41,6 +43,7 @@ struct Options {
             case "--decode-only": decodeOnly = Int(value)
             case "--engine-only": engineOnly = Int(value)
             case "--wide": wide = value == "yes" || value == "true"
+            case "--pass-only": passOnly = value == "yes" || value == "true"
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -52,6 +55,12 @@ func cpuSeconds(thread: Bool = false) -> Double {
     var time = timespec()
     clock_gettime(thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+func minorFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
 }
 
 func peakRSSMiB() -> Double {
@@ -175,6 +184,9 @@ if let servers = options.serve {
     exit(0)
 }
 
+// The allocator as `healer run` sets it up.
+// The allocator as `healer run` sets it up (PassMemory); with GLIBC_TUNABLES malloc settings, those instead.
+PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
 MallocInterposerSwift.hook()
 print("targets,rules,wall_ms,cpu_ms,cpu_best_ms,allocations,allocated_mib,engine_cpu_ms,engine_allocations,decode_cpu_ms,peak_rss_mib")
 for targets in options.targets {
@@ -190,6 +202,15 @@ for targets in options.targets {
         configuration: configuration, dependencies: .init(metrics: PrometheusMetricsSource(client: client)), clock: ContinuousClock(),
         logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
     await service.runPass()  // warm up: connections, state
+    if options.passOnly {
+        for _ in 0..<options.repeats {
+            let cpu = cpuSeconds()
+            let faults = minorFaults()
+            await service.runPass()
+            print(String(format: "pass %.1f ms %d faults", (cpuSeconds() - cpu) * 1000, minorFaults() - faults))
+        }
+        continue
+    }
 
     // The same answers, for the engine and the decoder measured apart.
     let bodies = (0..<options.rules).map { Data(fixture(servers: targets, rule: $0).utf8) }
