@@ -57,6 +57,21 @@ struct GateTests {
         #expect(escalation.plan.changes.map(\.key.target.server) == ["s1"])
     }
 
+    @Test func aServerLeavingFlightFreesItsPlaceInTheSamePass() {
+        let servers = ["s1", "s2", "s3", "s4", "s5"]
+        var scenario = EngineScenario(.fixture(servers: servers, pendingFor: .zero, floor: 0.2, maxInFlight: 1))
+        func values(sick unhealthy: Set<String>) -> [String: [String: Double?]] {
+            ["errors": Dictionary(uniqueKeysWithValues: servers.map { ($0, Optional(unhealthy.contains($0) ? sick : fine)) })]
+        }
+        #expect(scenario.pass(at: 0, values(sick: ["s1"])).plan.changes.map(\.key.target.server) == ["s1"])
+        _ = scenario.pass(at: 1, values(sick: []))
+        // s1 has been healthy for its clear_for and starts recovering (out of flight) before s2 is judged.
+        let outcome = scenario.pass(at: 22, values(sick: ["s2"]))
+        #expect(scenario.state.incidents.values.first { $0.key.target.server == "s1" }?.phase == .recovering)
+        #expect(outcome.records.contains { $0.server == "s2" && $0.suppressedBy == .inFlight } == false)
+        #expect(scenario.state.incidents.values.first { $0.key.target.server == "s2" }?.hasActed == true)
+    }
+
     @Test func theGlobalRateLimitIsATokenBucket() {
         var safety = SafetySettings()
         safety.maxActionsPerMinute = 2

@@ -156,6 +156,8 @@ func benchObservations(targets: Int, at time: Date) throws -> Observations {
 }
 
 let options = Options(CommandLine.arguments)
+// The allocator as `healer run` sets it up (PassMemory); with GLIBC_TUNABLES malloc settings, those instead.
+PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
 if let servers = options.decodeOnly {
     // Profiling aid: read the answers of `servers` targets over and over, nothing else.
     let bodies = (0..<options.rules).map { Data(fixture(servers: servers, rule: $0).utf8) }
@@ -171,11 +173,18 @@ if let servers = options.engineOnly {
     let engine = Engine(configuration: benchConfiguration(targets: servers))
     let time = Date(timeIntervalSince1970: 1_795_726_808.818)
     let observations = try benchObservations(targets: servers, at: time)
-    let state = engine.reconcile(state: EngineState(), observations: observations, now: time).state
-    for _ in 0..<options.repeats {
-        let start = cpuSeconds(thread: true)
-        _ = engine.reconcile(state: state, observations: observations, now: time.addingTimeInterval(1))
-        print(String(format: "engine %.1f ms", (cpuSeconds(thread: true) - start) * 1000))
+    // From the state of the first pass (incidents pending, as in the timed passes below), and from the state
+    // past the rules' `for` (2,000 incidents firing, a storm held back by the gates).
+    var states = [("pending", engine.reconcile(state: EngineState(), observations: observations, now: time).state, 1.0)]
+    var firing = states[0].1
+    for step in 1..<5 { firing = engine.reconcile(state: firing, observations: observations, now: time.addingTimeInterval(Double(step) * 10)).state }
+    states.append(("firing", firing, 41))
+    for (name, state, after) in states {
+        for _ in 0..<options.repeats {
+            let start = cpuSeconds(thread: true)
+            _ = engine.reconcile(state: state, observations: observations, now: time.addingTimeInterval(after))
+            print(String(format: "engine (%@) %.1f ms", name, (cpuSeconds(thread: true) - start) * 1000))
+        }
     }
     exit(0)
 }
@@ -185,8 +194,6 @@ if let servers = options.serve {
 }
 
 // The allocator as `healer run` sets it up.
-// The allocator as `healer run` sets it up (PassMemory); with GLIBC_TUNABLES malloc settings, those instead.
-PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
 MallocInterposerSwift.hook()
 print("targets,rules,wall_ms,cpu_ms,cpu_best_ms,allocations,allocated_mib,engine_cpu_ms,engine_allocations,decode_cpu_ms,peak_rss_mib")
 for targets in options.targets {

@@ -101,7 +101,7 @@ extension Pass {
         case .capacityFloor:
             guard let (target, after) = removal(change) else { return nil }
             let floor = engine.configuration.pools[pool]?.minHealthyCapacity ?? 1
-            let current = simulatedStates()[target] ?? .normal
+            let current = simulatedState(of: target) ?? .normal
             let capacity = healthyCapacity(of: pool, overriding: (target, after.map { current.combined(with: $0) } ?? current))
             return capacity < floor - 1e-9 ? .belowCapacityFloor(capacity: capacity, floor: floor) : nil
         case .inFlight:
@@ -149,7 +149,7 @@ extension Pass {
 
     /// The servers of `pool` under remediation: a remedy applied and the incident firing.
     func serversInFlight(_ pool: String) -> Set<TargetID> {
-        Set(state.incidents.values.filter { $0.key.target.pool == pool && $0.phase == .firing && $0.hasActed }.map(\.key.target))
+        index.inFlight[pool] ?? []
     }
 
     /// Remedy steps applied to `key`'s budget slot within its rule's budget window.

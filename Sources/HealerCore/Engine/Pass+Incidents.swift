@@ -24,7 +24,7 @@ extension Pass {
             var opened = open(key, rule: rule)
             incident = advancePending(&opened, rule: rule) == .keep ? opened : nil
         }
-        state.incidents[key] = incident
+        store(incident, at: key)
     }
 
     /// One transition of an open incident on this pass's reading.
@@ -79,12 +79,12 @@ extension Pass {
             observations.inventory[pool.name] != nil, observations.unreachableBalancers[pool.name] == nil, let incident = state.incidents[key]
         {
             note(.transition, incident, closing: true, because: .targetGone)
-            state.incidents[key] = nil
+            store(nil, at: key)
             return
         }
         guard var incident = state.incidents[key], incident.frozenSince == nil else { return }
         incident.frozenSince = now
-        state.incidents[key] = incident
+        store(incident, at: key)
         note(.transition, incident, because: .noData)
     }
 
@@ -225,7 +225,7 @@ extension Pass {
     /// Starts giving capacity back to the incident of `key` (an operator's release).
     mutating func startRecovery(_ key: IncidentKey, rule: RecoveryRule, because cause: DecisionReason.RecoveryCause) {
         guard var incident = state.incidents[key] else { return }
-        state.incidents[key] = startRecovery(&incident, rule: rule, because: cause) == .keep ? incident : nil
+        store(startRecovery(&incident, rule: rule, because: cause) == .keep ? incident : nil, at: key)
     }
 
     /// Starts giving capacity back, beginning with the first recovery stage.

@@ -27,6 +27,8 @@ struct Pass {
     /// Per pool: configured weight of non-spare servers, and of the rows that are healthy without an incident
     /// all pass long (computed once; only rows that may have an incident are judged again).
     private var staticCapacity: [String: StaticCapacity] = [:]
+    /// Each target's incidents and each pool's servers in flight, in step with `state.incidents`.
+    private(set) var index: IncidentIndex
 
     var safety: SafetySettings { engine.configuration.safety }
 
@@ -35,6 +37,13 @@ struct Pass {
         self.state = state
         self.observations = observations
         self.now = now
+        index = IncidentIndex(state.incidents)
+    }
+
+    /// Writes (or, with `nil`, removes) the incident of `key`: the one way a pass changes `state.incidents`.
+    mutating func store(_ incident: Incident?, at key: IncidentKey) {
+        state.incidents[key] = incident
+        index.update(key, in: state.incidents)
     }
 
     var outcome: Engine.Outcome {
@@ -329,7 +338,6 @@ struct Pass {
         let out = outOfRotation[pool] ?? []
         let base = staticCapacity[pool] ?? StaticCapacity(table, outOfRotation: out)
         guard base.total > 0 else { return 0 }
-        let simulated = simulatedStates()
         var healthy = base.healthy
         var rows = base.candidates
         if let override, let row = table.row(of: override.0.server), !table.mayHaveIncident(row) {
@@ -341,7 +349,7 @@ struct Pass {
         for row in rows where !table.dynamicKeys(row: row).contains(where: { state.incidents[$0] != nil }) && !out.contains(table.servers[row].server)
         {
             let target = table.target(row)
-            let desired = override?.0 == target ? override!.1 : (simulated[target] ?? .normal)
+            let desired = override?.0 == target ? override!.1 : (simulatedState(of: target) ?? .normal)
             healthy += Double(table.servers[row].configuredWeight) * desired.effectiveShare
         }
         return healthy / Double(base.total)
@@ -387,6 +395,16 @@ struct Pass {
     }
 
     // MARK: - The plan
+
+    /// The desired state of `target` with its remedies in force combined, or `nil` when none is.
+    func simulatedState(of target: TargetID) -> DesiredServerState? {
+        var combined: DesiredServerState?
+        for key in index.keysByTarget[target] ?? [] {
+            guard let incident = state.incidents[key], let desired = desiredState(of: incident) else { continue }
+            combined = combined.map { $0.combined(with: desired) } ?? desired
+        }
+        return combined
+    }
 
     /// The desired state of every target with a remedy in force, incidents combined.
     func simulatedStates(enforcedOnly: Bool = false) -> [TargetID: DesiredServerState] {
