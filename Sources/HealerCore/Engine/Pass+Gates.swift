@@ -160,9 +160,8 @@ extension Pass {
     /// The key a remedy of `key` is counted under: the incident's own, or, for a server whose budget outlives it
     /// (``ServerInfo/budgetSlot``), its slot's.
     func budgetKey(_ key: IncidentKey) -> IncidentKey {
-        guard let table = tables[key.target.pool], let row = table.row(of: key.target.server), let slot = table.servers[row].budgetSlot else {
-            return key
-        }
+        let slot = readings(of: key.target.pool) { table in table.row(of: key.target.server).flatMap { table.servers[$0].budgetSlot } } ?? nil
+        guard let slot else { return key }
         return IncidentKey(rule: key.rule, target: TargetID(pool: key.target.pool, server: slot))
     }
 

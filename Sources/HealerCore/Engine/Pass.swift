@@ -86,7 +86,14 @@ struct Pass {
 
     /// This pass's reading of `key`, if one was taken.
     func read(_ key: IncidentKey) -> PoolReadings.Cell? {
-        tables[key.target.pool]?.cell(rule: key.rule, server: key.target.server)
+        readings(of: key.target.pool) { $0.cell(rule: key.rule, server: key.target.server) } ?? nil
+    }
+
+    /// `body` over `pool`'s readings, read in place: `tables[pool]` would copy the table (retaining and releasing
+    /// each of its arrays), and the readings are asked for many times a pass.
+    func readings<Result>(of pool: String, _ body: (PoolReadings) -> Result) -> Result? {
+        guard let index = tables.index(forKey: pool) else { return nil }
+        return body(tables.values[index])
     }
 
     private mutating func readAll() {
