@@ -169,6 +169,7 @@ if let servers = options.decodeOnly {
     exit(0)
 }
 if let servers = options.engineOnly {
+    MallocInterposerSwift.hook()
     // Profiling aid: the engine's pass over the same observations, over and over, from the state of the first.
     let engine = Engine(configuration: benchConfiguration(targets: servers))
     let time = Date(timeIntervalSince1970: 1_795_726_808.818)
@@ -182,8 +183,9 @@ if let servers = options.engineOnly {
     for (name, state, after) in states {
         for _ in 0..<options.repeats {
             let start = cpuSeconds(thread: true)
+            let allocated = allocations().count
             _ = engine.reconcile(state: state, observations: observations, now: time.addingTimeInterval(after))
-            print(String(format: "engine (%@) %.1f ms", name, (cpuSeconds(thread: true) - start) * 1000))
+            print(String(format: "engine (%@) %.1f ms %d allocations", name, (cpuSeconds(thread: true) - start) * 1000, allocations().count - allocated))
         }
     }
     exit(0)

@@ -6,34 +6,64 @@
 /// firing incidents take over a second (docs/scale.md). With the index each question costs the target's own
 /// incidents.
 struct IncidentIndex {
-    /// The keys of each target's open incidents.
-    private(set) var keysByTarget: [TargetID: [IncidentKey]] = [:]
+    /// Each target's first incident key, and the others of targets with several (most have one: no array).
+    private var firstKey: [TargetID: IncidentKey] = [:]
+    private var moreKeys: [TargetID: [IncidentKey]] = [:]
     /// Per pool: the servers under remediation (an incident firing with a remedy applied).
     private(set) var inFlight: [String: Set<TargetID>] = [:]
 
     /// The index of `incidents`.
     init(_ incidents: [IncidentKey: Incident]) {
+        firstKey.reserveCapacity(incidents.count)
         for (key, incident) in incidents {
-            keysByTarget[key.target, default: []].append(key)
+            add(key)
             if incident.isInFlight { inFlight[key.target.pool, default: []].insert(key.target) }
         }
+    }
+
+    /// Calls `body` with the key of each of `target`'s open incidents.
+    func forEachKey(of target: TargetID, _ body: (IncidentKey) -> Void) {
+        guard let first = firstKey[target] else { return }
+        body(first)
+        moreKeys[target]?.forEach(body)
     }
 
     /// Brings the entries of `key`'s target up to date after its incident changed in `incidents`.
     mutating func update(_ key: IncidentKey, in incidents: [IncidentKey: Incident]) {
         let target = key.target
-        var keys = keysByTarget[target] ?? []
-        if incidents[key] == nil {
-            keys.removeAll { $0 == key }
-        } else if !keys.contains(key) {
-            keys.append(key)
+        if incidents[key] == nil { remove(key) } else { add(key) }
+        let flying = firstKey[target].map { first in
+            incidents[first]?.isInFlight == true || (moreKeys[target] ?? []).contains { incidents[$0]?.isInFlight == true }
         }
-        keysByTarget[target] = keys.isEmpty ? nil : keys
-        if keys.contains(where: { incidents[$0]?.isInFlight == true }) {
+        // Looked up before being changed: a change through the subscript costs an allocation even when it changes nothing.
+        let wasFlying = inFlight[target.pool]?.contains(target) == true
+        if flying == true, !wasFlying {
             inFlight[target.pool, default: []].insert(target)
-        } else if inFlight[target.pool]?.remove(target) != nil, inFlight[target.pool]?.isEmpty == true {
-            inFlight[target.pool] = nil
+        } else if flying != true, wasFlying {
+            inFlight[target.pool]?.remove(target)
+            if inFlight[target.pool]?.isEmpty == true { inFlight[target.pool] = nil }
         }
+    }
+
+    private mutating func add(_ key: IncidentKey) {
+        let target = key.target
+        guard let first = firstKey[target] else {
+            firstKey[target] = key
+            return
+        }
+        guard first != key, moreKeys[target]?.contains(key) != true else { return }
+        moreKeys[target, default: []].append(key)
+    }
+
+    private mutating func remove(_ key: IncidentKey) {
+        let target = key.target
+        if firstKey[target] == key {
+            firstKey[target] = moreKeys[target]?.first
+            moreKeys[target]?.removeFirst()
+        } else {
+            moreKeys[target]?.removeAll { $0 == key }
+        }
+        if moreKeys[target]?.isEmpty == true { moreKeys[target] = nil }
     }
 }
 

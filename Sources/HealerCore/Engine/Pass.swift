@@ -218,8 +218,13 @@ struct Pass {
 
     /// Marks the rows that may hold an incident this pass: those with one open, and those about to be advanced.
     private mutating func markDynamic(_ active: [IncidentKey]) {
-        for key in active { tables[key.target.pool]?.markDynamic(key) }
-        for key in state.incidents.keys { tables[key.target.pool]?.markDynamic(key) }
+        // Per pool, one change of its table: a change through `tables[pool]` costs an allocation each time.
+        let byPool = Dictionary(grouping: active + state.incidents.keys, by: \.target.pool)
+        for (pool, keys) in byPool {
+            guard var table = tables.removeValue(forKey: pool) else { continue }
+            for key in keys { table.markDynamic(key) }
+            tables[pool] = table
+        }
     }
 
     // MARK: - Flaps and storms
@@ -406,8 +411,8 @@ struct Pass {
     /// The desired state of `target` with its remedies in force combined, or `nil` when none is.
     func simulatedState(of target: TargetID) -> DesiredServerState? {
         var combined: DesiredServerState?
-        for key in index.keysByTarget[target] ?? [] {
-            guard let incident = state.incidents[key], let desired = desiredState(of: incident) else { continue }
+        index.forEachKey(of: target) { key in
+            guard let incident = state.incidents[key], let desired = desiredState(of: incident) else { return }
             combined = combined.map { $0.combined(with: desired) } ?? desired
         }
         return combined
