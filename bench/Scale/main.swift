@@ -185,7 +185,8 @@ if let servers = options.engineOnly {
             let start = cpuSeconds(thread: true)
             let allocated = allocations().count
             _ = engine.reconcile(state: state, observations: observations, now: time.addingTimeInterval(after))
-            print(String(format: "engine (%@) %.1f ms %d allocations", name, (cpuSeconds(thread: true) - start) * 1000, allocations().count - allocated))
+            let milliseconds = (cpuSeconds(thread: true) - start) * 1000
+            print(String(format: "engine (%@) %.1f ms %d allocations", name, milliseconds, allocations().count - allocated))
         }
     }
     exit(0)
