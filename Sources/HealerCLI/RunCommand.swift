@@ -45,7 +45,8 @@ struct RunCommand: AsyncParsableCommand {
             logger.warning("\(warning.message)", metadata: ["at": "\(warning.location)", "field": "\(warning.field)"])
         }
         // A pass's working memory stays mapped for the next pass (docs/scale.md).
-        PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
+        let keepsPassMemory = PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
+        logger.debug("pass memory kept between passes: \(keepsPassMemory)")
         let limit = FileDescriptorBudget.raiseLimit(
             maxConnections: configuration.server.maxConnections, queryConcurrency: configuration.reconcile.queryConcurrency)
         if let problem = FileDescriptorBudget.problem(

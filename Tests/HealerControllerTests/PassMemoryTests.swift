@@ -13,5 +13,6 @@ struct PassMemoryTests {
     @Test("an operator's own GLIBC_TUNABLES malloc settings win")
     func operatorsTunables() {
         #expect(!PassMemory.keepBetweenPasses(environment: ["GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0"]))
+        #expect(!PassMemory.keepBetweenPasses(environment: ["MALLOC_ARENA_MAX": "2"]))
     }
 }

@@ -196,7 +196,6 @@ if let servers = options.serve {
     exit(0)
 }
 
-// The allocator as `healer run` sets it up.
 MallocInterposerSwift.hook()
 print("targets,rules,wall_ms,cpu_ms,cpu_best_ms,allocations,allocated_mib,engine_cpu_ms,engine_allocations,decode_cpu_ms,peak_rss_mib")
 for targets in options.targets {

@@ -92,8 +92,8 @@ struct Pass {
     /// `body` over `pool`'s readings, read in place: `tables[pool]` would copy the table (retaining and releasing
     /// each of its arrays), and the readings are asked for many times a pass.
     func readings<Result>(of pool: String, _ body: (PoolReadings) -> Result) -> Result? {
-        guard let index = tables.index(forKey: pool) else { return nil }
-        return body(tables.values[index])
+        guard let position = tables.index(forKey: pool) else { return nil }
+        return body(tables.values[position])
     }
 
     private mutating func readAll() {
