@@ -240,9 +240,7 @@ struct JSONScanner {
     /// Whether `bytes` are the UTF-8 of `string`.
     static func equal(_ bytes: UnsafeRawBufferPointer, _ string: String) -> Bool {
         var string = string
-        return string.withUTF8 { utf8 in
-            utf8.count == bytes.count && (bytes.isEmpty || same(utf8.baseAddress!, bytes.baseAddress!, bytes.count))
-        }
+        return string.withUTF8 { same(UnsafeRawBufferPointer($0), bytes) }
     }
 
     /// The text and value of the last number read through it: the same text again is not parsed again (every
@@ -254,10 +252,7 @@ struct JSONScanner {
         /// The value of `text` if it is the remembered text.
         @inline(__always)
         func value(of text: UnsafeRawBufferPointer) -> Double? {
-            guard text.count == self.text.count, text.count > 0, JSONScanner.same(text.baseAddress!, self.text.baseAddress!, text.count) else {
-                return nil
-            }
-            return value
+            text.count > 0 && JSONScanner.same(text, self.text) ? value : nil
         }
 
         /// Remembers `text` (which must stay valid while the memo is used) and its value.

@@ -57,17 +57,16 @@ func cpuSeconds(thread: Bool = false) -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
-func minorFaults() -> Int {
+/// This process's resource usage so far.
+func usage() -> rusage {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return usage.ru_minflt
+    return usage
 }
 
-func peakRSSMiB() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
-}
+func minorFaults() -> Int { usage().ru_minflt }
+
+func peakRSSMiB() -> Double { Double(usage().ru_maxrss) / 1024 }
 
 func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
 

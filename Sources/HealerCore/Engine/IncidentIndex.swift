@@ -21,6 +21,9 @@ struct IncidentIndex {
         }
     }
 
+    /// The targets with an open incident.
+    var targets: Dictionary<TargetID, IncidentKey>.Keys { firstKey.keys }
+
     /// Calls `body` with the key of each of `target`'s open incidents.
     func forEachKey(of target: TargetID, _ body: (IncidentKey) -> Void) {
         guard let first = firstKey[target] else { return }

@@ -408,11 +408,12 @@ struct Pass {
 
     // MARK: - The plan
 
-    /// The desired state of `target` with its remedies in force combined, or `nil` when none is.
-    func simulatedState(of target: TargetID) -> DesiredServerState? {
+    /// The desired state of `target` with its remedies in force combined (only those not in dry run, with
+    /// `enforcedOnly`), or `nil` when none is.
+    func simulatedState(of target: TargetID, enforcedOnly: Bool = false) -> DesiredServerState? {
         var combined: DesiredServerState?
         index.forEachKey(of: target) { key in
-            guard let incident = state.incidents[key], let desired = desiredState(of: incident) else { return }
+            guard let incident = state.incidents[key], !(enforcedOnly && incident.dryRun), let desired = desiredState(of: incident) else { return }
             combined = combined.map { $0.combined(with: desired) } ?? desired
         }
         return combined
@@ -421,9 +422,8 @@ struct Pass {
     /// The desired state of every target with a remedy in force, incidents combined.
     func simulatedStates(enforcedOnly: Bool = false) -> [TargetID: DesiredServerState] {
         var states: [TargetID: DesiredServerState] = [:]
-        for incident in state.incidents.values where !(enforcedOnly && incident.dryRun) {
-            guard let desired = desiredState(of: incident) else { continue }
-            states[incident.key.target] = states[incident.key.target].map { $0.combined(with: desired) } ?? desired
+        for target in index.targets {
+            states[target] = simulatedState(of: target, enforcedOnly: enforcedOnly)
         }
         return states
     }
