@@ -66,7 +66,7 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
     public subscript(name: String) -> String? {
         get {
             if pairs.count <= 8 {  // equality alone is cheaper than ordering strings
-                for label in pairs where label.name == name { return label.value }
+                for index in pairs.indices where pairs[index].name == name { return pairs[index].value }
                 return nil
             }
             guard let index = position(of: name).found else { return nil }

@@ -42,7 +42,7 @@ public struct TargetTemplate: Sendable, Hashable, Codable, CustomStringConvertib
 
     /// The rendered value, or `nil` when a label it needs is missing or empty in `labels`.
     public func render(_ labels: Labels) -> String? {
-        if parts.count == 1, case .label(let name) = parts[0] {  // the common `{{ $labels.server }}`, without copying
+        if let name = singleLabel {  // the common `{{ $labels.server }}`, without copying
             guard let value = labels[name], !value.isEmpty else { return nil }
             return value
         }
@@ -56,6 +56,11 @@ public struct TargetTemplate: Sendable, Hashable, Codable, CustomStringConvertib
             }
         }
         return text
+    }
+
+    /// The label's name when the template is that one label and nothing else (`{{ $labels.server }}`).
+    public var singleLabel: String? {
+        if parts.count == 1, case .label(let name) = parts[0] { name } else { nil }
     }
 
     /// The label names it reads.

@@ -61,10 +61,11 @@ struct Pass {
         noteRuleConditions()
         // Only keys with an incident, an unhealthy reading or an alert can change anything: the rest of a large
         // fleet is healthy, and advancing it would be a costly no-op.
-        let active = activeKeys()
+        let unhealthy = tables.values.flatMap { table in table.unhealthy.map { table.key(column: $0.column, row: $0.row) } }
+        let active = activeKeys(unhealthy: unhealthy)
         markDynamic(active)
         for (name, table) in tables { staticCapacity[name] = StaticCapacity(table, outOfRotation: outOfRotation[name] ?? []) }
-        updateFlaps()
+        updateFlaps(unhealthy: unhealthy)
         updateStorms()
         // Incidents whose target left the inventory or whose rule was removed are kept (frozen) until they
         // come back: undoing nothing is the safe default. Report them as unknown. (A pod that left its pool is gone
@@ -114,21 +115,28 @@ struct Pass {
                 let anyStale = !staleInputs.isEmpty  // nearly always false: skip 10k lookups in an empty dictionary
                 var column = [PoolReadings.Stored?](repeating: nil, count: table.servers.count)
                 var exceptions: [Int: Date] = [:]
-                for (row, server) in table.servers.enumerated() {
-                    // A spare out of rotation has no traffic: no series is no news.
-                    if server.isSpare, count[row] == 0, staleInputs[row] == nil, !activeSpares.contains(server.server),
-                        state.incidents[IncidentKey(rule: rule.name, target: table.target(row))] == nil
-                    {
-                        continue
+                let servers = table.servers
+                // Read in place: copying a sample or a server out of its array retains and releases what it holds.
+                samples.withUnsafeBufferPointer { samples in
+                    servers.withUnsafeBufferPointer { servers in
+                        for row in servers.indices {
+                            // A spare out of rotation has no traffic: no series is no news.
+                            if servers[row].isSpare, count[row] == 0, staleInputs[row] == nil, !activeSpares.contains(servers[row].server),
+                                state.incidents[IncidentKey(rule: rule.name, target: table.target(row))] == nil
+                            {
+                                continue
+                            }
+                            let sample = count[row] == 1 ? (samples[first[row]].value, samples[first[row]].sampledAt) : nil
+                            let cell =
+                                base
+                                ?? Self.reading(
+                                    rule: rule, observation: observation, sample: sample, count: Int(count[row]),
+                                    newestInput: anyStale ? staleInputs[row] : nil, maxAge: maxAge, now: now)
+                            if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
+                            if case .unknown(.stale) = cell.reading { staleServers[rule.name, default: []].append(servers[row].server) }
+                            column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
+                        }
                     }
-                    let cell =
-                        base
-                        ?? Self.reading(
-                            rule: rule, observation: observation, sample: count[row] == 1 ? samples[first[row]] : nil, count: Int(count[row]),
-                            newestInput: anyStale ? staleInputs[row] : nil, maxAge: maxAge, now: now)
-                    if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
-                    if case .unknown(.stale) = cell.reading { staleServers[rule.name, default: []].append(server.server) }
-                    column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
                 }
                 table.append(
                     column: column, evaluatedAt: observation.evaluatedAt, exceptions: exceptions,
@@ -177,7 +185,8 @@ struct Pass {
     /// thresholds. `sample` is the target's series when it has exactly one; `count` is how many it has;
     /// `newestInput` the time of the newest sample behind it, when the freshness answer names it.
     private static func reading(
-        rule: RecoveryRule, observation: RuleObservation, sample: SeriesSample?, count: Int, newestInput: Date?, maxAge: Double, now: Date
+        rule: RecoveryRule, observation: RuleObservation, sample: (value: Double, sampledAt: Date?)?, count: Int, newestInput: Date?, maxAge: Double,
+        now: Date
     ) -> PoolReadings.Cell {
         let evaluatedAt = observation.evaluatedAt ?? now
         // Old data behind the answer is unknown whatever the answer says, its absence included: the exporter is
@@ -203,16 +212,16 @@ struct Pass {
         return PoolReadings.Cell(reading: .band, value: sample.value, sampleTime: time)
     }
 
-    /// Keys with an unhealthy reading, an incident or an alert, sorted.
-    private func activeKeys() -> [IncidentKey] {
-        var active = Set<IncidentKey>()
-        for table in tables.values {
-            for (column, cells) in table.columns.enumerated() {
-                for (row, cell) in cells.enumerated() where cell?.reading == .unhealthy { active.insert(table.key(column: column, row: row)) }
-            }
+    /// Keys with an unhealthy reading (`unhealthy`, each once), an incident or an alert, sorted.
+    private func activeKeys(unhealthy: [IncidentKey]) -> [IncidentKey] {
+        var active = unhealthy
+        // The others once each, without hashing the unhealthy ones into a set: a key read unhealthy is listed already.
+        func isListedOrUnread(_ key: IncidentKey) -> Bool {
+            guard let cell = read(key) else { return true }
+            return cell.reading == .unhealthy
         }
-        for key in state.incidents.keys where read(key) != nil { active.insert(key) }
-        for key in observations.alerts.keys where read(key) != nil { active.insert(key) }
+        for key in state.incidents.keys where !isListedOrUnread(key) { active.append(key) }
+        for key in observations.alerts.keys where state.incidents[key] == nil && !isListedOrUnread(key) { active.append(key) }
         return active.sorted()
     }
 
@@ -231,23 +240,18 @@ struct Pass {
 
     /// Counts healthy/unhealthy changes per key. A key without history counts as healthy and stable, so that a
     /// large, healthy fleet keeps no history at all: only unhealthy readings and keys with history are looked at.
-    private mutating func updateFlaps() {
-        var changed: [(IncidentKey, unhealthy: Bool)] = []
-        for table in tables.values {
-            for (column, cells) in table.columns.enumerated() {
-                for (row, cell) in cells.enumerated() where cell?.reading == .unhealthy {
-                    changed.append((table.key(column: column, row: row), true))
-                }
-            }
-        }
+    private mutating func updateFlaps(unhealthy: [IncidentKey]) {
+        var changed = unhealthy.map { ($0, unhealthy: true) }
         for key in state.flaps.keys where read(key)?.reading == .healthy { changed.append((key, false)) }
         let window = safety.flapWindow.seconds
         for (key, unhealthy) in changed {
-            var history = state.flaps[key] ?? FlapHistory()
+            let before = state.flaps[key]
+            var history = before ?? FlapHistory()
             if let last = history.lastUnhealthy, last != unhealthy { history.transitions.append(now) }
             history.lastUnhealthy = unhealthy
             history.transitions.removeAll { now.timeIntervalSince($0) > window }
-            state.flaps[key] = !unhealthy && history.transitions.isEmpty ? nil : history
+            let after = !unhealthy && history.transitions.isEmpty ? nil : history
+            if after != before { state.flaps[key] = after }  // a key unhealthy pass after pass changes nothing
         }
     }
 
@@ -269,26 +273,51 @@ struct Pass {
 
     /// The verdict of a table's cell: without looking up incidents for rows that cannot have one.
     func verdict(_ table: PoolReadings, column: Int, row: Int) -> Verdict? {
-        guard let cell = table.stored(column: column, row: row) else { return nil }
-        guard table.mayHaveIncident(column: column, row: row) else { return VerdictTable.verdict(of: cell.reading) }
-        return verdict(table.key(column: column, row: row))
+        table.stored(column: column, row: row).map { verdict(table, column: column, row: row, reading: $0.reading) }
     }
 
-    /// Whether any rule read `row`, whether any found it unhealthy or unknown, and whether any found it
-    /// unhealthy. Broken rules are left out: they say nothing about the server.
-    func summary(_ table: PoolReadings, row: Int) -> (read: Bool, troubled: Bool, unhealthy: Bool) {
+    /// The verdict of a table's cell read as `reading`.
+    private func verdict(_ table: PoolReadings, column: Int, row: Int, reading: Reading) -> Verdict {
+        table.mayHaveIncident(column: column, row: row) ? verdict(table.key(column: column, row: row)) : VerdictTable.verdict(of: reading)
+    }
+
+    /// What a row's verdicts say together: whether any rule read it, whether any found it unhealthy or unknown
+    /// (troubled), and whether any found it unhealthy. Broken rules are left out: they say nothing about the server.
+    struct RowSummary {
         var read = false
         var troubled = false
         var unhealthy = false
-        for column in table.judgingColumns {
-            switch verdict(table, column: column, row: row) {
-            case nil: continue
-            case .healthy?: read = true
-            case .unhealthy?: (read, troubled, unhealthy) = (true, true, true)
-            case .unknown?: (read, troubled) = (true, true)
+
+        mutating func add(_ verdict: Verdict) {
+            switch verdict {
+            case .healthy: read = true
+            case .unhealthy: (read, troubled, unhealthy) = (true, true, true)
+            case .unknown: (read, troubled) = (true, true)
             }
         }
-        return (read, troubled, unhealthy)
+    }
+
+    /// The summary of `row`'s verdicts.
+    func summary(_ table: PoolReadings, row: Int) -> RowSummary {
+        var summary = RowSummary()
+        for column in table.judgingColumns {
+            if let verdict = verdict(table, column: column, row: row) { summary.add(verdict) }
+        }
+        return summary
+    }
+
+    /// The summary of every row's verdicts, read column by column: as ``summary(_:row:)`` for each row.
+    func summaries(_ table: PoolReadings) -> [RowSummary] {
+        var summaries = [RowSummary](repeating: RowSummary(), count: table.servers.count)
+        for column in table.judgingColumns {
+            table.columns[column].withUnsafeBufferPointer { cells in
+                for row in cells.indices {
+                    guard let cell = cells[row] else { continue }
+                    summaries[row].add(verdict(table, column: column, row: row, reading: cell.reading))
+                }
+            }
+        }
+        return summaries
     }
 
     private mutating func updateStorms() {
@@ -300,8 +329,9 @@ struct Pass {
             var servers = 0
             var sick = 0
             var failing = 0
+            let summaries = summaries(table)
             for row in table.servers.indices where !table.servers[row].isSpare {
-                let summary = summary(table, row: row)
+                let summary = summaries[row]
                 guard summary.read else { continue }  // no working rule reads it: it says nothing either way
                 servers += 1
                 if summary.troubled { sick += 1 }

@@ -1,3 +1,5 @@
+import SeriesLabels
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -38,6 +40,8 @@ struct PoolReadings {
     /// The columns that judge the pool's health as a whole (storms, healthy capacity): all but those of rules
     /// broken by their own fault this pass (``RuleFailure/isRuleFault``), whose verdicts are unknown.
     private(set) var judgingColumns: [Int] = []
+    /// The cells read unhealthy, column by column: the few a large, healthy fleet has.
+    private(set) var unhealthy: [(column: Int, row: Int)] = []
     /// Per rule: the answer's evaluation time, and the rows whose sample time differs from it.
     private var columnTimes: [(evaluatedAt: Date?, exceptions: [Int: Date])] = []
     /// Rows with a key that may have an incident this pass (one open at the start, or advanced this pass),
@@ -99,23 +103,37 @@ struct PoolReadings {
         var first = [Int](repeating: -1, count: servers.count)
         var count = [UInt8](repeating: 0, count: servers.count)
         var unseen: [String: [Int]] = [:]
-        var guess = 0
-        for index in samples.indices {
-            guard let server = settings.server(for: samples[index].labels) else { continue }
-            // Prometheus answers a query with its series in the same order pass after pass, and usually in the
-            // inventory's order: try the row after the last one before hashing the name.
-            let row: Int
-            if guess < servers.count, servers[guess].server == server {
-                row = guess
-            } else if let found = rowByServer[server] {
-                row = found
-            } else {
-                if discover, TargetID.isValidServerName(server) { unseen[server, default: []].append(index) }
-                continue
+        // The usual pool names its server by one label and has no backend template: read that label, render nothing.
+        let label = settings.backendTemplate == nil ? settings.serverTemplate.singleLabel : nil
+        let known = servers
+        // Read in place: copying a sample out of the array would retain and release its label storage.
+        samples.withUnsafeBufferPointer { samples in
+            known.withUnsafeBufferPointer { known in
+                var guess = 0
+                for index in samples.indices {
+                    let named: String?
+                    if let label {
+                        named = samples[index].labels[label].flatMap { $0.isEmpty ? nil : $0 }
+                    } else {
+                        named = settings.server(for: samples[index].labels)
+                    }
+                    guard let server = named else { continue }
+                    // Prometheus answers a query with its series in the same order pass after pass, and usually in the
+                    // inventory's order: try the row after the last one before hashing the name.
+                    let row: Int
+                    if guess < known.count, known[guess].server == server {
+                        row = guess
+                    } else if let found = rowByServer[server] {
+                        row = found
+                    } else {
+                        if discover, TargetID.isValidServerName(server) { unseen[server, default: []].append(index) }
+                        continue
+                    }
+                    guess = row + 1
+                    if count[row] == 0 { first[row] = index }
+                    count[row] = min(2, count[row] + 1)
+                }
             }
-            guess = row + 1
-            if count[row] == 0 { first[row] = index }
-            count[row] = min(2, count[row] + 1)
         }
         for server in unseen.keys.sorted() {
             let indexes = unseen[server] ?? []
@@ -131,6 +149,7 @@ struct PoolReadings {
     /// rows of `exceptions` carried their own sample time, and `ruleFault` says the rule itself is broken.
     mutating func append(column: [Stored?], evaluatedAt: Date?, exceptions: [Int: Date], ruleFault: Bool = false) {
         precondition(columns.count < rules.count && column.count == servers.count)
+        for row in column.indices where column[row]?.reading == .unhealthy { unhealthy.append((columns.count, row)) }
         columns.append(column)
         columnTimes.append((evaluatedAt, exceptions))
         if !ruleFault { judgingColumns.append(columns.count - 1) }
