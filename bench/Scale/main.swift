@@ -30,6 +30,7 @@ struct Options {
     var engineOnly: Int?
     var passOnly = false
     var wide = false
+    var queryConcurrency = 4
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -44,6 +45,7 @@ struct Options {
             case "--engine-only": engineOnly = Int(value)
             case "--wide": wide = value == "yes" || value == "true"
             case "--pass-only": passOnly = value == "yes" || value == "true"
+            case "--query-concurrency": queryConcurrency = Int(value) ?? queryConcurrency
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -136,7 +138,7 @@ func benchConfiguration(targets: Int) -> HealerConfiguration {
             "web": PoolSettings(name: "web", backend: "be_app", servers: (0..<targets).map { "s\($0)" }, minHealthyCapacity: 0.5, maxInFlight: 10)
         ],
         groups: [RuleGroup(name: "web", pool: "web", rules: rules)])
-    configuration.reconcile.queryConcurrency = 4
+    configuration.reconcile.queryConcurrency = options.queryConcurrency
     configuration.safety.dryRun = true
     return configuration
 }

@@ -31,18 +31,19 @@ struct IncidentIndex {
         moreKeys[target]?.forEach(body)
     }
 
-    /// Brings the entries of `key`'s target up to date after its incident changed in `incidents`.
-    mutating func update(_ key: IncidentKey, in incidents: [IncidentKey: Incident]) {
+    /// Brings the entries of `key`'s target up to date after its incident became `incident` in `incidents`.
+    mutating func update(_ key: IncidentKey, to incident: Incident?, in incidents: [IncidentKey: Incident]) {
         let target = key.target
-        if incidents[key] == nil { remove(key) } else { add(key) }
-        let flying = firstKey[target].map { first in
-            incidents[first]?.isInFlight == true || (moreKeys[target] ?? []).contains { incidents[$0]?.isInFlight == true }
+        if incident == nil { remove(key) } else { add(key) }
+        var flying = false
+        forEachKey(of: target) { other in
+            if other == key ? incident?.isInFlight == true : incidents[other]?.isInFlight == true { flying = true }
         }
         // Looked up before being changed: a change through the subscript costs an allocation even when it changes nothing.
         let wasFlying = inFlight[target.pool]?.contains(target) == true
-        if flying == true, !wasFlying {
+        if flying, !wasFlying {
             inFlight[target.pool, default: []].insert(target)
-        } else if flying != true, wasFlying {
+        } else if !flying, wasFlying {
             inFlight[target.pool]?.remove(target)
             if inFlight[target.pool]?.isEmpty == true { inFlight[target.pool] = nil }
         }

@@ -43,7 +43,7 @@ struct Pass {
     /// Writes (or, with `nil`, removes) the incident of `key`: the one way a pass changes `state.incidents`.
     mutating func store(_ incident: Incident?, at key: IncidentKey) {
         state.incidents[key] = incident
-        index.update(key, in: state.incidents)
+        index.update(key, to: incident, in: state.incidents)
     }
 
     var outcome: Engine.Outcome {
@@ -263,7 +263,12 @@ struct Pass {
 
     /// The verdict of a key this pass, hysteresis applied (band keeps the incident's side).
     func verdict(_ key: IncidentKey) -> Verdict {
-        switch read(key)?.reading {
+        verdict(key, reading: read(key)?.reading)
+    }
+
+    /// The verdict of a key read as `reading` this pass.
+    private func verdict(_ key: IncidentKey, reading: Reading?) -> Verdict {
+        switch reading {
         case .unhealthy?: return .unhealthy
         case .healthy?: return isFlapping(key) && state.incidents[key] != nil ? .unhealthy : .healthy
         case .band?: return state.incidents[key] == nil ? .healthy : .unhealthy
@@ -278,7 +283,7 @@ struct Pass {
 
     /// The verdict of a table's cell read as `reading`.
     private func verdict(_ table: PoolReadings, column: Int, row: Int, reading: Reading) -> Verdict {
-        table.mayHaveIncident(column: column, row: row) ? verdict(table.key(column: column, row: row)) : VerdictTable.verdict(of: reading)
+        table.mayHaveIncident(column: column, row: row) ? verdict(table.key(column: column, row: row), reading: reading) : VerdictTable.verdict(of: reading)
     }
 
     /// What a row's verdicts say together: whether any rule read it, whether any found it unhealthy or unknown
@@ -483,9 +488,10 @@ struct Pass {
             let servers = table.servers.map(\.server)
             for (column, rule) in table.rules.enumerated() {
                 var overrides: [Int: VerdictTable.Override] = [:]
-                for row in table.dynamicRows(column: column) where table.stored(column: column, row: row) != nil {
+                for row in table.dynamicRows(column: column) {
+                    guard let cell = table.stored(column: column, row: row) else { continue }
                     let key = table.key(column: column, row: row)
-                    overrides[row] = VerdictTable.Override(verdict: verdict(key), phase: state.incidents[key]?.phase)
+                    overrides[row] = VerdictTable.Override(verdict: verdict(key, reading: cell.reading), phase: state.incidents[key]?.phase)
                 }
                 verdicts.add(pool: name, rule: rule.name, servers: servers, cells: table.columns[column], overrides: overrides)
             }

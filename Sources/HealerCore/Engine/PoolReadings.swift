@@ -49,6 +49,7 @@ struct PoolReadings {
     /// reading alone.
     private(set) var isDynamic: [Bool] = []
     private var dynamicCells: Set<Int> = []
+    private var dynamicRowsByColumn: [[Int]] = []
     private var rowByServer: [String: Int]
     private let columnByRule: [String: Int]
 
@@ -160,12 +161,15 @@ struct PoolReadings {
         guard let row = rowByServer[key.target.server], let column = columnByRule[key.rule] else { return }
         if isDynamic.count < servers.count { isDynamic += repeatElement(false, count: servers.count - isDynamic.count) }
         isDynamic[row] = true
-        dynamicCells.insert(column * servers.count + row)
+        if dynamicCells.insert(column * servers.count + row).inserted {
+            if dynamicRowsByColumn.isEmpty { dynamicRowsByColumn = Array(repeating: [], count: rules.count) }
+            dynamicRowsByColumn[column].append(row)
+        }
     }
 
     /// The rows of `column` whose key may have an incident this pass.
     func dynamicRows(column: Int) -> [Int] {
-        dynamicCells.filter { $0 / servers.count == column }.map { $0 % servers.count }
+        dynamicRowsByColumn.isEmpty ? [] : dynamicRowsByColumn[column]
     }
 
     /// The keys of `row` that may have an incident this pass.
