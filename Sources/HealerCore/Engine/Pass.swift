@@ -283,7 +283,8 @@ struct Pass {
 
     /// The verdict of a table's cell read as `reading`.
     private func verdict(_ table: PoolReadings, column: Int, row: Int, reading: Reading) -> Verdict {
-        table.mayHaveIncident(column: column, row: row) ? verdict(table.key(column: column, row: row), reading: reading) : VerdictTable.verdict(of: reading)
+        guard table.mayHaveIncident(column: column, row: row) else { return VerdictTable.verdict(of: reading) }
+        return verdict(table.key(column: column, row: row), reading: reading)
     }
 
     /// What a row's verdicts say together: whether any rule read it, whether any found it unhealthy or unknown
