@@ -16,13 +16,15 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
         public var value: String
 
         /// Creates a label.
-        public init(name: String, value: String) {
+        @inlinable public init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    private var pairs: ArraySlice<Label>
+    /// Inlinable: a pass reads 200k label sets, and a call into this module for each cost retaining and releasing
+    /// the pairs around it.
+    @usableFromInline var pairs: ArraySlice<Label>
 
     /// No labels.
     public init() {
@@ -57,6 +59,7 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
     }
 
     /// A label set of pairs the caller knows are sorted by name with each name once (checked in debug builds).
+    @inlinable
     public init(alreadySorted labels: ArraySlice<Label>) {
         assert(zip(labels, labels.dropFirst()).allSatisfy { $0.name < $1.name }, "labels not sorted")
         pairs = labels
@@ -64,7 +67,7 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
 
     /// The value of label `name`, or `nil`. Setting `nil` removes the label.
     public subscript(name: String) -> String? {
-        get {
+        @inlinable get {
             if pairs.count <= 8 {  // equality alone is cheaper than ordering strings
                 for index in pairs.indices where pairs[index].name == name { return pairs[index].value }
                 return nil
@@ -108,7 +111,7 @@ public struct Labels: Sendable, Hashable, RandomAccessCollection, ExpressibleByD
     }
 
     /// Where `name` is, or where it would go.
-    private func position(of name: String) -> (index: Int, found: Int?) {
+    @usableFromInline func position(of name: String) -> (index: Int, found: Int?) {
         if pairs.count <= 8 {
             for index in pairs.indices {
                 if pairs[index].name == name { return (index, index) }
