@@ -84,6 +84,9 @@ struct JSONScanner {
     /// Where the scanner is, to come back to with ``reset(to:)``.
     var mark: Int { position }
 
+    /// How many bytes the text has.
+    var count: Int { bytes.count }
+
     /// Goes back to `mark`.
     mutating func reset(to mark: Int) {
         position = mark

@@ -104,12 +104,20 @@ package enum QueryResponseReader {
             var read: [(labels: Range<Int>, point: Point, sorted: Bool)] = []
             try scanner.readArray { scanner throws(JSONScanner.Failure) in
                 let previous = read.last?.labels ?? 0..<0
+                let start = scanner.mark
                 if let sample = readCompactSample(&scanner, into: &labels, previous: previous, memo: &memo) {
                     read.append(sample)
                 } else {
                     memo.texts.forget()
                     let (range, point) = try readSample(&scanner, into: &labels, previous: previous, memo: &memo)
                     read.append((range, point, false))
+                }
+                // The series of an answer are much alike: room for as many as the first one's length says the rest
+                // holds, so that the arrays are not copied as they grow (a series takes at least 29 bytes).
+                if read.count == 1 {
+                    let expected = (scanner.count - scanner.mark) / max(29, scanner.mark - start) + 1
+                    read.reserveCapacity(expected + 1)
+                    labels.reserveCapacity((expected + 1) * labels.count)
                 }
             }
             // A name twice in one label set: JSONDecoder keeps the first, a merge the last; leave it to JSONDecoder.
