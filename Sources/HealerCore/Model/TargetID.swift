@@ -28,12 +28,6 @@ public struct TargetID: Sendable, Hashable, Comparable, Codable, CustomStringCon
     public static func < (lhs: TargetID, rhs: TargetID) -> Bool {
         (lhs.pool, lhs.server) < (rhs.pool, rhs.server)
     }
-
-    /// The server's name alone: it tells the targets of a fleet apart nearly always (a pass hashes thousands of
-    /// keys), and equal targets still hash equally.
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(server)
-    }
 }
 
 /// One recovery rule judging one target: the key of an incident.
@@ -54,11 +48,5 @@ public struct IncidentKey: Sendable, Hashable, Comparable, Codable, CustomString
 
     public static func < (lhs: IncidentKey, rhs: IncidentKey) -> Bool {
         (lhs.target, lhs.rule) < (rhs.target, rhs.rule)
-    }
-
-    /// The rule's and the server's names: as ``TargetID``, the pool is left out.
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(rule)
-        hasher.combine(target)
     }
 }
