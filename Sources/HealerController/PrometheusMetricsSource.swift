@@ -27,15 +27,14 @@ public struct PrometheusMetricsSource: MetricsSource {
 
     private func observe(_ expression: String, at time: Date, keeping labels: Set<String>?) async -> RuleObservation {
         do {
-            // The series are made into the engine's samples as they are read: no `Sample` of each is made and freed.
-            let answer = try await client.query(expression, at: time, keepingLabels: labels) { SeriesSample(labels: $0, value: $1.value) }
-            switch answer.result {
+            let response = try await client.query(expression, at: time, keepingLabels: labels)
+            switch response.result {
             case .vector(let samples):
-                return .series(samples, warnings: answer.warnings, at: time)
-            case .other(.scalar(let point)):
-                return .series([SeriesSample(labels: [:], value: point.value)], warnings: answer.warnings, at: point.timestamp)
-            case .other(let result):
-                return .failed(.wrongResultType, "the expression returns a \(result.resultType); rules need an instant vector")
+                return .series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, warnings: response.warnings, at: time)
+            case .scalar(let point):
+                return .series([SeriesSample(labels: [:], value: point.value)], warnings: response.warnings, at: point.timestamp)
+            case .matrix, .string:
+                return .failed(.wrongResultType, "the expression returns a \(response.result.resultType); rules need an instant vector")
             }
         } catch let error as PrometheusError {
             return .failed(Self.reason(error), error.description)

@@ -1,6 +1,5 @@
 import CurlHTTP
 public import Foundation
-public import SeriesLabels
 
 /// A client for the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`, `/api/v1/targets`, `/-/ready`).
 ///
@@ -29,19 +28,7 @@ public struct PrometheusClient: Sendable {
     ) async throws -> QueryResponse {
         var fields = [("query", expression)]
         if let time { fields.append(("time", PrometheusTime.format(time))) }
-        return QueryResponse(
-            try await post("/api/v1/query", fields: fields, timeout: timeout, keepingLabels: keepingLabels) { Sample(labels: $0, point: $1) })
-    }
-
-    /// As ``query(_:at:timeout:keepingLabels:)``, an instant vector's series made into `Element`s by `make` as the
-    /// answer is read, instead of into ``Sample``s first.
-    public func query<Element>(
-        _ expression: String, at time: Date? = nil, timeout: Duration? = nil, keepingLabels: Set<String>? = nil,
-        series make: (Labels, Point) -> Element
-    ) async throws -> QueryAnswer<Element> {
-        var fields = [("query", expression)]
-        if let time { fields.append(("time", PrometheusTime.format(time))) }
-        return try await post("/api/v1/query", fields: fields, timeout: timeout, keepingLabels: keepingLabels, series: make)
+        return try await post("/api/v1/query", fields: fields, timeout: timeout, keepingLabels: keepingLabels)
     }
 
     /// Evaluates `expression` at every `step` from `start` to `end`, both included.
@@ -52,8 +39,7 @@ public struct PrometheusClient: Sendable {
             ("query", expression), ("start", PrometheusTime.format(start)), ("end", PrometheusTime.format(end)),
             ("step", PrometheusTime.format(step)),
         ]
-        let answer = try await post("/api/v1/query_range", fields: fields, timeout: timeout, keepingLabels: nil) { Sample(labels: $0, point: $1) }
-        return QueryResponse(answer)
+        return try await post("/api/v1/query_range", fields: fields, timeout: timeout, keepingLabels: nil)
     }
 
     /// The scrape targets and their health.
@@ -90,18 +76,16 @@ public struct PrometheusClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func post<Element>(
-        _ path: String, fields: [(String, String)], timeout: Duration?, keepingLabels: Set<String>?, series make: (Labels, Point) -> Element
-    ) async throws -> QueryAnswer<Element> {
+    private func post(_ path: String, fields: [(String, String)], timeout: Duration?, keepingLabels: Set<String>?) async throws -> QueryResponse {
         var fields = fields
         if let limit = timeout ?? configuration.queryTimeout { fields.append(("timeout", PrometheusTime.format(limit))) }
         if let partial = configuration.partialResponse { fields.append(("partial_response", partial ? "true" : "false")) }
         let response = try await send(.form(url: configuration.endpoint(path), fields: fields), endpoint: path)
-        if response.isSuccess, let fast = QueryResponseReader.read(response.body, keeping: keepingLabels, series: make) { return fast }
+        if response.isSuccess, let fast = QueryResponseReader.read(response.body, keeping: keepingLabels) { return fast }
         let decoded = try decode(QueryData.self, from: response, endpoint: path)
         var result = decoded.data.result
         if let keepingLabels { result = result.keepingLabels(keepingLabels) }
-        return QueryAnswer(QueryResponse(result: result, warnings: decoded.warnings, infos: decoded.infos), series: make)
+        return QueryResponse(result: result, warnings: decoded.warnings, infos: decoded.infos)
     }
 
     private func send(_ request: HTTPRequest, endpoint: String) async throws -> HTTPResponse {

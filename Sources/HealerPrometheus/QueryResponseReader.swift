@@ -1,5 +1,5 @@
 package import Foundation
-package import SeriesLabels
+import SeriesLabels
 
 /// Reads a successful `/api/v1/query` or `/api/v1/query_range` answer straight from its bytes.
 ///
@@ -11,16 +11,10 @@ package enum QueryResponseReader {
     /// The response, or `nil` when the body needs the slow path. With `keeping`, series keep only the labels
     /// named there (the others are skipped, not made into strings).
     package static func read(_ body: Data, keeping: Set<String>? = nil) -> QueryResponse? {
-        read(body, keeping: keeping) { Sample(labels: $0, point: $1) }.map(QueryResponse.init)
-    }
-
-    /// The answer, an instant vector's series made into `Element`s by `make` as they are read, or `nil` when the body
-    /// needs the slow path.
-    package static func read<Element>(_ body: Data, keeping: Set<String>?, series make: (Labels, Point) -> Element) -> QueryAnswer<Element>? {
         let filter = keeping.map(LabelFilter.init)
         return body.withUnsafeBytes { bytes in
             var scanner = JSONScanner(bytes)
-            return try? readEnvelope(&scanner, filter: filter, make: make)
+            return try? readEnvelope(&scanner, filter: filter)
         }
     }
 
@@ -51,11 +45,9 @@ package enum QueryResponseReader {
         }
     }
 
-    private static func readEnvelope<Element>(
-        _ scanner: inout JSONScanner, filter: LabelFilter?, make: (Labels, Point) -> Element
-    ) throws(JSONScanner.Failure) -> QueryAnswer<Element> {
+    private static func readEnvelope(_ scanner: inout JSONScanner, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResponse {
         var status: String?
-        var result: QueryAnswer<Element>.Result?
+        var result: QueryResult?
         var warnings: [String] = []
         var infos: [String] = []
         var seen = SeenKeys()
@@ -64,7 +56,7 @@ package enum QueryResponseReader {
             if key.is("status") {
                 status = try scanner.readString()
             } else if key.is("data") {
-                result = try readData(&scanner, filter: filter, make: make)
+                result = try readData(&scanner, filter: filter)
             } else if key.is("warnings") {
                 warnings = try readStrings(&scanner)
             } else if key.is("infos") {
@@ -74,14 +66,12 @@ package enum QueryResponseReader {
             }
         }
         guard status == "success", let result, scanner.isAtEnd() else { throw JSONScanner.Failure() }
-        return QueryAnswer(result: result, warnings: warnings, infos: infos)
+        return QueryResponse(result: result, warnings: warnings, infos: infos)
     }
 
-    private static func readData<Element>(
-        _ scanner: inout JSONScanner, filter: LabelFilter?, make: (Labels, Point) -> Element
-    ) throws(JSONScanner.Failure) -> QueryAnswer<Element>.Result {
+    private static func readData(_ scanner: inout JSONScanner, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResult {
         var resultType: String?
-        var result: QueryAnswer<Element>.Result?
+        var result: QueryResult?
         var deferred: JSONScanner?
         var seen = SeenKeys()
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
@@ -90,7 +80,7 @@ package enum QueryResponseReader {
                 resultType = try scanner.readString()
             } else if key.is("result") {
                 if let resultType {
-                    result = try readResult(&scanner, type: resultType, filter: filter, make: make)
+                    result = try readResult(&scanner, type: resultType, filter: filter)
                 } else {
                     // Prometheus writes resultType first; any other writer may not: come back to it.
                     deferred = scanner
@@ -100,14 +90,12 @@ package enum QueryResponseReader {
                 try scanner.skipValue()
             }
         }
-        if var deferred, let resultType { result = try readResult(&deferred, type: resultType, filter: filter, make: make) }
+        if var deferred, let resultType { result = try readResult(&deferred, type: resultType, filter: filter) }
         guard let result else { throw JSONScanner.Failure() }
         return result
     }
 
-    private static func readResult<Element>(
-        _ scanner: inout JSONScanner, type: String, filter: LabelFilter?, make: (Labels, Point) -> Element
-    ) throws(JSONScanner.Failure) -> QueryAnswer<Element>.Result {
+    private static func readResult(_ scanner: inout JSONScanner, type: String, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResult {
         // Every label set of the answer goes into one array; each series gets a slice of it.
         var labels: [Labels.Label] = []
         var memo = ReadState(filter: filter)
@@ -136,7 +124,7 @@ package enum QueryResponseReader {
             for (range, _, sorted) in read where !sorted && Self.hasDuplicateNames(labels[range]) { throw JSONScanner.Failure() }
             return .vector(
                 read.map { range, point, sorted in
-                    make(sorted ? Labels(alreadySorted: labels[range]) : Labels(reading: labels[range]), point)
+                    Sample(labels: sorted ? Labels(alreadySorted: labels[range]) : Labels(reading: labels[range]), point: point)
                 })
         case "matrix":
             var read: [(Range<Int>, [Point])] = []
@@ -144,13 +132,13 @@ package enum QueryResponseReader {
                 read.append(try readSeries(&scanner, into: &labels, previous: read.last?.0 ?? 0..<0, memo: &memo))
             }
             for (range, _) in read where Self.hasDuplicateNames(labels[range]) { throw JSONScanner.Failure() }
-            return .other(.matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) }))
+            return .matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) })
         case "scalar":
             var memo = ReadState()
-            return .other(.scalar(try readPoint(&scanner, memo: &memo)))
+            return .scalar(try readPoint(&scanner, memo: &memo))
         case "string":
             let (seconds, text) = try readPair(&scanner)
-            return .other(.string(text, at: Date(timeIntervalSince1970: seconds)))
+            return .string(text, at: Date(timeIntervalSince1970: seconds))
         default:
             throw JSONScanner.Failure()
         }

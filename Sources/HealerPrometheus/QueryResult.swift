@@ -19,58 +19,6 @@ public struct QueryResponse: Sendable {
     }
 }
 
-/// An answer whose instant vector, when it is one, was made into the caller's own series type as it was read
-/// (``PrometheusClient/query(_:at:timeout:keepingLabels:series:)``): a caller that keeps its own type saves making
-/// and freeing a ``Sample`` of every series.
-public struct QueryAnswer<Element> {
-    /// The result: the vector's series made, or any other result as it is.
-    public enum Result {
-        /// An instant vector, each series made.
-        case vector([Element])
-        /// A range vector, a scalar or a string.
-        case other(QueryResult)
-    }
-
-    /// The result.
-    public var result: Result
-    /// Warnings sent with a successful answer (see ``QueryResponse/warnings``).
-    public var warnings: [String]
-    /// Informational notes.
-    public var infos: [String]
-
-    /// An answer.
-    public init(result: Result, warnings: [String] = [], infos: [String] = []) {
-        self.result = result
-        self.warnings = warnings
-        self.infos = infos
-    }
-
-    /// `response`, its vector's samples made by `make`.
-    init(_ response: QueryResponse, series make: (Labels, Point) -> Element) {
-        switch response.result {
-        case .vector(let samples): result = .vector(samples.map { make($0.labels, $0.point) })
-        case let other: result = .other(other)
-        }
-        warnings = response.warnings
-        infos = response.infos
-    }
-}
-
-extension QueryAnswer: Sendable where Element: Sendable {}
-extension QueryAnswer.Result: Sendable where Element: Sendable {}
-
-extension QueryResponse {
-    /// The response of an answer whose series are ``Sample``s.
-    init(_ answer: QueryAnswer<Sample>) {
-        switch answer.result {
-        case .vector(let samples): result = .vector(samples)
-        case .other(let other): result = other
-        }
-        warnings = answer.warnings
-        infos = answer.infos
-    }
-}
-
 /// A PromQL result, by its `resultType`.
 public enum QueryResult: Sendable, Equatable {
     /// An instant vector: one sample per series (order not guaranteed).
