@@ -42,20 +42,24 @@ public struct TargetTemplate: Sendable, Hashable, Codable, CustomStringConvertib
 
     /// The rendered value, or `nil` when a label it needs is missing or empty in `labels`.
     public func render(_ labels: Labels) -> String? {
-        if let name = singleLabel {  // the common `{{ $labels.server }}`, without copying
-            guard let value = labels[name], !value.isEmpty else { return nil }
-            return value
-        }
+        if let name = singleLabel { return Self.value(of: name, in: labels) }  // the common `{{ $labels.server }}`, without copying
         var text = ""
         for part in parts {
             switch part {
             case .literal(let literal): text += literal
             case .label(let name):
-                guard let value = labels[name], !value.isEmpty else { return nil }
+                guard let value = Self.value(of: name, in: labels) else { return nil }
                 text += value
             }
         }
         return text
+    }
+
+    /// The value of label `name` in `labels`, or `nil` when it is missing or empty: such a series names nothing.
+    @inline(__always)
+    static func value(of name: String, in labels: Labels) -> String? {
+        guard let value = labels[name], !value.isEmpty else { return nil }
+        return value
     }
 
     /// The label's name when the template is that one label and nothing else (`{{ $labels.server }}`).

@@ -114,7 +114,7 @@ struct PoolReadings {
                 for index in samples.indices {
                     let named: String?
                     if let label {
-                        named = samples[index].labels[label].flatMap { $0.isEmpty ? nil : $0 }
+                        named = TargetTemplate.value(of: label, in: samples[index].labels)
                     } else {
                         named = settings.server(for: samples[index].labels)
                     }
