@@ -208,20 +208,25 @@ struct JSONScanner {
         }
     }
 
-    /// Whether `count` bytes at `a` and `b` are the same: a loop, since the texts compared are a few bytes and
-    /// a call to `memcmp` cost more than the comparison.
+    /// Whether `count` bytes at `a` and `b` are the same, without a call to `memcmp` (the texts compared are a few
+    /// bytes, and the call cost more than the comparison) and without a loop over single bytes: a text shorter than
+    /// a word is compared as two overlapping halves, and the last word of a longer one overlaps the word before.
     @inline(__always)
     static func same(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-        var offset = 0
-        while offset + 8 <= count {
-            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
-            offset += 8
+        func equal<Word: FixedWidthInteger>(_: Word.Type, at offset: Int) -> Bool {
+            a.loadUnaligned(fromByteOffset: offset, as: Word.self) == b.loadUnaligned(fromByteOffset: offset, as: Word.self)
         }
-        while offset < count {
-            if a.load(fromByteOffset: offset, as: UInt8.self) != b.load(fromByteOffset: offset, as: UInt8.self) { return false }
-            offset += 1
+        if count >= 8 {
+            var offset = 0
+            while offset + 8 < count {
+                if !equal(UInt64.self, at: offset) { return false }
+                offset += 8
+            }
+            return equal(UInt64.self, at: count - 8)
         }
-        return true
+        if count >= 4 { return equal(UInt32.self, at: 0) && equal(UInt32.self, at: count - 4) }
+        if count >= 2 { return equal(UInt16.self, at: 0) && equal(UInt16.self, at: count - 2) }
+        return count == 0 || equal(UInt8.self, at: 0)
     }
 
     /// Whether `a` and `b` are the same bytes.

@@ -25,6 +25,22 @@ struct QueryResponseReaderTests {
         #expect(fast.infos == reference.infos)
     }
 
+    /// Every length up to three words, every place for a difference: the overlapping word comparisons must agree with
+    /// comparing byte by byte.
+    @Test func bytesCompareAsTheyAreAtEveryLengthAndPlace() {
+        for count in 0...24 {
+            let text = (0..<count).map { UInt8(truncatingIfNeeded: 0x41 + $0) }
+            text.withUnsafeBytes { a in
+                #expect(JSONScanner.same(a, UnsafeRawBufferPointer(rebasing: a[...])))
+                for place in 0..<count {
+                    var other = text
+                    other[place] ^= 0x20
+                    other.withUnsafeBytes { b in #expect(!JSONScanner.same(a, b), "length \(count), difference at \(place)") }
+                }
+            }
+        }
+    }
+
     @Test(arguments: ["error_bad_data", "error_execution", "error_timeout", "error_victoriametrics", "vector_native_histogram"])
     func errorsAndHistogramsGoToTheExplainingPath(_ name: String) throws {
         #expect(QueryResponseReader.read(try Self.fixture(name)) == nil)
