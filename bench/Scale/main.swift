@@ -35,7 +35,11 @@ struct Options {
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            guard let value = iterator.next() else { fatalError("\(flag) needs a value") }
+            if flag == "--help" || flag == "-h" {
+                print(Self.usage)
+                exit(0)
+            }
+            guard let value = iterator.next() else { Self.fail("\(flag) needs a value") }
             switch flag {
             case "--targets": targets = value.split(separator: ",").compactMap { Int($0) }
             case "--rules": rules = Int(value) ?? rules
@@ -46,9 +50,23 @@ struct Options {
             case "--wide": wide = value == "yes" || value == "true"
             case "--pass-only": passOnly = value == "yes" || value == "true"
             case "--query-concurrency": queryConcurrency = Int(value) ?? queryConcurrency
-            default: fatalError("unknown flag \(flag)")
+            default: Self.fail("unknown flag \(flag)")
             }
         }
+    }
+
+    static let usage = """
+        usage: bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5] [--wide yes] [--query-concurrency 4]
+               bench-scale --targets N --pass-only yes     whole passes only, each one's CPU and page faults
+               bench-scale --engine-only N | --decode-only N   one part alone, over and over
+               bench-scale --serve N --rules R             the fixture server (started by the benchmark itself)
+        Run by bench/scale.sh, which preloads the malloc interposer that counts allocations.
+        """
+
+    /// Stops with `message` and the usage on standard error.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("bench-scale: \(message)\n\(Self.usage)\n".utf8))
+        exit(2)
     }
 }
 
