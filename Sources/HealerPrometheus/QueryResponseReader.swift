@@ -37,11 +37,9 @@ package enum QueryResponseReader {
         /// Whether the label named `name` is kept.
         @inline(__always)
         func keeps(_ name: UnsafeRawBufferPointer) -> Bool {
-            for kept in names where kept.count == name.count {
-                if kept.count == 0 { return true }
-                if joined.withUnsafeBytes({ JSONScanner.same($0.baseAddress! + kept.offset, name.baseAddress!, name.count) }) { return true }
+            joined.withUnsafeBytes { joined in
+                names.contains { JSONScanner.same(UnsafeRawBufferPointer(rebasing: joined[$0.offset..<$0.offset + $0.count]), name) }
             }
-            return false
         }
     }
 

@@ -214,13 +214,13 @@ public final class ReplicaPair: Sendable {
         return Leadership(leading: leading, holder: leadership["holder"] as? String)
     }
 
-    /// A replica's last pass as its `/api/v1/status` shows it: when (Unix seconds), and each pod's verdict by the rule.
-    public func lastPass(_ name: String) async -> (time: Double, verdicts: [String: String])? {
+    /// A replica's last pass as its `/api/v1/status` shows it: when (Unix seconds), and each pod's verdict by `rule`.
+    public func lastPass(_ name: String, rule: String) async -> (time: Double, verdicts: [String: String])? {
         guard let status = await status(name), let time = status["lastPass"] as? Double else { return nil }
         var verdicts: [String: String] = [:]
         for pool in status["pools"] as? [[String: Any]] ?? [] {
             for server in pool["servers"] as? [[String: Any]] ?? [] {
-                if let name = server["server"] as? String, let verdict = (server["verdicts"] as? [String: String])?["PodErrorRatio"] {
+                if let name = server["server"] as? String, let verdict = (server["verdicts"] as? [String: String])?[rule] {
                     verdicts[name] = verdict
                 }
             }

@@ -73,7 +73,8 @@ struct HAFailoverTests {
             let judgedFrom = Date().timeIntervalSince1970 + 3
             try await waitUntil("both replicas to judge web-b unhealthy past the rule's for", timeout: .seconds(30)) {
                 for name in ReplicaPair.names {
-                    guard let pass = await pair.lastPass(name), pass.time >= judgedFrom, pass.verdicts["web-b"] == "unhealthy" else { return false }
+                    guard let pass = await pair.lastPass(name, rule: "PodErrorRatio"), pass.time >= judgedFrom, pass.verdicts["web-b"] == "unhealthy"
+                    else { return false }
                 }
                 return true
             }

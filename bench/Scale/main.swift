@@ -4,10 +4,7 @@
 // apart on the same inputs. Not a test: run by bench/scale.sh, which preloads the malloc interposer
 // (ordo-one/malloc-interposer) that counts allocations; without it they show as 0.
 //
-//   bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5]
-//   bench-scale --serve N --rules R          (the fixture server; prints its URL, stops at end of input)
-//   bench-scale --decode-only N, --engine-only N   (profiling aids: one part alone, over and over)
-//   bench-scale --targets N --pass-only yes       (profiling aid: whole passes only, each one's CPU printed)
+// `bench-scale --help` lists its modes and flags (Options.usage).
 import CurlHTTP
 import Foundation
 import HealerController
@@ -161,12 +158,15 @@ func benchConfiguration(targets: Int) -> HealerConfiguration {
     return configuration
 }
 
-/// The observations of one pass over the fixtures of `targets` servers, read as the pass reads them.
-func benchObservations(targets: Int, at time: Date) throws -> Observations {
-    let responses = try (0..<options.rules).map {
-        try PrometheusClient.decodeQueryResponse(Data(fixture(servers: targets, rule: $0).utf8), keepingLabels: ["server"])
-    }
-    return Observations(
+/// `bodies` read as the pass reads them: keeping the one label the pool's template reads.
+func decodedAnswers(_ bodies: [Data]) throws -> [QueryResponse] {
+    try bodies.map { try PrometheusClient.decodeQueryResponse($0, keepingLabels: ["server"]) }
+}
+
+/// The observations of one pass made of `responses` (rule `rule_i` answered by the i-th), as the metrics source
+/// makes them.
+func observations(of responses: [QueryResponse], at time: Date) -> Observations {
+    Observations(
         rules: Dictionary(
             uniqueKeysWithValues: responses.enumerated().map { index, response in
                 guard case .vector(let samples) = response.result else { fatalError("not a vector") }
@@ -174,15 +174,20 @@ func benchObservations(targets: Int, at time: Date) throws -> Observations {
             }))
 }
 
+/// The fixture answers of `targets` servers, one per rule.
+func fixtureBodies(targets: Int) -> [Data] {
+    (0..<options.rules).map { Data(fixture(servers: targets, rule: $0).utf8) }
+}
+
 let options = Options(CommandLine.arguments)
 // The allocator as `healer run` sets it up (PassMemory); with GLIBC_TUNABLES malloc settings, those instead.
 PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
 if let servers = options.decodeOnly {
     // Profiling aid: read the answers of `servers` targets over and over, nothing else.
-    let bodies = (0..<options.rules).map { Data(fixture(servers: servers, rule: $0).utf8) }
+    let bodies = fixtureBodies(targets: servers)
     for _ in 0..<options.repeats {
         let start = cpuSeconds(thread: true)
-        for body in bodies { _ = try PrometheusClient.decodeQueryResponse(body, keepingLabels: ["server"]) }
+        _ = try decodedAnswers(bodies)
         print(String(format: "decode %.1f ms", (cpuSeconds(thread: true) - start) * 1000))
     }
     exit(0)
@@ -192,7 +197,7 @@ if let servers = options.engineOnly {
     // Profiling aid: the engine's pass over the same observations, over and over, from the state of the first.
     let engine = Engine(configuration: benchConfiguration(targets: servers))
     let time = Date(timeIntervalSince1970: 1_795_726_808.818)
-    let observations = try benchObservations(targets: servers, at: time)
+    let observations = observations(of: try decodedAnswers(fixtureBodies(targets: servers)), at: time)
     // From the state of the first pass (incidents pending, as in the timed passes below), and from the state
     // past the rules' `for` (2,000 incidents firing, a storm held back by the gates).
     var states = [("pending", engine.reconcile(state: EngineState(), observations: observations, now: time).state, 1.0)]
@@ -241,7 +246,7 @@ for targets in options.targets {
     }
 
     // The same answers, for the engine and the decoder measured apart.
-    let bodies = (0..<options.rules).map { Data(fixture(servers: targets, rule: $0).utf8) }
+    let bodies = fixtureBodies(targets: targets)
 
     var walls: [Double] = []
     var cpus: [Double] = []
@@ -261,16 +266,10 @@ for targets in options.targets {
         allocatedBytes.append(Double(allocations().bytes - allocated.bytes))
 
         let decodeStart = cpuSeconds(thread: true)
-        // Read as the pass reads them: keeping the one label the pool's template reads.
-        let responses = try bodies.map { try PrometheusClient.decodeQueryResponse($0, keepingLabels: ["server"]) }
+        let responses = try decodedAnswers(bodies)
         decodes.append(cpuSeconds(thread: true) - decodeStart)
 
-        let observations = Observations(
-            rules: Dictionary(
-                uniqueKeysWithValues: responses.enumerated().map { index, response in
-                    guard case .vector(let samples) = response.result else { fatalError("not a vector") }
-                    return ("rule_\(index)", RuleObservation.series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, at: pass.time))
-                }))
+        let observations = observations(of: responses, at: pass.time)
         let engineStart = cpuSeconds(thread: true)
         let engineAllocated = allocations().count
         _ = service.engine.reconcile(state: pass.outcome.state, observations: observations, now: pass.time)

@@ -153,6 +153,12 @@ public struct PoolSettings: Sendable, Equatable {
         return serverTemplate.render(labels)
     }
 
+    /// The label whose value alone is ``server(for:)`` (the usual `{{ $labels.server }}` without a backend template),
+    /// for callers that name many series and look it up once; `nil` when naming a server takes more.
+    public var serverLabel: String? {
+        backendTemplate == nil ? serverTemplate.singleLabel : nil
+    }
+
     /// The labels ``server(for:)`` reads: all the engine needs of a series of this pool.
     public var labelsRead: Set<String> {
         Set(serverTemplate.labelNames + (backendTemplate?.labelNames ?? []))

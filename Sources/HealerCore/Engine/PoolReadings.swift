@@ -104,8 +104,8 @@ struct PoolReadings {
         var first = [Int](repeating: -1, count: servers.count)
         var count = [UInt8](repeating: 0, count: servers.count)
         var unseen: [String: [Int]] = [:]
-        // The usual pool names its server by one label and has no backend template: read that label, render nothing.
-        let label = settings.backendTemplate == nil ? settings.serverTemplate.singleLabel : nil
+        // The usual pool names its server by one label: read that label, render nothing.
+        let label = settings.serverLabel
         let known = servers
         // Read in place: copying a sample out of the array would retain and release its label storage.
         samples.withUnsafeBufferPointer { samples in
