@@ -25,6 +25,7 @@ struct Options {
     var serve: Int?
     var decodeOnly: Int?
     var engineOnly: Int?
+    var engineStates = ["pending", "firing"]
     var passOnly = false
     var wide = false
     var queryConcurrency = 4
@@ -44,6 +45,7 @@ struct Options {
             case "--serve": serve = Int(value)
             case "--decode-only": decodeOnly = Int(value)
             case "--engine-only": engineOnly = Int(value)
+            case "--engine-states": engineStates = value.split(separator: ",").map(String.init)
             case "--wide": wide = value == "yes" || value == "true"
             case "--pass-only": passOnly = value == "yes" || value == "true"
             case "--query-concurrency": queryConcurrency = Int(value) ?? queryConcurrency
@@ -56,6 +58,7 @@ struct Options {
         usage: bench-scale [--targets 1000,10000,50000] [--rules 20] [--repeats 5] [--wide yes] [--query-concurrency 4]
                bench-scale --targets N --pass-only yes     whole passes only, each one's CPU and page faults
                bench-scale --engine-only N | --decode-only N   one part alone, over and over
+               bench-scale --engine-only N --engine-states pending   the engine from one state only (pending, firing)
                bench-scale --serve N --rules R             the fixture server (started by the benchmark itself)
         Run by bench/scale.sh, which preloads the malloc interposer that counts allocations.
         """
@@ -179,6 +182,12 @@ func fixtureBodies(targets: Int) -> [Data] {
     (0..<options.rules).map { Data(fixture(servers: targets, rule: $0).utf8) }
 }
 
+/// One timed engine pass, apart so that a profiler can count it alone (valgrind's `--toggle-collect`).
+@inline(never)
+func timedReconcile(_ engine: Engine, state: EngineState, observations: Observations, now: Date) {
+    _ = engine.reconcile(state: state, observations: observations, now: now)
+}
+
 let options = Options(CommandLine.arguments)
 // The allocator as `healer run` sets it up (PassMemory); with GLIBC_TUNABLES malloc settings, those instead.
 PassMemory.keepBetweenPasses(environment: ProcessInfo.processInfo.environment)
@@ -204,11 +213,11 @@ if let servers = options.engineOnly {
     var firing = states[0].1
     for step in 1..<5 { firing = engine.reconcile(state: firing, observations: observations, now: time.addingTimeInterval(Double(step) * 10)).state }
     states.append(("firing", firing, 41))
-    for (name, state, after) in states {
+    for (name, state, after) in states where options.engineStates.contains(name) {
         for _ in 0..<options.repeats {
             let start = cpuSeconds(thread: true)
             let allocated = allocations().count
-            _ = engine.reconcile(state: state, observations: observations, now: time.addingTimeInterval(after))
+            timedReconcile(engine, state: state, observations: observations, now: time.addingTimeInterval(after))
             let milliseconds = (cpuSeconds(thread: true) - start) * 1000
             print(String(format: "engine (%@) %.1f ms %d allocations", name, milliseconds, allocations().count - allocated))
         }

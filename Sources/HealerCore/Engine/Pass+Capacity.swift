@@ -27,7 +27,7 @@ extension Pass {
             guard let pool = engine.configuration.pools[group.pool], let first = group.weights.first,
                 evaluateGates(.adaptiveWeights(pool: group.pool)).suppressedBy == nil
             else { continue }
-            guard var table = tables[group.pool] else { continue }
+            guard let table = tables[group.pool] else { continue }
             // Target shares by row; a row whose rule answers no series, or several, gets none from that rule.
             var targets: [Int: Double] = [:]
             for rule in group.weights {

@@ -90,18 +90,16 @@ struct Pass {
         readings(of: key.target.pool) { $0.cell(rule: key.rule, server: key.target.server) } ?? nil
     }
 
-    /// `body` over `pool`'s readings, read in place: `tables[pool]` would copy the table (retaining and releasing
-    /// each of its arrays), and the readings are asked for many times a pass.
+    /// `body` over `pool`'s readings.
     func readings<Result>(of pool: String, _ body: (PoolReadings) -> Result) -> Result? {
-        guard let position = tables.index(forKey: pool) else { return nil }
-        return body(tables.values[position])
+        tables[pool].map(body)
     }
 
     private mutating func readAll() {
         for (name, pool) in engine.configuration.pools.sorted(by: { $0.key < $1.key }) {
             let rules = engine.rules.values.filter { $0.pool == name }.sorted { $0.name < $1.name }
             let discover = observations.inventory[name] == nil
-            var table = PoolReadings(pool: name, servers: observations.inventory[name] ?? Self.configuredServers(pool), rules: rules)
+            let table = PoolReadings(pool: name, servers: observations.inventory[name] ?? Self.configuredServers(pool), rules: rules)
             let activeSpares = Set(state.scale[name]?.activeSpares ?? [])
             for rule in rules {
                 let observation = observations.rules[rule.name] ?? .failed(.noAnswer, "no answer this pass")
@@ -116,25 +114,28 @@ struct Pass {
                 var column = [PoolReadings.Stored?](repeating: nil, count: table.servers.count)
                 var exceptions: [Int: Date] = [:]
                 let servers = table.servers
-                // Read in place: copying a sample or a server out of its array retains and releases what it holds.
+                // Read in place: copying a sample or a server out of its array retains and releases what it holds, and
+                // writing a cell through the array checks that it is not shared, 200k times a pass.
                 samples.withUnsafeBufferPointer { samples in
                     servers.withUnsafeBufferPointer { servers in
-                        for row in servers.indices {
-                            // A spare out of rotation has no traffic: no series is no news.
-                            if servers[row].isSpare, count[row] == 0, staleInputs[row] == nil, !activeSpares.contains(servers[row].server),
-                                state.incidents[IncidentKey(rule: rule.name, target: table.target(row))] == nil
-                            {
-                                continue
+                        column.withUnsafeMutableBufferPointer { column in
+                            for row in servers.indices {
+                                // A spare out of rotation has no traffic: no series is no news.
+                                if servers[row].isSpare, count[row] == 0, staleInputs[row] == nil, !activeSpares.contains(servers[row].server),
+                                    state.incidents[IncidentKey(rule: rule.name, target: table.target(row))] == nil
+                                {
+                                    continue
+                                }
+                                let sample = count[row] == 1 ? (samples[first[row]].value, samples[first[row]].sampledAt) : nil
+                                let cell =
+                                    base
+                                    ?? Self.reading(
+                                        rule: rule, observation: observation, sample: sample, count: Int(count[row]),
+                                        newestInput: anyStale ? staleInputs[row] : nil, maxAge: maxAge, now: now)
+                                if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
+                                if case .unknown(.stale) = cell.reading { staleServers[rule.name, default: []].append(servers[row].server) }
+                                column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
                             }
-                            let sample = count[row] == 1 ? (samples[first[row]].value, samples[first[row]].sampledAt) : nil
-                            let cell =
-                                base
-                                ?? Self.reading(
-                                    rule: rule, observation: observation, sample: sample, count: Int(count[row]),
-                                    newestInput: anyStale ? staleInputs[row] : nil, maxAge: maxAge, now: now)
-                            if let time = cell.sampleTime, time != observation.evaluatedAt { exceptions[row] = time }
-                            if case .unknown(.stale) = cell.reading { staleServers[rule.name, default: []].append(servers[row].server) }
-                            column[row] = PoolReadings.Stored(value: cell.value, reading: cell.reading, timed: cell.sampleTime != nil)
                         }
                     }
                 }
@@ -227,13 +228,8 @@ struct Pass {
 
     /// Marks the rows that may hold an incident this pass: those with one open, and those about to be advanced.
     private mutating func markDynamic(_ active: [IncidentKey]) {
-        // Per pool, one change of its table: a change through `tables[pool]` costs an allocation each time.
-        let byPool = Dictionary(grouping: active + state.incidents.keys, by: \.target.pool)
-        for (pool, keys) in byPool {
-            guard var table = tables.removeValue(forKey: pool) else { continue }
-            for key in keys { table.markDynamic(key) }
-            tables[pool] = table
-        }
+        for key in active { tables[key.target.pool]?.markDynamic(key) }
+        for key in state.incidents.keys { tables[key.target.pool]?.markDynamic(key) }
     }
 
     // MARK: - Flaps and storms
@@ -315,11 +311,16 @@ struct Pass {
     /// The summary of every row's verdicts, read column by column: as ``summary(_:row:)`` for each row.
     func summaries(_ table: PoolReadings) -> [RowSummary] {
         var summaries = [RowSummary](repeating: RowSummary(), count: table.servers.count)
-        for column in table.judgingColumns {
-            table.columns[column].withUnsafeBufferPointer { cells in
-                for row in cells.indices {
-                    guard let cell = cells[row] else { continue }
-                    summaries[row].add(verdict(table, column: column, row: row, reading: cell.reading))
+        // 200k cells at 10k servers: written in place, and the verdict of a row without incidents straight from its
+        // reading.
+        summaries.withUnsafeMutableBufferPointer { summaries in
+            for column in table.judgingColumns {
+                table.columns[column].withUnsafeBufferPointer { cells in
+                    for row in cells.indices {
+                        guard let reading = cells[row]?.reading else { continue }
+                        let dynamic = table.mayHaveIncident(row)
+                        summaries[row].add(dynamic ? verdict(table, column: column, row: row, reading: reading) : VerdictTable.verdict(of: reading))
+                    }
                 }
             }
         }
@@ -457,15 +458,20 @@ struct Pass {
 
     /// The desired state of every target with a remedy in force, incidents combined.
     func simulatedStates(enforcedOnly: Bool = false) -> [TargetID: DesiredServerState] {
+        // As `simulatedState(of:)` for each target, from the incidents themselves: the combination takes the least
+        // weight and the most drained, in any order.
         var states: [TargetID: DesiredServerState] = [:]
-        for target in index.targets {
-            states[target] = simulatedState(of: target, enforcedOnly: enforcedOnly)
+        for incident in state.incidents.values where !(enforcedOnly && incident.dryRun) {
+            guard let desired = desiredState(of: incident) else { continue }
+            let target = incident.key.target
+            states[target] = states[target].map { $0.combined(with: desired) } ?? desired
         }
         return states
     }
 
     func desiredState(of incident: Incident) -> DesiredServerState? {
-        guard let rule = engine.rules[incident.key.rule] else { return nil }
+        // A pending incident has done nothing (most incidents of a large fleet, so before the rule's lookup).
+        guard incident.phase != .pending, let rule = engine.rules[incident.key.rule] else { return nil }
         switch incident.phase {
         case .pending: return nil
         case .firing: return incident.recoveryState ?? RemedyEffects.state(after: incident.appliedStep, of: rule.ladder)

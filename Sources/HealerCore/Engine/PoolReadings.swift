@@ -12,7 +12,12 @@ import SeriesLabels
 /// Dense on purpose: a fleet of 10k servers judged by 20 rules is 200k readings a pass, nearly all healthy.
 /// Walking arrays by row and column costs a few nanoseconds a reading; keying each by rule, pool and server
 /// names cost a string-hashing lookup each time a reading was touched, which was most of a pass.
-struct PoolReadings {
+///
+/// A class, made and filled by one pass and dropped with it: a pass looks a table up for each key it judges, and a
+/// copy of a struct of a dozen arrays (what a dictionary hands out) retained and released each of them. Its
+/// properties are exempt from run-time exclusivity checks, which cost as much again: one pass, on one thread,
+/// owns it.
+final class PoolReadings {
     /// The reading of one rule on one server.
     struct Cell {
         var reading: Reading
@@ -31,26 +36,26 @@ struct PoolReadings {
     /// The pool's name.
     let pool: String
     /// The servers, in inventory order; servers first seen in series are added as the rules are read.
-    private(set) var servers: [ServerInfo]
+    @exclusivity(unchecked) private(set) var servers: [ServerInfo]
     /// The pool's recovery rules, by name.
     let rules: [RecoveryRule]
     /// Per rule (same order), per row: the reading, or `nil` when none was taken (a spare out of rotation
     /// without series, or a server first seen in a later rule's series).
-    private(set) var columns: [[Stored?]] = []
+    @exclusivity(unchecked) private(set) var columns: [[Stored?]] = []
     /// The columns that judge the pool's health as a whole (storms, healthy capacity): all but those of rules
     /// broken by their own fault this pass (``RuleFailure/isRuleFault``), whose verdicts are unknown.
-    private(set) var judgingColumns: [Int] = []
+    @exclusivity(unchecked) private(set) var judgingColumns: [Int] = []
     /// The cells read unhealthy, column by column: the few a large, healthy fleet has.
-    private(set) var unhealthy: [(column: Int, row: Int)] = []
+    @exclusivity(unchecked) private(set) var unhealthy: [(column: Int, row: Int)] = []
     /// Per rule: the answer's evaluation time, and the rows whose sample time differs from it.
-    private var columnTimes: [(evaluatedAt: Date?, exceptions: [Int: Date])] = []
+    @exclusivity(unchecked) private var columnTimes: [(evaluatedAt: Date?, exceptions: [Int: Date])] = []
     /// Rows with a key that may have an incident this pass (one open at the start, or advanced this pass),
     /// and those keys as `column × rows + row`. Every other key has none, so its verdict follows from its
     /// reading alone.
-    private(set) var isDynamic: [Bool] = []
-    private var dynamicCells: Set<Int> = []
-    private var dynamicRowsByColumn: [[Int]] = []
-    private var rowByServer: [String: Int]
+    @exclusivity(unchecked) private(set) var isDynamic: [Bool] = []
+    @exclusivity(unchecked) private var dynamicCells: Set<Int> = []
+    @exclusivity(unchecked) private var dynamicRowsByColumn: [[Int]] = []
+    @exclusivity(unchecked) private var rowByServer: [String: Int]
     private let columnByRule: [String: Int]
 
     /// A table of `servers` (a name listed twice counts once) judged by `rules`.
@@ -61,9 +66,13 @@ struct PoolReadings {
         rowByServer.reserveCapacity(servers.count)
         var unique: [ServerInfo] = []
         unique.reserveCapacity(servers.count)
-        for server in servers where rowByServer[server.server] == nil {
-            rowByServer[server.server] = unique.count
-            unique.append(server)
+        for server in servers {
+            // One lookup a server, 10k a pass: a name seen before gets its first row back.
+            if let first = rowByServer.updateValue(unique.count, forKey: server.server) {
+                rowByServer[server.server] = first
+            } else {
+                unique.append(server)
+            }
         }
         self.servers = unique
         self.rowByServer = rowByServer
@@ -100,7 +109,7 @@ struct PoolReadings {
     /// Which series name which row: the first sample's index and how many there were (2 meaning several). The one
     /// place a series is mapped to a server (through the pool's target template), for recovery and weight rules alike.
     /// Servers the series name that are not rows yet join, sorted, when `discover` is set.
-    mutating func match(_ samples: [SeriesSample], settings: PoolSettings, discover: Bool) -> (first: [Int], count: [UInt8]) {
+    func match(_ samples: [SeriesSample], settings: PoolSettings, discover: Bool) -> (first: [Int], count: [UInt8]) {
         var first = [Int](repeating: -1, count: servers.count)
         var count = [UInt8](repeating: 0, count: servers.count)
         var unseen: [String: [Int]] = [:]
@@ -148,7 +157,7 @@ struct PoolReadings {
 
     /// Adds the next rule's column (rules are read in order): its answer was evaluated at `evaluatedAt`, the
     /// rows of `exceptions` carried their own sample time, and `ruleFault` says the rule itself is broken.
-    mutating func append(column: [Stored?], evaluatedAt: Date?, exceptions: [Int: Date], ruleFault: Bool = false) {
+    func append(column: [Stored?], evaluatedAt: Date?, exceptions: [Int: Date], ruleFault: Bool = false) {
         precondition(columns.count < rules.count && column.count == servers.count)
         for row in column.indices where column[row]?.reading == .unhealthy { unhealthy.append((columns.count, row)) }
         columns.append(column)
@@ -157,7 +166,7 @@ struct PoolReadings {
     }
 
     /// Marks `key` as possibly having an incident this pass (rules are all read by then).
-    mutating func markDynamic(_ key: IncidentKey) {
+    func markDynamic(_ key: IncidentKey) {
         guard let row = rowByServer[key.target.server], let column = columnByRule[key.rule] else { return }
         if isDynamic.count < servers.count { isDynamic += repeatElement(false, count: servers.count - isDynamic.count) }
         isDynamic[row] = true
