@@ -103,6 +103,17 @@ struct JSONScanner {
         return true
     }
 
+    /// Consumes the `count` bytes that come next if they are the same as the `count` bytes at `offset` (text
+    /// read before: the series of an answer begin alike).
+    @inline(__always)
+    mutating func consume(sameAs offset: Int, count: Int) -> Bool {
+        guard count > 0, offset >= 0, offset + count <= position, position + count <= bytes.count, let base = bytes.baseAddress,
+            Self.same(base + position, base + offset, count)
+        else { return false }
+        position += count
+        return true
+    }
+
     /// Consumes `byte` if it comes next (no white space skipped).
     @inline(__always)
     mutating func consume(byte: UInt8) -> Bool {

@@ -107,6 +107,7 @@ package enum QueryResponseReader {
                     read.append(sample)
                 } else {
                     memo.texts.forget()
+                    memo.keptPrefix = nil
                     let (range, point) = try readSample(&scanner, into: &labels, previous: previous, memo: &memo)
                     read.append((range, point, false))
                 }
@@ -157,18 +158,34 @@ package enum QueryResponseReader {
             memo.texts.dropCurrent()
             return nil
         }
-        guard scanner.consume(literal: #"{"metric":{"#) else { return fail() }
+        // The series of an answer begin alike: when this one begins with the same bytes as the previous one up to
+        // the value of the first label kept, the labels skipped before it are the same, and so is its name.
+        var resumed: UnsafeRawBufferPointer?
+        if texts > 0, previous.count == texts, let prefix = memo.keptPrefix, scanner.consume(sameAs: prefix.start, count: prefix.count) {
+            resumed = memo.texts.previous(0).name
+        } else {
+            guard scanner.consume(literal: #"{"metric":{"#) else { return fail() }
+        }
+        var keptPrefix: Int?
         // The previous series' label texts are compared as bytes: the same text reuses its strings.
         var candidate = 0
         // Whether the names are in order, by their bytes (label names are ASCII, where byte order is string order).
         var sorted = true
         var lastName = UnsafeRawBufferPointer(start: nil, count: 0)
-        if !scanner.consume(byte: UInt8(ascii: "}")) {
+        if resumed != nil || !scanner.consume(byte: UInt8(ascii: "}")) {
             repeat {
-                guard let name = scanner.scanPlainString(), scanner.consume(byte: UInt8(ascii: ":")), let value = scanner.scanPlainString() else {
-                    return fail()
+                let name: UnsafeRawBufferPointer
+                if let known = resumed {
+                    name = known
+                    resumed = nil
+                } else {
+                    guard let read = scanner.scanPlainString(), scanner.consume(byte: UInt8(ascii: ":")) else { return fail() }
+                    name = read
                 }
+                let valueAt = scanner.mark
+                guard let value = scanner.scanPlainString() else { return fail() }
                 if let filter = memo.filter, !filter.keeps(name) { continue }
+                if candidate == 0 { keptPrefix = valueAt - mark }
                 var label: Labels.Label
                 if candidate < texts, previous.count == texts, JSONScanner.same(memo.texts.previous(candidate).name, name) {
                     label = labels[previous.lowerBound + candidate]
@@ -191,6 +208,7 @@ package enum QueryResponseReader {
         memo.value.remember(text, value)
         // Only now is this series' text the one to compare the next with: a failure above keeps the previous one.
         memo.texts.keepCurrent()
+        memo.keptPrefix = keptPrefix.map { (mark, $0) }
         return (start..<labels.endIndex, Point(timestamp: Date(timeIntervalSince1970: seconds), value: value), sorted)
     }
 
@@ -289,6 +307,9 @@ package enum QueryResponseReader {
         var value = JSONScanner.NumberMemo()
         /// The label texts of the previous compact series and of the one being read.
         var texts = LabelTexts()
+        /// Where the previous compact series starts, and how many of its bytes come before the value of its first
+        /// label kept (`nil` when it kept none).
+        var keptPrefix: (start: Int, count: Int)?
     }
 
     /// The label texts (into the body, valid while it is read) of the previous compact series, and of the one

@@ -81,6 +81,29 @@ struct QueryResponseReaderTests {
         #expect(zip(samples.map(\.timestamp.timeIntervalSince1970), expected).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 
+    /// A series that begins with the same bytes as the previous one, up to the value of the first label kept, is
+    /// read from there; a difference before it, a previous series that kept no label, or one read on the general
+    /// path makes the next series read from its start.
+    @Test(arguments: [nil, ["server"]] as [Set<String>?])
+    func seriesThatBeginAlikeReadAsJSONDecoderReadsThem(_ keeping: Set<String>?) throws {
+        let series = [
+            #"{"metric":{"instance":"a","server":"s1"},"value":[1,"1"]}"#, #"{"metric":{"instance":"a","server":"s2"},"value":[1,"2"]}"#,
+            #"{"metric":{"instance":"a","xerver":"s9"},"value":[1,"3"]}"#, #"{"metric":{"instance":"b","server":"s2"},"value":[1,"4"]}"#,
+            #"{"metric":{"instance":"b","server":"s2","zone":"z"},"value":[1,"5"]}"#,
+            #"{"metric":{"instance":"b","server":"s3"},"value":[1,"6"]}"#, #"{"metric":{"instance":"b","serverx":"s3"},"value":[1,"7"]}"#,
+            #"{"metric":{"instance":"b","server":"s3"},"value":[1,"8"]}"#, #"{"metric":{"instancf":"b","server":"s3"},"value":[1,"9"]}"#,
+            #"{ "metric":{"instance":"b","server":"s4"},"value":[1,"10"]}"#, #"{"metric":{"instance":"b","server":"s5"},"value":[1,"11"]}"#,
+            #"{"metric":{"instance":"b","server":"s5"},"value":[1,"12"]}"#, #"{"metric":{"instance":"b"},"value":[1,"13"]}"#,
+        ]
+        let body = Data((#"{"status":"success","data":{"resultType":"vector","result":["# + series.joined(separator: ",") + "]}}").utf8)
+        let reference = try PrometheusClient.decodeWithJSONDecoder(body).result
+        let fast = try #require(QueryResponseReader.read(body, keeping: keeping))
+        #expect(fast.result == (keeping.map { reference.keepingLabels($0) } ?? reference))
+        guard case .vector(let samples) = fast.result else { Issue.record("not a vector"); return }
+        #expect(samples.map { $0.labels["server"] } == ["s1", "s2", nil, "s2", "s2", "s3", nil, "s3", "s3", "s4", "s5", "s5", nil])
+        #expect(samples.map(\.value) == Array(1...13).map(Double.init))
+    }
+
     @Test func keysInAnyOrderAreRead() throws {
         let body = Data(#"{"data":{"result":[{"value":[2,"1"],"metric":{"a":"b"}}],"resultType":"vector"},"status":"success"}"#.utf8)
         let response = try #require(QueryResponseReader.read(body))
