@@ -22,7 +22,7 @@ extension Pass {
             incident = advance(&current, read: read, rule: rule) == .keep ? current : nil
         } else if read.reading == .unhealthy {
             var opened = open(key, rule: rule)
-            incident = advancePending(&opened, rule: rule) == .keep ? opened : nil
+            incident = advancePending(&opened, reading: read.reading, rule: rule) == .keep ? opened : nil
         }
         store(incident, at: key)
     }
@@ -40,15 +40,15 @@ extension Pass {
         thaw(&incident)
         incident.lastValue = read.value
         if let failed = observations.failedSteps[incident.key], incident.appliedStep == failed.step, incident.phase != .recovering,
-            isUnhealthyEvidence(incident.key)
+            isUnhealthyEvidence(incident.key, read.reading)
         {
             return retryFailedStep(&incident, failed, rule: rule)
         }
         switch incident.phase {
-        case .pending: return advancePending(&incident, rule: rule)
-        case .firing: return advanceFiring(&incident, rule: rule)
-        case .recovering: return advanceRecovering(&incident, rule: rule)
-        case .quarantined: return advanceQuarantined(&incident, rule: rule)
+        case .pending: return advancePending(&incident, reading: read.reading, rule: rule)
+        case .firing: return advanceFiring(&incident, reading: read.reading, rule: rule)
+        case .recovering: return advanceRecovering(&incident, reading: read.reading, rule: rule)
+        case .quarantined: return advanceQuarantined(&incident, reading: read.reading, rule: rule)
         }
     }
 
@@ -88,17 +88,18 @@ extension Pass {
         note(.transition, incident, because: .noData)
     }
 
-    /// Whether the reading counts as unhealthy evidence (a flapping target's healthy readings do).
-    private func isUnhealthyEvidence(_ key: IncidentKey) -> Bool {
-        switch read(key)?.reading {
-        case .unhealthy?: true
-        case .healthy?: isFlapping(key)
+    /// Whether `reading`, this pass's reading of `key`, counts as unhealthy evidence (a flapping target's healthy
+    /// readings do). The reading is handed in: the transitions ask several times, and a lookup hashes three names.
+    private func isUnhealthyEvidence(_ key: IncidentKey, _ reading: Reading) -> Bool {
+        switch reading {
+        case .unhealthy: true
+        case .healthy: isFlapping(key)
         default: false
         }
     }
 
-    private func isHealthyEvidence(_ key: IncidentKey) -> Bool {
-        read(key)?.reading == .healthy && !isFlapping(key)
+    private func isHealthyEvidence(_ key: IncidentKey, _ reading: Reading) -> Bool {
+        reading == .healthy && !isFlapping(key)
     }
 
     private mutating func open(_ key: IncidentKey, rule: RecoveryRule) -> Incident {
@@ -124,13 +125,13 @@ extension Pass {
 
     // MARK: - Phases
 
-    private mutating func advancePending(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+    private mutating func advancePending(_ incident: inout Incident, reading: Reading, rule: RecoveryRule) -> IncidentFate {
         let key = incident.key
-        if isHealthyEvidence(key) {
+        if isHealthyEvidence(key, reading) {
             note(.transition, incident, closing: true, because: .healthyBeforeFiring)
             return .close
         }
-        guard isUnhealthyEvidence(key) || read(key)?.reading == .band,
+        guard isUnhealthyEvidence(key, reading) || reading == .band,
             now.timeIntervalSince(incident.openedAt) >= rule.pendingFor.seconds
         else { return .keep }
         incident.stage = .firing(Incident.Remedy(firedAt: now, wantedStep: 0))
@@ -147,15 +148,15 @@ extension Pass {
         return now.timeIntervalSince(since)
     }
 
-    private mutating func advanceFiring(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+    private mutating func advanceFiring(_ incident: inout Incident, reading: Reading, rule: RecoveryRule) -> IncidentFate {
         let key = incident.key
-        if isHealthyEvidence(key) {
+        if isHealthyEvidence(key, reading) {
             if healthyStreak(&incident) >= rule.clearFor.seconds {
                 return startRecovery(&incident, rule: rule, because: .healthyFor(rule.clearFor))
             }
             return .keep
         }
-        guard isUnhealthyEvidence(key) else { return .keep }  // the band: no change
+        guard isUnhealthyEvidence(key, reading) else { return .keep }  // the band: no change
         incident.healthySince = nil
         if incident.wantedStep == nil, let applied = incident.appliedStep, let appliedAt = incident.stepAppliedAt,
             now.timeIntervalSince(appliedAt) >= rule.ladder[applied].verify.seconds
@@ -170,9 +171,9 @@ extension Pass {
         return .keep
     }
 
-    private mutating func advanceRecovering(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
+    private mutating func advanceRecovering(_ incident: inout Incident, reading: Reading, rule: RecoveryRule) -> IncidentFate {
         let key = incident.key
-        if isUnhealthyEvidence(key) {
+        if isUnhealthyEvidence(key, reading) {
             // A relapse re-applies the step in force; the incident stays `recovering` until that step passes
             // the gates (the in-flight limit among them), so that it cannot slip back into flight unchecked.
             incident.healthySince = nil
@@ -180,12 +181,12 @@ extension Pass {
                 let step = incident.appliedStep ?? 0
                 incident.updateRemedy { $0.wantedStep = step }
                 // Flapping, the healthy readings of this very pass count as unhealthy: say so, or it reads as a contradiction.
-                note(.transition, incident, because: .relapse(step: step, flapping: read(key)?.reading != .unhealthy && isFlapping(key)))
+                note(.transition, incident, because: .relapse(step: step, flapping: reading != .unhealthy && isFlapping(key)))
             }
             attemptStep(&incident, rule: rule)
             return .keep
         }
-        guard isHealthyEvidence(key) else { return .keep }
+        guard isHealthyEvidence(key, reading) else { return .keep }
         if incident.wantedStep != nil {
             incident.updateRemedy { $0.wantedStep = nil }  // healthy again before the relapse could be acted on
             incident.lastSuppression = nil
@@ -194,13 +195,13 @@ extension Pass {
         return attemptRestore(&incident, rule: rule)
     }
 
-    private mutating func advanceQuarantined(_ incident: inout Incident, rule: RecoveryRule) -> IncidentFate {
-        if isHealthyEvidence(incident.key) {
+    private mutating func advanceQuarantined(_ incident: inout Incident, reading: Reading, rule: RecoveryRule) -> IncidentFate {
+        if isHealthyEvidence(incident.key, reading) {
             let streak = healthyStreak(&incident)
             if case .quarantine(_, let releaseAfter?)? = rule.ladder.last?.action, streak >= releaseAfter.seconds {
                 return startRecovery(&incident, rule: rule, because: .releasedAfter(releaseAfter))
             }
-        } else if isUnhealthyEvidence(incident.key) {
+        } else if isUnhealthyEvidence(incident.key, reading) {
             incident.healthySince = nil
         }
         return .keep

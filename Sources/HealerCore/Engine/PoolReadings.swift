@@ -50,10 +50,10 @@ final class PoolReadings {
     /// Per rule: the answer's evaluation time, and the rows whose sample time differs from it.
     @exclusivity(unchecked) private var columnTimes: [(evaluatedAt: Date?, exceptions: [Int: Date])] = []
     /// Rows with a key that may have an incident this pass (one open at the start, or advanced this pass),
-    /// and those keys as `column × rows + row`. Every other key has none, so its verdict follows from its
-    /// reading alone.
+    /// and those keys, a flag per cell row by row (`row × rules + column`). Every other key has none, so its
+    /// verdict follows from its reading alone.
     @exclusivity(unchecked) private(set) var isDynamic: [Bool] = []
-    @exclusivity(unchecked) private var dynamicCells: Set<Int> = []
+    @exclusivity(unchecked) private var dynamicCells: [Bool] = []
     @exclusivity(unchecked) private var dynamicRowsByColumn: [[Int]] = []
     @exclusivity(unchecked) private var rowByServer: [String: Int]
     private let columnByRule: [String: Int]
@@ -168,9 +168,15 @@ final class PoolReadings {
     /// Marks `key` as possibly having an incident this pass (rules are all read by then).
     func markDynamic(_ key: IncidentKey) {
         guard let row = rowByServer[key.target.server], let column = columnByRule[key.rule] else { return }
-        if isDynamic.count < servers.count { isDynamic += repeatElement(false, count: servers.count - isDynamic.count) }
+        if isDynamic.count < servers.count {
+            isDynamic += repeatElement(false, count: servers.count - isDynamic.count)
+            dynamicCells += repeatElement(false, count: servers.count * rules.count - dynamicCells.count)
+        }
         isDynamic[row] = true
-        if dynamicCells.insert(column * servers.count + row).inserted {
+        // A flag per cell, not a set of cells: 40k lookups a pass at 10k servers, each was a hash.
+        let cell = row * rules.count + column
+        if !dynamicCells[cell] {
+            dynamicCells[cell] = true
             if dynamicRowsByColumn.isEmpty { dynamicRowsByColumn = Array(repeating: [], count: rules.count) }
             dynamicRowsByColumn[column].append(row)
         }
@@ -191,5 +197,5 @@ final class PoolReadings {
     func mayHaveIncident(_ row: Int) -> Bool { row < isDynamic.count && isDynamic[row] }
 
     /// Whether the key of `column` and `row` may have an incident this pass.
-    func mayHaveIncident(column: Int, row: Int) -> Bool { mayHaveIncident(row) && dynamicCells.contains(column * servers.count + row) }
+    func mayHaveIncident(column: Int, row: Int) -> Bool { mayHaveIncident(row) && dynamicCells[row * rules.count + column] }
 }
