@@ -304,6 +304,18 @@ struct JSONScanner {
             || byte == UInt8(ascii: "-")
     }
 
+    /// The remembered number, consumed, when the text goes on with exactly its text and then `next` (not consumed,
+    /// and not a character of a number): the check ``readNumber(memo:)`` makes first, without a call.
+    @inline(__always)
+    mutating func consume(remembered memo: NumberMemo, before next: UInt8) -> Double? {
+        let count = memo.text.count
+        guard count > 0, position + count < bytes.count, let base = bytes.baseAddress, let text = memo.text.baseAddress,
+            base.load(fromByteOffset: position + count, as: UInt8.self) == next, Self.same(base + position, text, count)
+        else { return nil }
+        position += count
+        return memo.value
+    }
+
     /// Reads a number as a `Double` (JSON grammar, checked).
     mutating func readNumber() throws(Failure) -> Double {
         skipWhitespace()

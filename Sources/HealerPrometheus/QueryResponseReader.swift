@@ -201,7 +201,8 @@ package enum QueryResponseReader {
             } while scanner.consume(byte: UInt8(ascii: ","))
             guard scanner.consume(byte: UInt8(ascii: "}")) else { return fail() }
         }
-        guard scanner.consume(literal: #","value":["#), let seconds = try? scanner.readNumber(memo: &memo.timestamp),
+        guard scanner.consume(literal: #","value":["#),
+            let seconds = scanner.consume(remembered: memo.timestamp, before: UInt8(ascii: ",")) ?? (try? scanner.readNumber(memo: &memo.timestamp)),
             scanner.consume(byte: UInt8(ascii: ",")), let text = scanner.scanPlainString(), scanner.consume(literal: "]}")
         else { return fail() }
         guard let value = memo.value.value(of: text) ?? PrometheusValue.parse(text) else { return fail() }
