@@ -175,16 +175,18 @@ package enum QueryResponseReader {
         if resumed != nil || !scanner.consume(byte: UInt8(ascii: "}")) {
             repeat {
                 let name: UnsafeRawBufferPointer
+                // The label resumed at is the previous series' first kept: kept again, without asking the filter.
+                let kept: Bool
                 if let known = resumed {
-                    name = known
+                    (name, kept) = (known, true)
                     resumed = nil
                 } else {
                     guard let read = scanner.scanPlainString(), scanner.consume(byte: UInt8(ascii: ":")) else { return fail() }
-                    name = read
+                    (name, kept) = (read, memo.filter?.keeps(read) ?? true)
                 }
                 let valueAt = scanner.mark
                 guard let value = scanner.scanPlainString() else { return fail() }
-                if let filter = memo.filter, !filter.keeps(name) { continue }
+                if !kept { continue }
                 if candidate == 0 { keptPrefix = valueAt - mark }
                 var label: Labels.Label
                 if candidate < texts, previous.count == texts, JSONScanner.same(memo.texts.previous(candidate).name, name) {
