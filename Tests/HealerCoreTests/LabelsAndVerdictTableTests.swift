@@ -28,6 +28,20 @@ struct LabelsAndVerdictTableTests {
         #expect(many["label40"] == nil)
     }
 
+    /// A server the balancer lists twice is one row, as first listed: s1 first in rotation (read, once), s2 first a
+    /// spare (out of rotation without series: not read), whatever their second listing says.
+    @Test func aServerListedTwiceIsOneRowAsFirstListed() {
+        var scenario = EngineScenario(HealerConfiguration.fixture(servers: ["s1", "s2"]))
+        let inventory = [
+            "web": [
+                ServerInfo(server: "s1"), ServerInfo(server: "s2", isSpare: true), ServerInfo(server: "s1", isSpare: true), ServerInfo(server: "s2"),
+            ]
+        ]
+        let outcome = scenario.pass(at: 0, ["errors": ["s1": 0.0]], inventory: inventory)
+        #expect(outcome.verdicts.map(\.key.target.server) == ["s1"])
+        #expect(outcome.verdicts.map(\.verdict) == [.healthy])
+    }
+
     @Test func aVerdictTableBuiltFromReportsGivesThemBackAndCountsThem() {
         let reports = [
             VerdictReport(key: IncidentKey(rule: "r", target: TargetID(pool: "web", server: "s1")), verdict: .healthy, value: 0.1),

@@ -94,14 +94,21 @@ struct QueryResponseReaderTests {
             #"{"metric":{"instance":"b","server":"s3"},"value":[1,"8"]}"#, #"{"metric":{"instancf":"b","server":"s3"},"value":[1,"9"]}"#,
             #"{ "metric":{"instance":"b","server":"s4"},"value":[1,"10"]}"#, #"{"metric":{"instance":"b","server":"s5"},"value":[1,"11"]}"#,
             #"{"metric":{"instance":"b","server":"s5"},"value":[1,"12"]}"#, #"{"metric":{"instance":"b"},"value":[1,"13"]}"#,
+            // A resumed series whose kept value needs the general path, then timestamps that begin like the last one.
+            #"{"metric":{"instance":"b","server":"s\u0036"},"value":[1,"14"]}"#, #"{"metric":{"instance":"b","server":"s6"},"value":[10,"15"]}"#,
+            #"{"metric":{"instance":"b","server":"s6"},"value":[ 10,"16"]}"#, #"{"metric":{"instance":"b","server":"s7"},"value":[1.5,"17"]}"#,
         ]
         let body = Data((#"{"status":"success","data":{"resultType":"vector","result":["# + series.joined(separator: ",") + "]}}").utf8)
         let reference = try PrometheusClient.decodeWithJSONDecoder(body).result
         let fast = try #require(QueryResponseReader.read(body, keeping: keeping))
         #expect(fast.result == (keeping.map { reference.keepingLabels($0) } ?? reference))
         guard case .vector(let samples) = fast.result else { Issue.record("not a vector"); return }
-        #expect(samples.map { $0.labels["server"] } == ["s1", "s2", nil, "s2", "s2", "s3", nil, "s3", "s3", "s4", "s5", "s5", nil])
-        #expect(samples.map(\.value) == Array(1...13).map(Double.init))
+        #expect(
+            samples.map { $0.labels["server"] } == [
+                "s1", "s2", nil, "s2", "s2", "s3", nil, "s3", "s3", "s4", "s5", "s5", nil, "s6", "s6", "s6", "s7",
+            ])
+        #expect(samples.map(\.value) == Array(1...17).map(Double.init))
+        #expect(samples.suffix(4).map(\.timestamp.timeIntervalSince1970) == [1, 10, 10, 1.5])
     }
 
     @Test func keysInAnyOrderAreRead() throws {
