@@ -171,7 +171,7 @@ let package = Package(
             name: "bench-scale",
             dependencies: [
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"), "HealerController", "HealerCore", "HealerPrometheus",
-                "HealerTesting", "CurlHTTP",
+                "HealerTesting", "CurlHTTP", "SeriesLabels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Scale"

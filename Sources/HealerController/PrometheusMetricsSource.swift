@@ -27,14 +27,14 @@ public struct PrometheusMetricsSource: MetricsSource {
 
     private func observe(_ expression: String, at time: Date, keeping labels: Set<String>?) async -> RuleObservation {
         do {
-            let response = try await client.query(expression, at: time, keepingLabels: labels)
-            switch response.result {
-            case .vector(let samples):
-                return .series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, warnings: response.warnings, at: time)
+            let answer = try await client.queryInstant(expression, at: time, keepingLabels: labels)
+            switch answer.result {
+            case .series(let samples):
+                return .series(samples, warnings: answer.warnings, at: time)
             case .scalar(let point):
-                return .series([SeriesSample(labels: [:], value: point.value)], warnings: response.warnings, at: point.timestamp)
-            case .matrix, .string:
-                return .failed(.wrongResultType, "the expression returns a \(response.result.resultType); rules need an instant vector")
+                return .series([SeriesSample(labels: [:], value: point.value)], warnings: answer.warnings, at: point.timestamp)
+            case .other(let resultType):
+                return .failed(.wrongResultType, "the expression returns a \(resultType); rules need an instant vector")
             }
         } catch let error as PrometheusError {
             return .failed(Self.reason(error), error.description)

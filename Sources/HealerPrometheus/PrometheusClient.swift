@@ -31,6 +31,18 @@ public struct PrometheusClient: Sendable {
         return try await post("/api/v1/query", fields: fields, timeout: timeout, keepingLabels: keepingLabels)
     }
 
+    /// Evaluates an instant query as ``query(_:at:timeout:keepingLabels:)`` does, its instant vector read straight
+    /// into ``SeriesSample``s (what the engine judges), without the client's ``Sample``s in between.
+    public func queryInstant(
+        _ expression: String, at time: Date? = nil, timeout: Duration? = nil, keepingLabels: Set<String>? = nil
+    ) async throws -> InstantAnswer {
+        var fields = [("query", expression)]
+        if let time { fields.append(("time", PrometheusTime.format(time))) }
+        return try await post(
+            "/api/v1/query", fields: fields, timeout: timeout, keepingLabels: keepingLabels, fast: QueryResponseReader.readInstant,
+            slow: InstantAnswer.init)
+    }
+
     /// Evaluates `expression` at every `step` from `start` to `end`, both included.
     public func queryRange(
         _ expression: String, start: Date, end: Date, step: Duration, timeout: Duration? = nil
@@ -68,6 +80,13 @@ public struct PrometheusClient: Sendable {
     }
 
     /// ``decodeQueryResponse(_:)`` without the fast reader: the reference it is tested against.
+    /// The instant answer in `body` (a successful `/api/v1/query` response), as
+    /// ``queryInstant(_:at:timeout:keepingLabels:)`` reads it.
+    public static func decodeInstantAnswer(_ body: Data, keepingLabels: Set<String>? = nil) throws -> InstantAnswer {
+        if let answer = QueryResponseReader.readInstant(body, keeping: keepingLabels) { return answer }
+        return InstantAnswer(try decodeQueryResponse(body, keepingLabels: keepingLabels))
+    }
+
     package static func decodeWithJSONDecoder(_ body: Data) throws -> QueryResponse {
         let client = PrometheusClient(configuration: PrometheusConfiguration(url: "http://decode.invalid"))
         let decoded = try client.decode(QueryData.self, from: HTTPResponse(status: 200, headers: [], body: body), endpoint: "/api/v1/query")
@@ -77,15 +96,24 @@ public struct PrometheusClient: Sendable {
     // MARK: - Plumbing
 
     private func post(_ path: String, fields: [(String, String)], timeout: Duration?, keepingLabels: Set<String>?) async throws -> QueryResponse {
+        try await post(path, fields: fields, timeout: timeout, keepingLabels: keepingLabels, fast: QueryResponseReader.read, slow: { $0 })
+    }
+
+    /// Posts a query; a successful answer is read by `fast`, or (when it returns `nil`) decoded by `JSONDecoder`,
+    /// which explains any error, and made into the answer by `slow`.
+    private func post<Answer>(
+        _ path: String, fields: [(String, String)], timeout: Duration?, keepingLabels: Set<String>?, fast: (Data, Set<String>?) -> Answer?,
+        slow: (QueryResponse) -> Answer
+    ) async throws -> Answer {
         var fields = fields
         if let limit = timeout ?? configuration.queryTimeout { fields.append(("timeout", PrometheusTime.format(limit))) }
         if let partial = configuration.partialResponse { fields.append(("partial_response", partial ? "true" : "false")) }
         let response = try await send(.form(url: configuration.endpoint(path), fields: fields), endpoint: path)
-        if response.isSuccess, let fast = QueryResponseReader.read(response.body, keeping: keepingLabels) { return fast }
+        if response.isSuccess, let answer = fast(response.body, keepingLabels) { return answer }
         let decoded = try decode(QueryData.self, from: response, endpoint: path)
         var result = decoded.data.result
         if let keepingLabels { result = result.keepingLabels(keepingLabels) }
-        return QueryResponse(result: result, warnings: decoded.warnings, infos: decoded.infos)
+        return slow(QueryResponse(result: result, warnings: decoded.warnings, infos: decoded.infos))
     }
 
     private func send(_ request: HTTPRequest, endpoint: String) async throws -> HTTPResponse {

@@ -11,10 +11,31 @@ package enum QueryResponseReader {
     /// The response, or `nil` when the body needs the slow path. With `keeping`, series keep only the labels
     /// named there (the others are skipped, not made into strings).
     package static func read(_ body: Data, keeping: Set<String>? = nil) -> QueryResponse? {
+        guard let (made, warnings, infos) = read(body, keeping: keeping, asSeries: false), case .result(let result) = made else { return nil }
+        return QueryResponse(result: result, warnings: warnings, infos: infos)
+    }
+
+    /// An instant query's answer, or `nil` when the body needs the slow path: an instant vector is read straight
+    /// into ``SeriesSample``s, without the client's `Sample`s in between.
+    package static func readInstant(_ body: Data, keeping: Set<String>? = nil) -> InstantAnswer? {
+        guard let (made, warnings, infos) = read(body, keeping: keeping, asSeries: true) else { return nil }
+        switch made {
+        case .series(let samples): return InstantAnswer(result: .series(samples), warnings: warnings, infos: infos)
+        case .result(let result): return InstantAnswer(QueryResponse(result: result, warnings: warnings, infos: infos))
+        }
+    }
+
+    /// What an answer's result is read into: the client's model, or an instant vector's ``SeriesSample``s.
+    private enum Made {
+        case result(QueryResult)
+        case series([SeriesSample])
+    }
+
+    private static func read(_ body: Data, keeping: Set<String>?, asSeries: Bool) -> (Made, warnings: [String], infos: [String])? {
         let filter = keeping.map(LabelFilter.init)
         return body.withUnsafeBytes { bytes in
             var scanner = JSONScanner(bytes)
-            return try? readEnvelope(&scanner, filter: filter)
+            return try? readEnvelope(&scanner, filter: filter, asSeries: asSeries)
         }
     }
 
@@ -43,9 +64,11 @@ package enum QueryResponseReader {
         }
     }
 
-    private static func readEnvelope(_ scanner: inout JSONScanner, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResponse {
+    private static func readEnvelope(
+        _ scanner: inout JSONScanner, filter: LabelFilter?, asSeries: Bool
+    ) throws(JSONScanner.Failure) -> (Made, warnings: [String], infos: [String]) {
         var status: String?
-        var result: QueryResult?
+        var result: Made?
         var warnings: [String] = []
         var infos: [String] = []
         var seen = SeenKeys()
@@ -54,7 +77,7 @@ package enum QueryResponseReader {
             if key.is("status") {
                 status = try scanner.readString()
             } else if key.is("data") {
-                result = try readData(&scanner, filter: filter)
+                result = try readData(&scanner, filter: filter, asSeries: asSeries)
             } else if key.is("warnings") {
                 warnings = try readStrings(&scanner)
             } else if key.is("infos") {
@@ -64,12 +87,12 @@ package enum QueryResponseReader {
             }
         }
         guard status == "success", let result, scanner.isAtEnd() else { throw JSONScanner.Failure() }
-        return QueryResponse(result: result, warnings: warnings, infos: infos)
+        return (result, warnings, infos)
     }
 
-    private static func readData(_ scanner: inout JSONScanner, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResult {
+    private static func readData(_ scanner: inout JSONScanner, filter: LabelFilter?, asSeries: Bool) throws(JSONScanner.Failure) -> Made {
         var resultType: String?
-        var result: QueryResult?
+        var result: Made?
         var deferred: JSONScanner?
         var seen = SeenKeys()
         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
@@ -78,7 +101,7 @@ package enum QueryResponseReader {
                 resultType = try scanner.readString()
             } else if key.is("result") {
                 if let resultType {
-                    result = try readResult(&scanner, type: resultType, filter: filter)
+                    result = try readResult(&scanner, type: resultType, filter: filter, asSeries: asSeries)
                 } else {
                     // Prometheus writes resultType first; any other writer may not: come back to it.
                     deferred = scanner
@@ -88,12 +111,14 @@ package enum QueryResponseReader {
                 try scanner.skipValue()
             }
         }
-        if var deferred, let resultType { result = try readResult(&deferred, type: resultType, filter: filter) }
+        if var deferred, let resultType { result = try readResult(&deferred, type: resultType, filter: filter, asSeries: asSeries) }
         guard let result else { throw JSONScanner.Failure() }
         return result
     }
 
-    private static func readResult(_ scanner: inout JSONScanner, type: String, filter: LabelFilter?) throws(JSONScanner.Failure) -> QueryResult {
+    private static func readResult(_ scanner: inout JSONScanner, type: String, filter: LabelFilter?, asSeries: Bool) throws(JSONScanner.Failure)
+        -> Made
+    {
         // Every label set of the answer goes into one array; each series gets a slice of it.
         var labels: [Labels.Label] = []
         var memo = ReadState(filter: filter)
@@ -121,23 +146,24 @@ package enum QueryResponseReader {
             }
             // A name twice in one label set: JSONDecoder keeps the first, a merge the last; leave it to JSONDecoder.
             for (range, _, sorted) in read where !sorted && Self.hasDuplicateNames(labels[range]) { throw JSONScanner.Failure() }
-            return .vector(
-                read.map { range, point, sorted in
-                    Sample(labels: sorted ? Labels(alreadySorted: labels[range]) : Labels(reading: labels[range]), point: point)
-                })
+            func labelSet(_ range: Range<Int>, sorted: Bool) -> Labels {
+                sorted ? Labels(alreadySorted: labels[range]) : Labels(reading: labels[range])
+            }
+            if asSeries { return .series(read.map { SeriesSample(labels: labelSet($0, sorted: $2), value: $1.value) }) }
+            return .result(.vector(read.map { Sample(labels: labelSet($0, sorted: $2), point: $1) }))
         case "matrix":
             var read: [(Range<Int>, [Point])] = []
             try scanner.readArray { scanner throws(JSONScanner.Failure) in
                 read.append(try readSeries(&scanner, into: &labels, previous: read.last?.0 ?? 0..<0, memo: &memo))
             }
             for (range, _) in read where Self.hasDuplicateNames(labels[range]) { throw JSONScanner.Failure() }
-            return .matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) })
+            return .result(.matrix(read.map { range, points in Series(labels: Labels(reading: labels[range]), points: points) }))
         case "scalar":
             var memo = ReadState()
-            return .scalar(try readPoint(&scanner, memo: &memo))
+            return .result(.scalar(try readPoint(&scanner, memo: &memo)))
         case "string":
             let (seconds, text) = try readPair(&scanner)
-            return .string(text, at: Date(timeIntervalSince1970: seconds))
+            return .result(.string(text, at: Date(timeIntervalSince1970: seconds)))
         default:
             throw JSONScanner.Failure()
         }

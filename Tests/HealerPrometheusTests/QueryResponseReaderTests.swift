@@ -23,6 +23,8 @@ struct QueryResponseReaderTests {
         #expect(fast.result == reference.result)
         #expect(fast.warnings == reference.warnings)
         #expect(fast.infos == reference.infos)
+        // Read for the engine: the same answer, an instant vector as its samples.
+        #expect(QueryResponseReader.readInstant(body) == InstantAnswer(reference))
     }
 
     /// Every length up to three words, every place for a difference: the overlapping word comparisons must agree with
@@ -158,6 +160,8 @@ struct QueryResponseReaderTests {
             // Keeping some labels reads the same as dropping the others afterwards.
             let kept: Set<String> = ["server", "job"]
             #expect(try #require(QueryResponseReader.read(body, keeping: kept)).result == reference.keepingLabels(kept))
+            let instant = InstantAnswer(QueryResponse(result: reference.keepingLabels(kept)))
+            #expect(QueryResponseReader.readInstant(body, keeping: kept) == instant)
         }
     }
 

@@ -13,6 +13,7 @@ import HealerPrometheus
 import HealerTesting
 import Logging
 import MallocInterposerSwift
+import SeriesLabels
 
 #if canImport(Glibc)
     import Glibc
@@ -162,18 +163,18 @@ func benchConfiguration(targets: Int) -> HealerConfiguration {
 }
 
 /// `bodies` read as the pass reads them: keeping the one label the pool's template reads.
-func decodedAnswers(_ bodies: [Data]) throws -> [QueryResponse] {
-    try bodies.map { try PrometheusClient.decodeQueryResponse($0, keepingLabels: ["server"]) }
+func decodedAnswers(_ bodies: [Data]) throws -> [InstantAnswer] {
+    try bodies.map { try PrometheusClient.decodeInstantAnswer($0, keepingLabels: ["server"]) }
 }
 
-/// The observations of one pass made of `responses` (rule `rule_i` answered by the i-th), as the metrics source
+/// The observations of one pass made of `answers` (rule `rule_i` answered by the i-th), as the metrics source
 /// makes them.
-func observations(of responses: [QueryResponse], at time: Date) -> Observations {
+func observations(of answers: [InstantAnswer], at time: Date) -> Observations {
     Observations(
         rules: Dictionary(
-            uniqueKeysWithValues: responses.enumerated().map { index, response in
-                guard case .vector(let samples) = response.result else { fatalError("not a vector") }
-                return ("rule_\(index)", RuleObservation.series(samples.map { SeriesSample(labels: $0.labels, value: $0.value) }, at: time))
+            uniqueKeysWithValues: answers.enumerated().map { index, answer in
+                guard case .series(let samples) = answer.result else { fatalError("not a vector") }
+                return ("rule_\(index)", RuleObservation.series(samples, at: time))
             }))
 }
 

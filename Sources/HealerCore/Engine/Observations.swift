@@ -173,23 +173,6 @@ public struct RuleFailure: Sendable, Equatable, Codable, CustomStringConvertible
     public var description: String { message.isEmpty ? reason.rawValue : "\(reason.rawValue): \(message)" }
 }
 
-/// One series of a rule's answer.
-public struct SeriesSample: Sendable, Equatable {
-    /// Its labels.
-    public var labels: Labels
-    /// Its value.
-    public var value: Double
-    /// When the underlying sample was scraped, when known.
-    public var sampledAt: Date?
-
-    /// Creates a sample.
-    public init(labels: Labels, value: Double, sampledAt: Date? = nil) {
-        self.labels = labels
-        self.value = value
-        self.sampledAt = sampledAt
-    }
-}
-
 /// A server as the balancer (or the configuration) knows it.
 public struct ServerInfo: Sendable, Equatable, Codable {
     /// Its name.

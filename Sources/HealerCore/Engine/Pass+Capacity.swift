@@ -1,3 +1,5 @@
+import SeriesLabels
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

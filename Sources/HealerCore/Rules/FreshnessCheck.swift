@@ -1,4 +1,4 @@
-import SeriesLabels
+public import SeriesLabels
 
 /// The freshness queries of one pool's recovery rules asked as one: each rule's clause carries the rule's place in
 /// ``rules`` in the label ``ruleLabel``, so one answer — empty while every server's data is fresh — serves them all.
