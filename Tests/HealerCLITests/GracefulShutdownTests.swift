@@ -14,8 +14,12 @@ struct GracefulShutdownTests {
                 + #""]},{"metric":{"server":"s2"},"value":[1795726808.818,"0"]},{"metric":{"server":"s3"},"value":[1795726808.818,"0"]}]}}"#
         }
         let queries = Mutex(0)
-        // A slow Prometheus: every answer takes 2 s, so a pass is in flight for that long. The first pass sees every
-        // server healthy, the later ones s1 unhealthy: a "firing" decision can only come from a later pass.
+        // The second pass's answer waits until the test has sent SIGTERM and read /metrics: that pass is in flight for
+        // as long as the test takes, however late a loaded machine lets it act (a pass that had finished would let
+        // Healer stop at once, /metrics with it). The first pass sees every server healthy, the second s1 unhealthy:
+        // a "firing" decision can only come from the second.
+        let secondAnswer = DispatchSemaphore(value: 0)
+        defer { secondAnswer.signal() }
         try await ScriptedHTTPServer.with({ request in
             guard request.path == "/api/v1/query" else { return .text("ok") }
             // The rule's freshness query (its data is fresh: no series) is not counted.
@@ -26,10 +30,8 @@ struct GracefulShutdownTests {
                 count += 1
                 return count
             }
-            // Every pass after the first takes 6 s, the one SIGTERM comes during included: a loaded machine that sees a
-            // query late still sends SIGTERM while that pass is in flight (between passes, Healer stops at once, and
-            // /metrics with it), and no next pass can have started, its query not yet counted, when the count is read.
-            return .delayed(.seconds(number >= 2 ? 6 : 2), .json(answer(number == 1 ? "0" : "0.3")))
+            if number == 2 { _ = secondAnswer.wait(timeout: .now() + 60) }
+            return .json(answer(number == 1 ? "0" : "0.3"))
         }) { prometheus in
             try await TemporaryDirectory.with(prefix: "sigterm") { directory in
                 let port = try FreePort.next()
@@ -37,7 +39,7 @@ struct GracefulShutdownTests {
                 try directory.write(
                     "healer.yaml",
                     """
-                    prometheus: { url: "\(prometheus.url)", timeout: 10s }
+                    prometheus: { url: "\(prometheus.url)", timeout: 90s }
                     balancers: { edge: { haproxy: { runtime_api: "tcp://127.0.0.1:1" } } }
                     pools:
                       web: { balancer: edge, backend: be_app, servers: [s1, s2, s3] }
@@ -65,19 +67,20 @@ struct GracefulShutdownTests {
                     // Wait for a pass to be in flight, then ask the process to stop.
                     try await waitUntil("the second pass in flight") { queries.withLock { $0 } >= 2 }
                     kill(process.pid, SIGTERM)
-                    // Under load the test may see the count late: what matters is that none starts after SIGTERM.
-                    let queriedBeforeStop = queries.withLock { $0 }
                     let metrics = try await HTTPClient().get("http://127.0.0.1:\(port)/metrics")
                     #expect(metrics.status == 200)  // /metrics answers until the end
+                    secondAnswer.signal()
                     let status = try await eventually("healer to exit", timeout: .seconds(30)) { process.exitStatus() }
                     #expect(status == 0)
                     let log = process.logTail(lines: 400)
                     #expect(log.contains("healer stopped"))
                     // The pass in flight when SIGTERM came finished: its decisions are in the log, and no pass started after it.
                     #expect(log.contains("firing: unhealthy"), "\(log)")
-                    #expect(queries.withLock { $0 } == queriedBeforeStop)
+                    #expect(queries.withLock { $0 } == 2)
                 } catch {
+                    secondAnswer.signal()
                     await process.stop()
+                    Issue.record("healer's log: \(process.logTail(lines: 200))")
                     throw error
                 }
             }

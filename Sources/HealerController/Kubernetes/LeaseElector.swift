@@ -213,24 +213,37 @@ public final class LeaseElector: LeaderElector, Service {
 
     /// Gives the lease up (holder empty, one-second duration) so that another replica leads at once, if the lease
     /// still names this replica (also after it stepped down at its renew deadline).
+    ///
+    /// A renewal cut off by the shutdown may have landed all the same, leaving the lease on the server newer than the
+    /// one kept here: on a conflict the lease is read again, and released if it still names this replica.
     public func release() async {
-        guard let lease = state.withLock({ $0.lease?.spec.holderIdentity == settings.identity ? $0.lease : nil }) else { return }
-        let now = Date()
-        var update = lease
-        update.spec.holderIdentity = ""
-        update.spec.leaseDurationSeconds = 1
-        update.spec.renewTime = KubernetesTime.micro(now)
-        update.spec.acquireTime = KubernetesTime.micro(now)
-        do throws(KubernetesError) {
-            let released = try await client.updateLease(update)
-            state.withLock { state in
-                state.lease = released
-                state.leading = false
+        guard var lease = state.withLock({ $0.lease?.spec.holderIdentity == settings.identity ? $0.lease : nil }) else { return }
+        for mayReread in [true, false] {
+            let now = Date()
+            var update = lease
+            update.spec.holderIdentity = ""
+            update.spec.leaseDurationSeconds = 1
+            update.spec.renewTime = KubernetesTime.micro(now)
+            update.spec.acquireTime = KubernetesTime.micro(now)
+            do throws(KubernetesError) {
+                let released = try await client.updateLease(update)
+                state.withLock { state in
+                    state.lease = released
+                    state.leading = false
+                }
+                logger.notice("released the lease", metadata: ["lease": "\(settings.name)"])
+                transitions?(false, "")
+                return
+            } catch {
+                if mayReread, error.code == 409, let current = try? await client.lease(settings.name, namespace: settings.namespace),
+                    current.spec.holderIdentity == settings.identity
+                {
+                    lease = current
+                    continue
+                }
+                logger.warning("cannot release the lease: another replica leads when it expires", metadata: ["error": "\(error)"])
+                return
             }
-            logger.notice("released the lease", metadata: ["lease": "\(settings.name)"])
-            transitions?(false, "")
-        } catch {
-            logger.warning("cannot release the lease: another replica leads when it expires", metadata: ["error": "\(error)"])
         }
     }
 

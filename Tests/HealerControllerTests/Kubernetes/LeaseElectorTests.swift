@@ -130,6 +130,31 @@ struct LeaseElectorTests {
         #expect(transitions.withLock { $0 } == [true, false])
     }
 
+    /// A renewal cut off by the shutdown may have landed all the same: the release, finding the lease newer than the
+    /// one it kept, reads it again and releases it if it still names this replica, and leaves another's alone.
+    @Test func aReleaseAfterARenewalItDidNotSeeReleasesOnlyItsOwnLease() async throws {
+        try await FakeKubernetesAPIServer.with { server in
+            let first = Self.elector("healer-a", server: server)
+            let unseen = Self.elector("healer-a", server: server)  // its renewal is the one the first never saw
+            #expect(await first.tryAcquireOrRenew())
+            #expect(await unseen.tryAcquireOrRenew())
+            await first.release()
+            #expect(Self.lease(server)?.value(at: "spec.holderIdentity") == "")
+            #expect(await !first.isLeader())
+        }
+        try await FakeKubernetesAPIServer.with { server in
+            let clock = ManualInstant()
+            let first = Self.elector("healer-a", server: server, clock: clock)
+            let second = Self.elector("healer-b", server: server, clock: clock)
+            #expect(await first.tryAcquireOrRenew())
+            #expect(await !second.tryAcquireOrRenew())
+            clock.advance(by: .seconds(16))
+            #expect(await second.tryAcquireOrRenew())
+            await first.release()
+            #expect(Self.lease(server)?.value(at: "spec.holderIdentity") == "healer-b")
+        }
+    }
+
     @Test func gracefulShutdownReleasesTheLeaseSoTheOtherLeadsAtOnce() async throws {
         try await FakeKubernetesAPIServer.with { server in
             let first = Self.elector("healer-a", server: server)
