@@ -79,14 +79,16 @@ public struct PrometheusClient: Sendable {
         return response
     }
 
-    /// ``decodeQueryResponse(_:)`` without the fast reader: the reference it is tested against.
     /// The instant answer in `body` (a successful `/api/v1/query` response), as
     /// ``queryInstant(_:at:timeout:keepingLabels:)`` reads it.
     public static func decodeInstantAnswer(_ body: Data, keepingLabels: Set<String>? = nil) throws -> InstantAnswer {
         if let answer = QueryResponseReader.readInstant(body, keeping: keepingLabels) { return answer }
-        return InstantAnswer(try decodeQueryResponse(body, keepingLabels: keepingLabels))
+        var response = try decodeWithJSONDecoder(body)
+        if let keepingLabels { response.result = response.result.keepingLabels(keepingLabels) }
+        return InstantAnswer(response)
     }
 
+    /// ``decodeQueryResponse(_:)`` without the fast reader: the reference it is tested against.
     package static func decodeWithJSONDecoder(_ body: Data) throws -> QueryResponse {
         let client = PrometheusClient(configuration: PrometheusConfiguration(url: "http://decode.invalid"))
         let decoded = try client.decode(QueryData.self, from: HTTPResponse(status: 200, headers: [], body: body), endpoint: "/api/v1/query")

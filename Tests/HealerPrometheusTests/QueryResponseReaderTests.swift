@@ -190,6 +190,8 @@ struct KeepingLabelsTests {
             let client = PrometheusClient(configuration: PrometheusConfiguration(url: server.url))
             let response = try await client.query("x", keepingLabels: ["server"])
             #expect(response.result == .vector([Sample(labels: ["server": "s1"], point: Point(timestamp: Date(timeIntervalSince1970: 1), value: 2))]))
+            let instant = try await client.queryInstant("x", keepingLabels: ["server"])
+            #expect(instant.result == .series([SeriesSample(labels: ["server": "s1"], value: 2)]))
         }
     }
 }
