@@ -160,7 +160,8 @@ extension Pass {
     /// The key a remedy of `key` is counted under: the incident's own, or, for a server whose budget outlives it
     /// (``ServerInfo/budgetSlot``), its slot's.
     func budgetKey(_ key: IncidentKey) -> IncidentKey {
-        let slot = readings(of: key.target.pool) { table in table.row(of: key.target.server).flatMap { table.servers[$0].budgetSlot } } ?? nil
+        let table = tables[key.target.pool]
+        let slot = table?.row(of: key.target.server).flatMap { table?.servers[$0].budgetSlot }
         guard let slot else { return key }
         return IncidentKey(rule: key.rule, target: TargetID(pool: key.target.pool, server: slot))
     }

@@ -89,12 +89,7 @@ struct Pass {
 
     /// This pass's reading of `key`, if one was taken.
     func read(_ key: IncidentKey) -> PoolReadings.Cell? {
-        readings(of: key.target.pool) { $0.cell(rule: key.rule, server: key.target.server) } ?? nil
-    }
-
-    /// `body` over `pool`'s readings.
-    func readings<Result>(of pool: String, _ body: (PoolReadings) -> Result) -> Result? {
-        tables[pool].map(body)
+        tables[key.target.pool]?.cell(rule: key.rule, server: key.target.server)
     }
 
     private mutating func readAll() {
@@ -313,15 +308,13 @@ struct Pass {
     /// The summary of every row's verdicts, read column by column: as ``summary(_:row:)`` for each row.
     func summaries(_ table: PoolReadings) -> [RowSummary] {
         var summaries = [RowSummary](repeating: RowSummary(), count: table.servers.count)
-        // 200k cells at 10k servers: written in place, and the verdict of a row without incidents straight from its
-        // reading.
+        // 200k cells at 10k servers: written in place.
         summaries.withUnsafeMutableBufferPointer { summaries in
             for column in table.judgingColumns {
                 table.columns[column].withUnsafeBufferPointer { cells in
                     for row in cells.indices {
                         guard let reading = cells[row]?.reading else { continue }
-                        let dynamic = table.mayHaveIncident(row)
-                        summaries[row].add(dynamic ? verdict(table, column: column, row: row, reading: reading) : VerdictTable.verdict(of: reading))
+                        summaries[row].add(verdict(table, column: column, row: row, reading: reading))
                     }
                 }
             }
@@ -452,21 +445,31 @@ struct Pass {
     func simulatedState(of target: TargetID, enforcedOnly: Bool = false) -> DesiredServerState? {
         var combined: DesiredServerState?
         index.forEachKey(of: target) { key in
-            guard let incident = state.incidents[key], !(enforcedOnly && incident.dryRun), let desired = desiredState(of: incident) else { return }
-            combined = combined.map { $0.combined(with: desired) } ?? desired
+            guard let incident = state.incidents[key], let desired = desiredState(of: incident, enforcedOnly: enforcedOnly) else { return }
+            Self.combine(desired, into: &combined)
         }
         return combined
     }
 
+    /// What `incident` wants of its server, if anything; with `enforcedOnly`, nothing when it is a dry run.
+    private func desiredState(of incident: Incident, enforcedOnly: Bool) -> DesiredServerState? {
+        enforcedOnly && incident.dryRun ? nil : desiredState(of: incident)
+    }
+
+    /// Adds `desired` to what a target's incidents want together: the least weight and the most drained win, in any
+    /// order.
+    private static func combine(_ desired: DesiredServerState, into combined: inout DesiredServerState?) {
+        combined = combined.map { $0.combined(with: desired) } ?? desired
+    }
+
     /// The desired state of every target with a remedy in force, incidents combined.
     func simulatedStates(enforcedOnly: Bool = false) -> [TargetID: DesiredServerState] {
-        // As `simulatedState(of:)` for each target, from the incidents themselves: the combination takes the least
-        // weight and the most drained, in any order.
+        // As `simulatedState(of:)` for each target, from the incidents themselves (not target by target through the
+        // index: five hashes each).
         var states: [TargetID: DesiredServerState] = [:]
-        for incident in state.incidents.values where !(enforcedOnly && incident.dryRun) {
-            guard let desired = desiredState(of: incident) else { continue }
-            let target = incident.key.target
-            states[target] = states[target].map { $0.combined(with: desired) } ?? desired
+        for incident in state.incidents.values {
+            guard let desired = desiredState(of: incident, enforcedOnly: enforcedOnly) else { continue }
+            Self.combine(desired, into: &states[incident.key.target])
         }
         return states
     }
